@@ -1,0 +1,116 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Jit.Runtime;
+
+/// <summary>
+/// The architectural state of one vCPU, in native memory with a fixed layout so that the interpreter, the IL
+/// tier and helpers all address the same bytes through a <c>CpuState*</c>.
+/// </summary>
+/// <remarks>
+/// X[31] holds the stack pointer currently selected by PSTATE (SP_EL0 or SP_EL1), so an instruction that reads
+/// register 31 as SP indexes it like any other register; the zero register is handled by the readers. The
+/// stack pointer that is not selected lives in <see cref="SpEl0"/> or <see cref="SpEl1"/>.
+/// </remarks>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct CpuState
+{
+    public fixed ulong X[32];
+    public ulong PC;
+
+    /// <summary>N, Z, C, V in bits 31..28, as the NZCV system register holds them.</summary>
+    public ulong Nzcv;
+    /// <summary>D, A, I, F in bits 9..6, as the DAIF system register holds them.</summary>
+    public ulong Daif;
+    public uint EL;
+    /// <summary>PSTATE.SP: 0 selects SP_EL0, 1 selects SP_ELx.</summary>
+    public uint SPSel;
+    public ulong SpEl0;
+    public ulong SpEl1;
+
+    /// <summary>V0–V31, two 64-bit halves each (low half first).</summary>
+    public fixed ulong V[64];
+    public ulong Fpcr;
+    public ulong Fpsr;
+
+    public ulong SctlrEl1;
+    public ulong CpacrEl1;
+    public ulong VbarEl1;
+    public ulong ElrEl1;
+    public ulong SpsrEl1;
+    public ulong EsrEl1;
+    public ulong FarEl1;
+    public ulong TpidrEl0;
+    public ulong TpidrroEl0;
+    public ulong TpidrEl1;
+    public ulong ContextidrEl1;
+    public ulong MdscrEl1;
+    public ulong Mpidr;
+    public ulong CntkctlEl1;
+
+    /// <summary>Local exclusive monitor: the address and size LDXR marked, and the value(s) it saw.</summary>
+    public ulong ExclusiveAddress;
+    public ulong ExclusiveValue;
+    public ulong ExclusiveValue2;
+    public uint ExclusiveSize;
+    public uint ExclusiveValid;
+
+    /// <summary>Set by other threads or by helpers to make the engine leave at the next check (see <see cref="ExitRequests"/>).</summary>
+    public int ExitRequest;
+    public int Pad0;
+
+    /// <summary>Guest instructions retired by this vCPU.</summary>
+    public ulong Retired;
+
+    /// <summary>PSTATE packed as SPSR holds it: NZCV, DAIF, M[3:0] (EL and SP selection).</summary>
+    public readonly ulong Pstate => Nzcv | Daif | (EL << 2) | SPSel;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong GetX(int r) => r == 31 ? 0 : X[r];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void SetX(int r, ulong value)
+    {
+        if (r != 31) X[r] = value;
+    }
+
+    /// <summary>Moves the current stack pointer to its bank and loads the one selected by <paramref name="el"/> and <paramref name="spsel"/>.</summary>
+    public void SelectStack(uint el, uint spsel)
+    {
+        if (SPSel == 0 || EL == 0) SpEl0 = X[31]; else SpEl1 = X[31];
+        EL = el;
+        SPSel = spsel;
+        X[31] = (spsel == 0 || el == 0) ? SpEl0 : SpEl1;
+    }
+
+    /// <summary>The value SP_EL0 has now, wherever it is banked.</summary>
+    public readonly ulong CurrentSpEl0 => (SPSel == 0 || EL == 0) ? X[31] : SpEl0;
+    public readonly ulong CurrentSpEl1 => (SPSel == 1 && EL == 1) ? X[31] : SpEl1;
+
+    public void WriteSpEl0(ulong value)
+    {
+        if (SPSel == 0 || EL == 0) X[31] = value; else SpEl0 = value;
+    }
+
+    public void WriteSpEl1(ulong value)
+    {
+        if (SPSel == 1 && EL == 1) X[31] = value; else SpEl1 = value;
+    }
+
+    public static CpuState* Allocate()
+    {
+        var p = (CpuState*)NativeMemory.AlignedAlloc((nuint)sizeof(CpuState), 64);
+        NativeMemory.Clear(p, (nuint)sizeof(CpuState));
+        return p;
+    }
+
+    public static void Free(CpuState* p) => NativeMemory.AlignedFree(p);
+}
+
+/// <summary>Bits of <see cref="CpuState.ExitRequest"/>.</summary>
+public static class ExitRequests
+{
+    public const int Halt = 1;
+    public const int Interrupt = 2;
+    public const int Stop = 4;
+}

@@ -1,0 +1,74 @@
+using System.Runtime.InteropServices;
+
+namespace Jit.Runtime.Memory;
+
+/// <summary>A soft-TLB entry: the page-aligned VA it maps (or <see cref="SoftTlb.Invalid"/>) and VA→host addend.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct TlbEntry
+{
+    public ulong Tag;
+    public long Addend;
+}
+
+/// <summary>
+/// The per-vCPU soft TLB of the design: one direct-mapped table per access kind, in native memory so that
+/// compiled code can index it. A hit means the whole translation allows the access and the page is plain RAM.
+/// </summary>
+public sealed unsafe class SoftTlb : IDisposable
+{
+    public const int IndexBits = 10;
+    public const int Entries = 1 << IndexBits;
+    public const ulong Invalid = ulong.MaxValue;
+
+    public TlbEntry* Read { get; }
+    public TlbEntry* Write { get; }
+    public TlbEntry* Fetch { get; }
+
+    public SoftTlb()
+    {
+        Read = Allocate();
+        Write = Allocate();
+        Fetch = Allocate();
+        Flush();
+    }
+
+    private static TlbEntry* Allocate() => (TlbEntry*)NativeMemory.AlignedAlloc((nuint)(Entries * sizeof(TlbEntry)), 64);
+
+    public static int Index(ulong va) => (int)((va >> 12) & (Entries - 1));
+
+    public void Flush()
+    {
+        for (int i = 0; i < Entries; i++)
+        {
+            Read[i].Tag = Invalid;
+            Write[i].Tag = Invalid;
+            Fetch[i].Tag = Invalid;
+        }
+    }
+
+    public void FlushPage(ulong va)
+    {
+        int i = Index(va);
+        ulong page = va & ~0xFFFUL;
+        if (Read[i].Tag == page) Read[i].Tag = Invalid;
+        if (Write[i].Tag == page) Write[i].Tag = Invalid;
+        if (Fetch[i].Tag == page) Fetch[i].Tag = Invalid;
+    }
+
+    /// <summary>Drops write entries whose host page is <paramref name="hostPage"/> (a page that now holds code).</summary>
+    public void FlushWritesToHostPage(byte* hostPage)
+    {
+        for (int i = 0; i < Entries; i++)
+        {
+            ref TlbEntry e = ref Write[i];
+            if (e.Tag != Invalid && (byte*)((long)e.Tag + e.Addend) == hostPage) e.Tag = Invalid;
+        }
+    }
+
+    public void Dispose()
+    {
+        NativeMemory.AlignedFree(Read);
+        NativeMemory.AlignedFree(Write);
+        NativeMemory.AlignedFree(Fetch);
+    }
+}

@@ -1,0 +1,26 @@
+namespace Jit.Translator.Decoder;
+
+/// <summary>Instruction forms of <see cref="A64Table"/>, one per row.</summary>
+public enum Op : ushort
+{
+    Undefined,
+    // Data processing -- immediate
+    Adr, Adrp, AddImm, AddsImm, SubImm, SubsImm, AndImm, OrrImm, EorImm, AndsImm, Movn, Movz, Movk, Sbfm, Bfm, Ubfm, Extr,
+    // Branches, exception generating, system
+    BCond, Svc, Hvc, Smc, Brk, Hlt, Dcps1, Dcps2, Dcps3, Hint, Clrex, Dsb, Dmb, Isb, MsrImm, Sys, Sysl, MsrReg, Mrs,
+    Br, Blr, Ret, Eret, Drps, B, Bl, Cbz, Cbnz, Tbz, Tbnz,
+    // Loads and stores
+    Stxr, Stlxr, Ldxr, Ldaxr, Stxp, Stlxp, Ldxp, Ldaxp, Casp, Stlr, Ldar, Cas,
+    LdrLit, LdrswLit, PrfmLit,
+    Stnp, Ldnp, LdpswPost, LdpswOff, LdpswPre, StpPost, LdpPost, StpOff, LdpOff, StpPre, LdpPre,
+    PrfmImm, LdStUimm, PrfmReg, LdStReg, Prfum, LdStUnscaled, LdStPost, LdStUnpriv, LdStPre,
+    Ldadd, Ldclr, Ldeor, Ldset, Ldsmax, Ldsmin, Ldumax, Ldumin, Swp,
+    // Data processing -- register
+    AndReg, BicReg, OrrReg, OrnReg, EorReg, EonReg, AndsReg, BicsReg, AddReg, AddsReg, SubReg, SubsReg,
+    AddExt, AddsExt, SubExt, SubsExt, Adc, Adcs, Sbc, Sbcs, CcmnReg, CcmpReg, CcmnImm, CcmpImm,
+    Csel, Csinc, Csinv, Csneg, Madd, Msub, Smaddl, Smsubl, Smulh, Umaddl, Umsubl, Umulh,
+    Udiv, Sdiv, Lslv, Lsrv, Asrv, Rorv, Crc32, Crc32c, Rbit, Rev16, Rev32, Rev, Clz, Cls,
+    Udf,
+    // Not implemented yet: decode and execute as Undefined.
+    Sve, SimdFp, SimdFpLoadStore,
+}

@@ -1,0 +1,34 @@
+using Jit.Runtime;
+using Jit.Runtime.Memory;
+using Jit.Translator.Interpreter;
+
+namespace Jit.Translator;
+
+/// <summary>
+/// Runs one vCPU until an exit. Today every block runs in the tier 0 interpreter; the IL tier plugs in here.
+/// </summary>
+public sealed unsafe class Engine
+{
+    private readonly CpuState* s;
+    private readonly Mmu mmu;
+    private readonly BlockInterpreter interpreter;
+
+    public Engine(CpuState* state, Mmu mmu, IHypervisorCalls? hypervisor)
+    {
+        s = state;
+        this.mmu = mmu;
+        interpreter = new BlockInterpreter(state, mmu, hypervisor);
+    }
+
+    public CpuState* State => s;
+    public Mmu Mmu => mmu;
+
+    /// <summary>Blocks decoded so far (a cold-path statistic).</summary>
+    public int BlocksDecoded => interpreter.BlocksDecoded;
+
+    /// <summary>Runs until an exit, or until about <paramref name="maxInstructions"/> more instructions have retired.</summary>
+    public ExitReason Run(ulong maxInstructions = ulong.MaxValue) => interpreter.Run(maxInstructions);
+
+    /// <summary>Drops every decoded block (used after loading new code behind the guest's back).</summary>
+    public void FlushTranslations() => interpreter.Flush();
+}
