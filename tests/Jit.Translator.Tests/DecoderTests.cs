@@ -1,0 +1,34 @@
+using Jit.Translator.Decoder;
+
+namespace Jit.Translator.Tests;
+
+public class DecoderTests
+{
+    [Theory]
+    [InlineData(0x91000420u, Op.AddImm)]     // add x0, x1, #1
+    [InlineData(0xd503201fu, Op.Hint)]       // nop
+    [InlineData(0xf9400020u, Op.LdStUimm)]   // ldr x0, [x1]
+    [InlineData(0xd65f03c0u, Op.Ret)]
+    [InlineData(0x1e602820u, Op.SimdFp)]     // fadd d0, d1, d0
+    [InlineData(0x93407c00u, Op.Sbfm)]       // sxtw x0, w0
+    [InlineData(0x00000000u, Op.Udf)]
+    public void DecodesForm(uint word, Op op) => Assert.Equal(op, A64Decoder.Decode(word).Op);
+
+    [Theory]
+    [InlineData(0x12400000u)] // AND (immediate) with sf=0, N=1
+    [InlineData(0x0bc00000u)] // ADD (shifted register) with shift=11
+    public void RejectsUnallocated(uint word) => Assert.Equal(Op.Undefined, A64Decoder.Decode(word).Op);
+
+    [Fact]
+    public void EveryRowDecodesItsOwnPattern()
+    {
+        // Each row's fixed bits with all fields zero must reach that row: an earlier row must not shadow it.
+        foreach (var row in A64Table.Rows)
+        {
+            uint word = row.Value;
+            if (row.Op is Op.Rev) word |= 1u << 31 | 1u << 10;
+            if (!row.Matches(word)) continue;
+            Assert.Equal(row.Op, A64Decoder.Decode(word).Op);
+        }
+    }
+}
