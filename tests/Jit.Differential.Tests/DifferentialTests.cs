@@ -1,0 +1,29 @@
+using Xunit.Abstractions;
+
+namespace Jit.Differential.Tests;
+
+/// <summary>
+/// The interpreter against qemu-aarch64, one test per instruction class so that a failure names its class.
+/// The tests of one class run one after another, which suits the two cores CI has: qemu on one, us on the other.
+/// </summary>
+public class DifferentialTests(ITestOutputHelper output)
+{
+    [Fact] public void AluImmediate() => Check(InstructionClass.AluImmediate);
+    [Fact] public void AluRegister() => Check(InstructionClass.AluRegister);
+    [Fact] public void Bitfield() => Check(InstructionClass.Bitfield);
+    [Fact] public void Conditional() => Check(InstructionClass.Conditional);
+    [Fact] public void MulDiv() => Check(InstructionClass.MulDiv);
+    [Fact] public void Misc() => Check(InstructionClass.Misc);
+    [Fact] public void Branch() => Check(InstructionClass.Branch);
+    [Fact] public void LoadStoreSingle() => Check(InstructionClass.LoadStoreSingle);
+    [Fact] public void LoadStorePair() => Check(InstructionClass.LoadStorePair);
+    [Fact] public void LoadStoreExclusive() => Check(InstructionClass.LoadStoreExclusive);
+    [Fact] public void Atomics() => Check(InstructionClass.Atomics);
+    [Fact] public void System() => Check(InstructionClass.System);
+
+    private void Check(InstructionClass cls)
+    {
+        var report = DiffRunner.Run(cls, output.WriteLine);
+        Assert.True(report.Failures == 0, report.Text.ToString());
+    }
+}

@@ -1,0 +1,47 @@
+namespace Jit.Differential.Tests;
+
+/// <summary>
+/// Random but valid cases per instruction class. Every case is a pure function of its seed, so a failing
+/// case is regenerated from the seed the report prints.
+/// </summary>
+public static partial class Generator
+{
+    public static TestCase Make(InstructionClass cls, int index, ulong seed)
+    {
+        var b = new CaseBuilder(cls, index, seed);
+        switch (cls)
+        {
+            case InstructionClass.AluImmediate: Repeat(b, AluImmediate); break;
+            case InstructionClass.AluRegister: Repeat(b, AluRegister); break;
+            case InstructionClass.Bitfield: Repeat(b, Bitfield); break;
+            case InstructionClass.Conditional: Conditional(b); break;
+            case InstructionClass.MulDiv: Repeat(b, MulDiv); break;
+            case InstructionClass.Misc: Repeat(b, Misc); break;
+            case InstructionClass.Branch: return Branch(b);
+            case InstructionClass.LoadStoreSingle: return LoadStoreSingle(b);
+            case InstructionClass.LoadStorePair: LoadStorePair(b); break;
+            case InstructionClass.LoadStoreExclusive: LoadStoreExclusive(b); break;
+            case InstructionClass.Atomics: Atomics(b); break;
+            case InstructionClass.System: SystemInstructions(b); break;
+            default: throw new ArgumentOutOfRangeException(nameof(cls));
+        }
+        return b.Finish();
+    }
+
+    /// <summary>One to three instructions of a class, so results also flow from one into the next.</summary>
+    private static void Repeat(CaseBuilder b, Action<CaseBuilder> one)
+    {
+        int n = b.R.Below(10) switch { < 6 => 1, < 9 => 2, _ => 3 };
+        for (int i = 0; i < n; i++) one(b);
+    }
+
+    /// <summary>A shift or bit position: the ends of the range and small values more often than the middle.</summary>
+    private static uint Amount(Rng r, int width) => r.Below(6) switch
+    {
+        0 => 0,
+        1 => (uint)width - 1,
+        2 => (uint)r.Range(1, 4),
+        3 => (uint)(width / 2 + r.Range(-1, 0)),
+        _ => (uint)r.Below(width),
+    };
+}

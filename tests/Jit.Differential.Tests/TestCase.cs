@@ -1,0 +1,40 @@
+using Jit.Translator.Decoder;
+
+namespace Jit.Differential.Tests;
+
+/// <summary>The instruction classes the suite exercises; each is one test, so a failure names its class.</summary>
+public enum InstructionClass
+{
+    AluImmediate, AluRegister, Bitfield, Conditional, MulDiv, Misc, Branch,
+    LoadStoreSingle, LoadStorePair, LoadStoreExclusive, Atomics, System,
+}
+
+/// <summary>Words placed at <see cref="Offset"/> bytes into the region.</summary>
+public sealed record Chunk(uint Offset, uint[] Words);
+
+/// <summary>One generated case: the initial state and the code, run from the start of the region.</summary>
+public sealed class TestCase
+{
+    public required InstructionClass Class { get; init; }
+    public required int Index { get; init; }
+    public required ulong Seed { get; init; }
+    public ulong[] X { get; } = new ulong[31];
+    public ulong Sp { get; set; }
+    public ulong Nzcv { get; set; }
+    public List<Chunk> Chunks { get; } = [];
+    public byte[] Scratch { get; set; } = [];
+
+    /// <summary>Each generated word and the form the generator meant, so a decoder disagreement is reported as such.</summary>
+    public List<(uint Word, Op Op)> Intended { get; } = [];
+}
+
+/// <summary>What a case left behind, on either side.</summary>
+public sealed class Outcome
+{
+    /// <summary>Empty when the case reached its end marker; otherwise why it did not (signal, exception, limit).</summary>
+    public string Stop { get; set; } = "";
+    public ulong[] X { get; } = new ulong[31];
+    public ulong Sp { get; set; }
+    public ulong Nzcv { get; set; }
+    public byte[] Scratch { get; set; } = [];
+}
