@@ -31,6 +31,10 @@ public sealed class QemuHarness : IDisposable
         lock (buildLock)
         {
             if (builtPath is not null) return builtPath;
+            string[] missing = [.. new[] { "make", "aarch64-linux-gnu-gcc", "qemu-aarch64" }.Where(t => !OnPath(t))];
+            if (missing.Length > 0)
+                throw new InvalidOperationException(
+                    $"the differential tests need {string.Join(", ", missing)} (Debian: apt-get install make gcc-aarch64-linux-gnu qemu-user)");
             string guests = Path.Combine(RepoRoot(), "guests");
             var (code, text) = RunTool("make", $"-C \"{guests}\" difftest");
             if (code != 0) throw new InvalidOperationException($"make -C guests difftest failed ({code}):\n{text}");
@@ -39,6 +43,10 @@ public sealed class QemuHarness : IDisposable
             return builtPath = path;
         }
     }
+
+    private static bool OnPath(string tool) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
+            .Any(dir => dir.Length > 0 && File.Exists(Path.Combine(dir, tool)));
 
     public static (int Code, string Output) RunTool(string file, string args)
     {
