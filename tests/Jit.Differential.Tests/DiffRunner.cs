@@ -24,7 +24,7 @@ public static class DiffRunner
 {
     /// <summary>CI runs this seed so its result is the same on every run; JIT_DIFF_SEED=random explores.</summary>
     public const ulong DefaultSeed = 0x6A69_7464_6966_6600;
-    public const int DefaultCasesPerClass = 1000;
+    public const int DefaultCasesPerClass = 2000;
     private const int BatchSize = 20_000;
     private const int DetailedReports = 8;
 
@@ -72,8 +72,8 @@ public static class DiffRunner
                 if (theirs.Stop.Length > 0) report.ReferenceStops++;
                 if (differences.Count == 0) continue;
                 report.Failures++;
-                string form = string.Join("+", c.Intended.Select(x => x.Op).Distinct());
-                report.FailuresByForm[form] = report.FailuresByForm.GetValueOrDefault(form) + 1;
+                foreach (var op in c.Intended.Select(x => x.Op).Distinct())
+                    report.FailuresByForm[op.ToString()] = report.FailuresByForm.GetValueOrDefault(op.ToString()) + 1;
                 if (report.Failures <= DetailedReports) Describe(report.Text, c, theirs, mine, differences);
             }
         }
@@ -82,7 +82,7 @@ public static class DiffRunner
         log(summary);
         if (report.Failures > 0)
         {
-            var head = new StringBuilder().AppendLine(summary).AppendLine("mismatches by form:");
+            var head = new StringBuilder().AppendLine(summary).AppendLine("mismatching cases that contain each form:");
             foreach (var (form, n) in report.FailuresByForm.OrderByDescending(kv => kv.Value))
                 head.AppendLine($"  {n,6}  {form}");
             report.Text.Insert(0, head.AppendLine().ToString());
