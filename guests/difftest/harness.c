@@ -229,7 +229,7 @@ int harness_main(void)
         for (u32 i = 0; i < nchunks; i++) {
             in_get(&chunks[i], sizeof chunks[i]);
             u64 off = chunks[i].offset, end = off + chunks[i].count * 4ul;
-            if ((off & 3) || end > CODE_LIMIT || (end > SCRATCH_OFFSET && off < SCRATCH_OFFSET + SCRATCH_MAX))
+            if ((off & 3) || end > CODE_LIMIT || (end > SCRATCH_PAGES && off < SCRATCH_PAGES + SCRATCH_PAGES_SIZE))
                 die("difftest: chunk outside the code area\n");
             u32 *words = (u32 *)(region + off);
             in_get(words, chunks[i].count * 4ul);

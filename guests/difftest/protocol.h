@@ -23,16 +23,19 @@
 #define DIFFTEST_PROTOCOL_H
 
 #define HELLO_MAGIC      0x3154444au /* "JDT1" */
-#define PROTOCOL_VERSION 1u
+#define PROTOCOL_VERSION 2u
 #define CASE_MAGIC       0x45534143u /* "CASE" */
 #define END_MAGIC        0x21444e45u /* "END!" */
 #define RESULT_MAGIC     0x544c5352u /* "RSLT" */
 
 #define REGION_BASE      0x10000000ul
 #define REGION_SIZE      0x10000ul
-/* Chunks may use [0, CODE_LIMIT) except the scratch page; the rest holds the harness's stubs. */
+/* Chunks may use [0, CODE_LIMIT) except the scratch pages; the rest holds the harness's stubs. */
 #define CODE_LIMIT       0xf000ul
-#define SCRATCH_OFFSET   0x8000ul
+#define SCRATCH_PAGES    0x8000ul
+#define SCRATCH_PAGES_SIZE 0x2000ul
+/* The scratch bytes straddle the boundary of the two pages, so unaligned accesses may cross pages. */
+#define SCRATCH_OFFSET   0x8f80ul
 #define SCRATCH_MAX      0x1000ul
 #define EXIT_STUB_OFFSET 0xf800ul
 #define ENTRY_STUB_OFFSET 0xfc00ul

@@ -109,7 +109,7 @@ public static class DiffRunner
             ulong q = BitConverter.ToUInt64(qemu.Scratch, at), j = BitConverter.ToUInt64(jit.Scratch, at);
             if (q != j) d.Add($"memory 0x{Protocol.ScratchBase + (ulong)at:x}: qemu {q:x16} jit {j:x16} (bytes little-endian as a u64)");
         }
-        if (strayStore) d.Add("jit wrote to the scratch page outside the case's scratch bytes");
+        if (strayStore) d.Add("jit wrote to the scratch pages outside the case's scratch bytes");
         return d;
     }
 

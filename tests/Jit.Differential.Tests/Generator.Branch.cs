@@ -88,11 +88,11 @@ public static partial class Generator
         return b.Finish(appendEnd: false);
     }
 
-    /// <summary>Whether [offset, offset + length) is code area: below the stubs, off the scratch page, past the jump at 0.</summary>
+    /// <summary>Whether [offset, offset + length) is code area: below the stubs, off the scratch pages, past the jump at 0.</summary>
     private static bool Free(uint offset, uint length, bool jumpAtZero)
     {
         if (offset + length > Protocol.CodeLimit || offset >= Protocol.CodeLimit) return false;
-        if (offset < Protocol.ScratchOffset + Protocol.ScratchMax && offset + length > Protocol.ScratchOffset) return false;
+        if (offset < Protocol.ScratchPages + Protocol.ScratchPagesSize && offset + length > Protocol.ScratchPages) return false;
         return !jumpAtZero || offset >= 4;
     }
 }

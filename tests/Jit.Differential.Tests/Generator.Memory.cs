@@ -116,8 +116,8 @@ public static partial class Generator
     }
 
     /// <summary>
-    /// A literal load at offset P whose target is in the scratch page: P below the page gives a forward offset,
-    /// P above it a backward one.
+    /// A literal load at offset P whose target is in the scratch area: P below its pages gives a forward offset,
+    /// P above them a backward one.
     /// </summary>
     private static TestCase Literal(CaseBuilder b)
     {
@@ -125,8 +125,8 @@ public static partial class Generator
         uint p = r.Below(3) switch
         {
             0 => 0,
-            1 => (uint)r.Range(1, (int)(Protocol.ScratchOffset / 4) - 2) * 4,
-            _ => (uint)r.Range((int)((Protocol.ScratchOffset + Protocol.ScratchMax) / 4), (int)(Protocol.CodeLimit / 4) - 2) * 4,
+            1 => (uint)r.Range(1, (int)(Protocol.ScratchPages / 4) - 2) * 4,
+            _ => (uint)r.Range((int)((Protocol.ScratchPages + Protocol.ScratchPagesSize) / 4), (int)(Protocol.CodeLimit / 4) - 2) * 4,
         };
         int form = r.Below(4);
         int bytes = form switch { 0 => 4, 1 => 8, 2 => 4, _ => 8 };

@@ -52,9 +52,9 @@ public sealed unsafe class JitMachine : IDisposable, IHypervisorCalls
             for (int i = 0; i < chunk.Words.Length; i++) p[i] = chunk.Words[i];
         }
         previousChunks = c.Chunks;
-        var scratch = new Span<byte>(region + Protocol.ScratchOffset, (int)Protocol.ScratchMax);
-        // The whole page, so a stray store of one case cannot leak into the next.
-        scratch.Clear();
+        // Both pages, so a stray store of one case cannot leak into the next.
+        new Span<byte>(region + Protocol.ScratchPages, (int)Protocol.ScratchPagesSize).Clear();
+        var scratch = new Span<byte>(region + Protocol.ScratchOffset, c.Scratch.Length);
         c.Scratch.CopyTo(scratch);
 
         *s = default;
@@ -96,14 +96,17 @@ public sealed unsafe class JitMachine : IDisposable, IHypervisorCalls
         for (int i = 0; i < 31; i++) o.X[i] = s->X[i];
         o.Sp = s->X[31];
         o.Nzcv = s->Nzcv;
-        o.Scratch = scratch[..c.Scratch.Length].ToArray();
+        o.Scratch = scratch.ToArray();
         return o;
     }
 
-    /// <summary>Whether anything wrote to the scratch page beyond the case's own scratch bytes.</summary>
-    public bool WroteOutsideScratch(TestCase c) =>
-        new ReadOnlySpan<byte>(region + Protocol.ScratchOffset + c.Scratch.Length, (int)Protocol.ScratchMax - c.Scratch.Length)
-            .IndexOfAnyExcept((byte)0) >= 0;
+    /// <summary>Whether anything wrote to the scratch pages outside the case's own scratch bytes.</summary>
+    public bool WroteOutsideScratch(TestCase c)
+    {
+        var pages = new ReadOnlySpan<byte>(region + Protocol.ScratchPages, (int)Protocol.ScratchPagesSize);
+        int start = (int)(Protocol.ScratchOffset - Protocol.ScratchPages);
+        return pages[..start].IndexOfAnyExcept((byte)0) >= 0 || pages[(start + c.Scratch.Length)..].IndexOfAnyExcept((byte)0) >= 0;
+    }
 
     public void Dispose()
     {

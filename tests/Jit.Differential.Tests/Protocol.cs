@@ -7,7 +7,7 @@ namespace Jit.Differential.Tests;
 public static class Protocol
 {
     public const uint HelloMagic = 0x3154444a;
-    public const uint Version = 1;
+    public const uint Version = 2;
     public const uint CaseMagic = 0x45534143;
     public const uint EndMagic = 0x21444e45;
     public const uint ResultMagic = 0x544c5352;
@@ -15,7 +15,10 @@ public static class Protocol
     public const ulong RegionBase = 0x1000_0000;
     public const ulong RegionSize = 0x1_0000;
     public const uint CodeLimit = 0xf000;
-    public const uint ScratchOffset = 0x8000;
+    public const uint ScratchPages = 0x8000;
+    public const uint ScratchPagesSize = 0x2000;
+    /// <summary>The scratch bytes straddle the boundary of the two pages, so unaligned accesses may cross pages.</summary>
+    public const uint ScratchOffset = 0x8f80;
     public const uint ScratchMax = 0x1000;
     public const ulong ScratchBase = RegionBase + ScratchOffset;
 
