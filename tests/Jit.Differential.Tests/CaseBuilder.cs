@@ -63,6 +63,24 @@ public sealed class CaseBuilder
     /// <summary>A random register number, 31 included (XZR or SP, as the form reads it).</summary>
     public uint Reg() => R.Bits(5);
 
+    /// <summary>
+    /// Registers an earlier memory access of the case uses: a later access must not take one as its base or
+    /// index, since setting it up would move the earlier address (or the earlier access would overwrite it).
+    /// </summary>
+    public HashSet<uint> Reserved { get; } = [];
+
+    /// <summary>A base or index register that no earlier access of the case uses.</summary>
+    public uint AddressReg()
+    {
+        uint x;
+        do x = Reg(); while (Reserved.Contains(x));
+        return x;
+    }
+
+    public void Reserve(params uint[] regs) => Reserved.UnionWith(regs);
+
+    private ulong? lastEa;
+
     public uint Track(Op op, params (string Name, uint Value)[] fields)
     {
         uint w = Encoder.Make(op, fields);
@@ -90,6 +108,13 @@ public sealed class CaseBuilder
     /// </summary>
     public ulong PickEa(int size, int align)
     {
+        // A second access of a case often overlaps the first, with another size or alignment.
+        if (lastEa is ulong near && R.Coin())
+            for (int tries = 0; tries < 8; tries++)
+            {
+                ulong ea = (near + (ulong)R.Range(-size - 4, size + 4)) & ~(ulong)(align - 1);
+                if (InScratch(ea, size)) return ea;
+            }
         int slots = (ScratchLength - size) / align + 1;
         return Protocol.ScratchBase + (ulong)(R.Below(slots) * align);
     }
@@ -124,6 +149,7 @@ public sealed class CaseBuilder
                 }
             }
             SetReg(n, @base);
+            lastEa = ea;
             return ea;
         }
     }

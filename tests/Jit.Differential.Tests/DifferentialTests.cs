@@ -20,6 +20,7 @@ public class DifferentialTests(ITestOutputHelper output)
     [Fact] public void LoadStoreExclusive() => Check(InstructionClass.LoadStoreExclusive);
     [Fact] public void Atomics() => Check(InstructionClass.Atomics);
     [Fact] public void System() => Check(InstructionClass.System);
+    [Fact] public void Mixed() => Check(InstructionClass.Mixed);
 
     private void Check(InstructionClass cls)
     {

@@ -13,13 +13,22 @@ public static partial class Generator
 
     private static uint Imm9(Rng r) => r.Below(4) switch { 0 => 0, 1 => (uint)r.Range(-16, 16) & 0x1FF, _ => r.Bits(9) };
 
+    /// <summary>A literal load alone, or one or two accesses of the other forms (often to overlapping bytes).</summary>
     private static TestCase LoadStoreSingle(CaseBuilder b)
+    {
+        if (b.R.Chance(18)) return Literal(b);
+        int n = b.R.Chance(35) ? 2 : 1;
+        for (int i = 0; i < n; i++) SingleAccess(b);
+        return b.Finish();
+    }
+
+    private static void SingleAccess(CaseBuilder b)
     {
         var r = b.R;
         var (size, opc) = r.Pick(singleForms);
         int bytes = 1 << (int)size;
-        uint rt = b.Reg(), rn = b.Reg();
-        switch (r.Below(11))
+        uint rt = b.Reg(), rn = b.AddressReg();
+        switch (r.Below(9))
         {
             case 0: case 1:
             {
@@ -54,8 +63,6 @@ public static partial class Generator
                 b.Emit(pre ? Op.LdStPre : Op.LdStPost, ("size", size), ("opc", opc), ("imm9", imm9), ("Rn", rn), ("Rt", rt));
                 break;
             }
-            case 8: case 9:
-                return Literal(b);
             default:
                 switch (r.Below(3))
                 {
@@ -82,7 +89,7 @@ public static partial class Generator
                 }
                 break;
         }
-        return b.Finish();
+        b.Reserve(rt, rn);
     }
 
     /// <summary>
@@ -95,7 +102,8 @@ public static partial class Generator
         uint option = r.Pick([2u, 3u, 6u, 7u]);
         uint s = r.Bits(1);
         uint rm;
-        do rm = b.Reg(); while (rm == rn);
+        do rm = b.AddressReg(); while (rm == rn);
+        b.Reserve(rm);
         ulong index = 0;
         if (rm != 31)
         {
@@ -150,7 +158,14 @@ public static partial class Generator
         return b.Finish(appendEnd: false);
     }
 
+    /// <summary>One pair access, or two (often to overlapping bytes).</summary>
     private static void LoadStorePair(CaseBuilder b)
+    {
+        int n = b.R.Chance(35) ? 2 : 1;
+        for (int i = 0; i < n; i++) PairAccess(b);
+    }
+
+    private static void PairAccess(CaseBuilder b)
     {
         var r = b.R;
         int mode = r.Below(4); // 0 no-allocate, 1 post-index, 2 signed offset, 3 pre-index
@@ -158,10 +173,10 @@ public static partial class Generator
         bool signed = load && mode != 0 && r.Chance(25);
         uint opc = signed ? 1 : r.Coin() ? 2u : 0u;
         int esize = opc == 2 ? 8 : 4;
-        uint rt = b.Reg(), rt2 = b.Reg(), rn = b.Reg();
+        uint rt = b.Reg(), rt2 = b.Reg(), rn = b.AddressReg();
         // Loads into one register twice, and writeback into a transfer register, are CONSTRAINED UNPREDICTABLE.
         while (load && rt2 == rt) rt2 = b.Reg();
-        while ((mode is 1 or 3) && rn != 31 && (rn == rt || rn == rt2)) rn = b.Reg();
+        while ((mode is 1 or 3) && rn != 31 && (rn == rt || rn == rt2)) rn = b.AddressReg();
         uint imm7 = r.Below(3) switch { 0 => 0, 1 => (uint)r.Range(-4, 4) & 0x7F, _ => r.Bits(7) };
         long offset = Bits.SignExtend(imm7, 7) * esize;
         ulong ea = b.SetBase(rn, mode == 1 ? 0 : (ulong)offset, 2 * esize, b.MaybeAligned(esize));
@@ -183,6 +198,7 @@ public static partial class Generator
         };
         if (signed) b.Emit(op, ("imm7", imm7), ("Rt2", rt2), ("Rn", rn), ("Rt", rt));
         else b.Emit(op, ("opc", opc), ("imm7", imm7), ("Rt2", rt2), ("Rn", rn), ("Rt", rt));
+        b.Reserve(rt, rt2, rn);
     }
 
     /// <summary>

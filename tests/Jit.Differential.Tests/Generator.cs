@@ -23,6 +23,7 @@ public static partial class Generator
             case InstructionClass.LoadStoreExclusive: LoadStoreExclusive(b); break;
             case InstructionClass.Atomics: Atomics(b); break;
             case InstructionClass.System: SystemInstructions(b); break;
+            case InstructionClass.Mixed: Mixed(b); break;
             default: throw new ArgumentOutOfRangeException(nameof(cls));
         }
         return b.Finish();
@@ -33,6 +34,15 @@ public static partial class Generator
     {
         int n = b.R.Below(10) switch { < 6 => 1, < 9 => 2, _ => 3 };
         for (int i = 0; i < n; i++) one(b);
+    }
+
+    private static readonly Action<CaseBuilder>[] mixable = [AluImmediate, AluRegister, Bitfield, Conditional, MulDiv, Misc, SystemInstructions];
+
+    /// <summary>Four to ten instructions from the arithmetic classes, so values and flags flow through a whole block.</summary>
+    private static void Mixed(CaseBuilder b)
+    {
+        int n = b.R.Range(4, 10);
+        while (b.Case.Intended.Count < n) b.R.Pick(mixable)(b);
     }
 
     /// <summary>A shift or bit position: the ends of the range and small values more often than the middle.</summary>

@@ -7,6 +7,8 @@ public enum InstructionClass
 {
     AluImmediate, AluRegister, Bitfield, Conditional, MulDiv, Misc, Branch,
     LoadStoreSingle, LoadStorePair, LoadStoreExclusive, Atomics, System,
+    /// <summary>Longer straight-line blocks mixing the arithmetic classes and NZCV moves.</summary>
+    Mixed,
 }
 
 /// <summary>Words placed at <see cref="Offset"/> bytes into the region.</summary>
