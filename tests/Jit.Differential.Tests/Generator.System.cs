@@ -5,7 +5,7 @@ namespace Jit.Differential.Tests;
 public static partial class Generator
 {
     /// <summary>
-    /// NZCV through MRS/MSR, mixed with flag-setting arithmetic and with the hints and barriers that user
+    /// NZCV (and TPIDR_EL0) through MRS/MSR, mixed with flag-setting arithmetic and with the hints and barriers that user
     /// code may execute (no WFE/WFI, which would leave the run loop, and no pointer-authentication hints).
     /// </summary>
     private static void SystemInstructions(CaseBuilder b)
@@ -14,8 +14,13 @@ public static partial class Generator
         int n = r.Range(1, 4);
         for (int i = 0; i < n; i++)
         {
-            switch (r.Below(6))
+            switch (r.Below(7))
             {
+                case 6:
+                    // TPIDR_EL0 (3,3,13,0,2), written before it is read: its value on entry is the harness's.
+                    b.Emit(Op.MsrReg, ("o0", 1), ("op1", 3), ("CRn", 13), ("CRm", 0), ("op2", 2), ("Rt", b.Reg()));
+                    b.Emit(Op.Mrs, ("o0", 1), ("op1", 3), ("CRn", 13), ("CRm", 0), ("op2", 2), ("Rt", b.Reg()));
+                    break;
                 case 0: case 1:
                     // op0=3 (o0=1), op1=3, CRn=4, CRm=2, op2=0: NZCV.
                     b.Emit(Op.Mrs, ("o0", 1), ("op1", 3), ("CRn", 4), ("CRm", 2), ("op2", 0), ("Rt", b.Reg()));
