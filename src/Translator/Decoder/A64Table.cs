@@ -20,6 +20,8 @@ public static class A64Table
         uint size = e.Get("size", w), opc = e.Get("opc", w);
         return !(opc == 3 && size >= 2) && !(size == 3 && opc == 2);
     }
+    // C6.2 CASP: Rs and Rt name the first of a pair of registers and must be even, else UNDEFINED.
+    private static bool RegisterPairsEven(Encoding e, uint w) => (e.Get("Rs", w) & 1) == 0 && (e.Get("Rt", w) & 1) == 0;
     private static bool RegisterOffsetValid(Encoding e, uint w) => SingleRegisterValid(e, w) && (e.Get("option", w) & 2) != 0;
     private static bool OptionValid(Encoding e, uint w) => (e.Get("option", w) & 2) != 0;
 
@@ -99,7 +101,7 @@ public static class A64Table
         new(Op.Stlxp,    "1 sz:1 001000 0 0 1 Rs:5 1 Rt2:5 Rn:5 Rt:5"),
         new(Op.Ldxp,     "1 sz:1 001000 0 1 1 Rs:5 0 Rt2:5 Rn:5 Rt:5"),
         new(Op.Ldaxp,    "1 sz:1 001000 0 1 1 Rs:5 1 Rt2:5 Rn:5 Rt:5"),
-        new(Op.Casp,     "0 sz:1 001000 0 L:1 1 Rs:5 o0:1 11111 Rn:5 Rt:5"),
+        new(Op.Casp,     "0 sz:1 001000 0 L:1 1 Rs:5 o0:1 11111 Rn:5 Rt:5", RegisterPairsEven),
         new(Op.Stlr,     "size:2 001000 1 0 0 Rs:5 1 Rt2:5 Rn:5 Rt:5"),
         new(Op.Ldar,     "size:2 001000 1 1 0 Rs:5 1 Rt2:5 Rn:5 Rt:5"),
         new(Op.Cas,      "size:2 001000 1 L:1 1 Rs:5 o0:1 11111 Rn:5 Rt:5"),
@@ -221,6 +223,11 @@ public static class A64Table
         new(Op.Setg,     "sz:2 011 1 01 11 0 Rs:5 op2:4 01 Rn:5 Rd:5", MemorySetValid),
         new(Op.Cpyf,     "sz:2 011 0 01 op1:2 0 Rs:5 op2:4 01 Rn:5 Rd:5", MemoryCopyValid),
         new(Op.Cpy,      "sz:2 011 1 01 op1:2 0 Rs:5 op2:4 01 Rn:5 Rd:5", MemoryCopyValid),
+        // FEAT_SB speculation barrier, FEAT_XS barrier (imm2 chooses OSH/NSH/ISH/SY), FEAT_WFxT timed waits.
+        new(Op.Sb,       "11010101 00000011 0011 0000 111 11111"),
+        new(Op.DsbNxs,   "11010101 00000011 0011 imm2:2 10 001 11111"),
+        new(Op.Wfet,     "11010101 00000011 0001 0000 000 Rt:5"),
+        new(Op.Wfit,     "11010101 00000011 0001 0000 001 Rt:5"),
 
         // Permanently undefined (UDF) is allocated as an Undefined instruction with an immediate.
         new(Op.Udf,      "0000000000000000 imm16:16"),

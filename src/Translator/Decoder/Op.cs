@@ -28,4 +28,6 @@ public enum Op : ushort
     Stg, Stzg, St2g, Stz2g, Ldg, Stgm, Stzgm, Ldgm, Stgp, Irg, Gmi, Subp, Subps, Addg, Subg,
     // FEAT_MOPS (memory copy and memory set)
     Cpyf, Cpy, Set, Setg,
+    // FEAT_SB, FEAT_XS (DSB nXS), FEAT_WFxT
+    Sb, DsbNxs, Wfet, Wfit,
 }

@@ -27,7 +27,8 @@ public static class A64Disassembler
     {
         var encoding = A64Decoder.Decode(word);
         var format = formatters[(int)encoding.Op];
-        return format is null ? Undefined(word) : format(new Inst(encoding, word, pc));
+        if (format is not null) return format(new Inst(encoding, word, pc));
+        return SystemInstructions.UnallocatedSystemMove(word) ?? Undefined(word);
     }
 
     /// <summary>What objdump prints for a word it cannot decode.</summary>
@@ -41,5 +42,6 @@ internal readonly record struct Inst(Encoding Encoding, uint Word, ulong Pc)
 {
     public int this[string field] => (int)Encoding.Get(field, Word);
     public Op Op => Encoding.Op;
-    public bool Sf => Encoding.Get("sf", Word) == 1;
+    // Rows without an sf field (REV32, SMADDL, ...) are 64-bit forms.
+    public bool Sf => !Encoding.Has("sf") || Encoding.Get("sf", Word) == 1;
 }

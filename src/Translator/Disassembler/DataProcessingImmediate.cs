@@ -62,20 +62,23 @@ internal static class DataProcessingImmediate
         Bits.DecodeBitMasks(n, imms, immr, true, x ? 64 : 32, out ulong imm, out _);
         if (mnemonic == "ands" && rd == 31)
             return Asm("tst", $"{R(x, rn)}, {Hex(imm)}");
-        if (mnemonic == "orr" && rn == 31 && !MoveWidePreferred(x, n, imms, immr))
+        if (mnemonic == "orr" && rn == 31 && (rd == 31 || !MoveWideCanMake(imm, x)))
             return Asm("mov", $"{RSp(x, rd)}, {MoveImmediate(imm, x)}");
         string dest = mnemonic == "ands" ? R(x, rd) : RSp(x, rd);
         return Asm(mnemonic, $"{dest}, {R(x, rn)}, {Hex(imm)}");
     }
 
-    // J1 MoveWidePreferred: whether MOVZ/MOVN can also make this bitmask immediate (then ORR is printed as is).
-    private static bool MoveWidePreferred(bool x, uint n, uint imms, uint immr)
+    // objdump keeps ORR when MOVZ or MOVN could make the same value (as it would print that instead), except
+    // when the destination is SP, which MOVZ/MOVN cannot write.
+    private static bool MoveWideCanMake(ulong value, bool x)
     {
-        int s = (int)imms, r = (int)immr, width = x ? 64 : 32;
-        if (x && n != 1) return false;
-        if (!x && (n != 0 || (imms & 0x20) != 0)) return false;
-        if (s < 16) return (-r & 15) <= 15 - s;
-        if (s >= width - 15) return (r & 15) <= s - (width - 15);
+        return IsMoveWide(value, x) || IsMoveWide(x ? ~value : ~value & 0xFFFF_FFFF, x);
+    }
+
+    private static bool IsMoveWide(ulong value, bool x)
+    {
+        for (int shift = 0; shift < (x ? 64 : 32); shift += 16)
+            if ((value & ~(0xFFFFUL << shift)) == 0) return true;
         return false;
     }
 

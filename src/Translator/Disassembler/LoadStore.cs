@@ -13,7 +13,11 @@ internal static class LoadStore
         t[(int)Op.Ldxr] = i => Exclusive(i, "ldxr", status: false);
         t[(int)Op.Ldaxr] = i => Exclusive(i, "ldaxr", status: false);
         t[(int)Op.Stlr] = i => Exclusive(i, "stlr", status: false);
-        t[(int)Op.Ldar] = i => Exclusive(i, "ldar", status: false);
+        // objdump decodes LDAR only with its should-be-one fields (Rs, Rt2) all ones, although the Arm ARM makes
+        // other values CONSTRAINED UNPREDICTABLE rather than unallocated; print what objdump prints.
+        t[(int)Op.Ldar] = i => i["Rs"] == 31 && i["Rt2"] == 31
+            ? Exclusive(i, "ldar", status: false)
+            : A64Disassembler.Undefined(i.Word);
         t[(int)Op.Stxp] = i => ExclusivePair(i, "stxp", status: true);
         t[(int)Op.Stlxp] = i => ExclusivePair(i, "stlxp", status: true);
         t[(int)Op.Ldxp] = i => ExclusivePair(i, "ldxp", status: false);
@@ -33,19 +37,19 @@ internal static class LoadStore
         t[(int)Op.LdpOff] = i => Pair(i, "ldp", Indexing.Offset);
         t[(int)Op.StpPre] = i => Pair(i, "stp", Indexing.Pre);
         t[(int)Op.LdpPre] = i => Pair(i, "ldp", Indexing.Pre);
-        t[(int)Op.LdpswPost] = i => Pair(i, "ldpsw", Indexing.Post);
-        t[(int)Op.LdpswOff] = i => Pair(i, "ldpsw", Indexing.Offset);
-        t[(int)Op.LdpswPre] = i => Pair(i, "ldpsw", Indexing.Pre);
+        t[(int)Op.LdpswPost] = i => Ldpsw(i, Indexing.Post);
+        t[(int)Op.LdpswOff] = i => Ldpsw(i, Indexing.Offset);
+        t[(int)Op.LdpswPre] = i => Ldpsw(i, Indexing.Pre);
 
         t[(int)Op.LdStUimm] = i => Single(i, "r", Address(i["Rn"], i["imm12"] << i["size"], Indexing.Offset));
         t[(int)Op.LdStUnscaled] = i => Single(i, "ur", Address(i["Rn"], Imm9(i), Indexing.Offset));
         t[(int)Op.LdStUnpriv] = i => Single(i, "tr", Address(i["Rn"], Imm9(i), Indexing.Offset));
         t[(int)Op.LdStPost] = i => Single(i, "r", Address(i["Rn"], Imm9(i), Indexing.Post));
         t[(int)Op.LdStPre] = i => Single(i, "r", Address(i["Rn"], Imm9(i), Indexing.Pre));
-        t[(int)Op.LdStReg] = i => Single(i, "r", RegisterOffset(i));
+        t[(int)Op.LdStReg] = i => Single(i, "r", RegisterOffset(i, i["size"]));
         t[(int)Op.PrfmImm] = i => Asm("prfm", $"{PrefetchOperation(i["Rt"])}, {Address(i["Rn"], i["imm12"] << 3, Indexing.Offset)}");
         t[(int)Op.Prfum] = i => Asm("prfum", $"{PrefetchOperation(i["Rt"])}, {Address(i["Rn"], Imm9(i), Indexing.Offset)}");
-        t[(int)Op.PrfmReg] = i => Asm("prfm", $"{PrefetchOperation(i["Rt"])}, {RegisterOffset(i)}");
+        t[(int)Op.PrfmReg] = i => Asm("prfm", $"{PrefetchOperation(i["Rt"])}, {RegisterOffset(i, 3)}");
 
         t[(int)Op.Ldadd] = i => Atomic(i, "add");
         t[(int)Op.Ldclr] = i => Atomic(i, "clr");
@@ -90,9 +94,9 @@ internal static class LoadStore
 
     private static readonly string[] extends = ["uxtb", "uxth", "uxtw", "lsl", "sxtb", "sxth", "sxtw", "sxtx"];
 
-    private static string RegisterOffset(Inst i)
+    private static string RegisterOffset(Inst i, int scale)
     {
-        int option = i["option"], amount = i["S"] == 1 ? i["size"] : 0;
+        int option = i["option"], amount = i["S"] == 1 ? scale : 0;
         string rm = R((option & 1) == 1, i["Rm"]);
         string extend = option == 3 && i["S"] == 0 ? "" : i["S"] == 1 ? $", {extends[option]} #{amount}" : $", {extends[option]}";
         return $"[{XSp(i["Rn"])}, {rm}{extend}]";
@@ -114,6 +118,15 @@ internal static class LoadStore
         int scale = x && !signed ? 3 : 2;
         long offset = (long)SignExtend(i["imm7"], 7) << scale;
         return Asm(mnemonic, $"{R(x, i["Rt"])}, {R(x, i["Rt2"])}, {Address(i["Rn"], offset, indexing)}");
+    }
+
+    // objdump treats the CONSTRAINED UNPREDICTABLE register overlaps of LDPSW (Rt == Rt2; Rn == Rt or Rt2 with
+    // writeback and Rn not SP) as undefined, while it prints the same overlaps of LDP.
+    private static string Ldpsw(Inst i, Indexing indexing)
+    {
+        int rt = i["Rt"], rt2 = i["Rt2"], rn = i["Rn"];
+        bool overlap = rt == rt2 || (indexing != Indexing.Offset && rn != 31 && (rn == rt || rn == rt2));
+        return overlap ? A64Disassembler.Undefined(i.Word) : Pair(i, "ldpsw", indexing);
     }
 
     private static string Exclusive(Inst i, string mnemonic, bool status)

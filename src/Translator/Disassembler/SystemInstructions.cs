@@ -18,6 +18,10 @@ internal static class SystemInstructions
         t[(int)Op.MsrReg] = i => Asm("msr", $"{RegisterName(i, write: true)}, {X(i["Rt"])}");
         t[(int)Op.Mrs] = i => Asm("mrs", $"{X(i["Rt"])}, {RegisterName(i, write: false)}");
         t[(int)Op.Sys] = Sys;
+        t[(int)Op.Sb] = _ => "sb";
+        t[(int)Op.DsbNxs] = i => Asm("dsb", ((string[])["oshnxs", "nshnxs", "ishnxs", "synxs"])[i["imm2"]]);
+        t[(int)Op.Wfet] = i => Asm("wfet", X(i["Rt"]));
+        t[(int)Op.Wfit] = i => Asm("wfit", X(i["Rt"]));
         t[(int)Op.Sysl] = i => Asm("sysl", $"{X(i["Rt"])}, #{i["op1"]}, C{i["CRn"]}, C{i["CRm"]}, #{i["op2"]}");
     }
 
@@ -78,6 +82,20 @@ internal static class SystemInstructions
             return (crm >> 1) switch { 1 => Asm(mnemonic, "sm"), 2 => Asm(mnemonic, "za"), _ => mnemonic };
         }
         return Asm("msr", $"s0_{op1}_c4_c{crm}_{op2}, xzr");
+    }
+
+    /// <summary>
+    /// objdump's MRS/MSR (register) patterns do not exclude op0 = 0, so it prints an unallocated word of the
+    /// op0 = 0 system space (C5.2: not a hint, barrier or PSTATE access) as a move of the generic register
+    /// S0_op1_Cn_Cm_op2. Null for any other word.
+    /// </summary>
+    public static string? UnallocatedSystemMove(uint word)
+    {
+        const uint mask = 0xFFF8_0000, msr = 0xD500_0000, mrs = 0xD520_0000;
+        if ((word & mask) is not (msr or mrs)) return null;
+        string name = $"s0_{word >> 16 & 7}_c{word >> 12 & 15}_c{word >> 8 & 15}_{word >> 5 & 7}";
+        string rt = X((int)(word & 31));
+        return (word & mask) == msr ? Asm("msr", $"{name}, {rt}") : Asm("mrs", $"{rt}, {name}");
     }
 
     private static string RegisterName(Inst i, bool write)
