@@ -32,7 +32,10 @@ public static class A64Disassembler
     }
 
     /// <summary>What objdump prints for a word it cannot decode.</summary>
-    internal static string Undefined(uint word) => $".inst\t0x{word:x8} ; undefined";
+    internal static string Undefined(uint word) =>
+        // objdump 2.40 has a placeholder for the reserved block at bits[31:21] = 0b00000000001 and marks its
+        // words "not yet implemented" rather than undefined.
+        word >> 21 == 1 ? $".inst\t0x{word:x8} ; NYI" : $".inst\t0x{word:x8} ; undefined";
 }
 
 internal delegate string Formatter(Inst i);
