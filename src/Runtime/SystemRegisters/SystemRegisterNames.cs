@@ -40,7 +40,6 @@ public static class SystemRegisterNames
         public int Key => SystemRegisterNames.Key(Op0, Op1, CRn, CRm, Op2);
     }
 
-    // Static initialisers run in text order: the tables come before the indexes built from them.
     // Encodings that name a different register when written (MSR) than when read (MRS).
     private static readonly Register[] WriteRegisters =
     [
@@ -1064,6 +1063,7 @@ public static class SystemRegisterNames
         new("CNTPS_CVAL_EL1", 3, 7, 14, 2, 2),
     ];
 
+    // Static initialisers run in text order, so the indexes follow the tables they are built from.
     private static readonly Dictionary<int, string> byKey = Registers.ToDictionary(r => r.Key, r => r.Name);
     private static readonly Dictionary<int, string> writeNames = WriteRegisters.ToDictionary(r => r.Key, r => r.Name);
     private static readonly Dictionary<string, Register> byName =
