@@ -51,6 +51,12 @@ public unsafe struct CpuState
     public ulong MdscrEl1;
     public ulong Mpidr;
     public ulong CntkctlEl1;
+    public ulong TcrEl1;
+    public ulong Ttbr0El1;
+    public ulong Ttbr1El1;
+    public ulong MairEl1;
+    public ulong AmairEl1;
+    public ulong ParEl1;
 
     /// <summary>Local exclusive monitor: the address and size LDXR marked, and the value(s) it saw.</summary>
     public ulong ExclusiveAddress;

@@ -29,6 +29,12 @@ public static unsafe class SystemRegisterFile
     public const int SCTLR_EL1 = (3 << 14) | (0 << 11) | (1 << 7) | (0 << 3) | 0;
     public const int ACTLR_EL1 = (3 << 14) | (0 << 11) | (1 << 7) | (0 << 3) | 1;
     public const int CPACR_EL1 = (3 << 14) | (0 << 11) | (1 << 7) | (0 << 3) | 2;
+    public const int TTBR0_EL1 = (3 << 14) | (0 << 11) | (2 << 7) | (0 << 3) | 0;
+    public const int TTBR1_EL1 = (3 << 14) | (0 << 11) | (2 << 7) | (0 << 3) | 1;
+    public const int TCR_EL1 = (3 << 14) | (0 << 11) | (2 << 7) | (0 << 3) | 2;
+    public const int PAR_EL1 = (3 << 14) | (0 << 11) | (7 << 7) | (4 << 3) | 0;
+    public const int MAIR_EL1 = (3 << 14) | (0 << 11) | (10 << 7) | (2 << 3) | 0;
+    public const int AMAIR_EL1 = (3 << 14) | (0 << 11) | (10 << 7) | (3 << 3) | 0;
     public const int SPSR_EL1 = (3 << 14) | (0 << 11) | (4 << 7) | (0 << 3) | 0;
     public const int ELR_EL1 = (3 << 14) | (0 << 11) | (4 << 7) | (0 << 3) | 1;
     public const int SP_EL0 = (3 << 14) | (0 << 11) | (4 << 7) | (1 << 3) | 0;
@@ -102,6 +108,12 @@ public static unsafe class SystemRegisterFile
             case SCTLR_EL1: value = s->SctlrEl1; return SysRegResult.Ok;
             case ACTLR_EL1: value = 0; return SysRegResult.Ok;
             case CPACR_EL1: value = s->CpacrEl1; return SysRegResult.Ok;
+            case TTBR0_EL1: value = s->Ttbr0El1; return SysRegResult.Ok;
+            case TTBR1_EL1: value = s->Ttbr1El1; return SysRegResult.Ok;
+            case TCR_EL1: value = s->TcrEl1; return SysRegResult.Ok;
+            case PAR_EL1: value = s->ParEl1; return SysRegResult.Ok;
+            case MAIR_EL1: value = s->MairEl1; return SysRegResult.Ok;
+            case AMAIR_EL1: value = s->AmairEl1; return SysRegResult.Ok;
             case SPSR_EL1: value = s->SpsrEl1; return SysRegResult.Ok;
             case ELR_EL1: value = s->ElrEl1; return SysRegResult.Ok;
             case SP_EL0:
@@ -147,6 +159,13 @@ public static unsafe class SystemRegisterFile
                 return SysRegResult.Ok;
             case ACTLR_EL1: return SysRegResult.Ok;
             case CPACR_EL1: s->CpacrEl1 = value & (3UL << 20); return SysRegResult.Ok;
+            // Translations are not tagged with ASIDs in the soft TLB, so a new table base or ASID flushes it.
+            case TTBR0_EL1: s->Ttbr0El1 = value; mmu.Tlb.Flush(); return SysRegResult.Ok;
+            case TTBR1_EL1: s->Ttbr1El1 = value; mmu.Tlb.Flush(); return SysRegResult.Ok;
+            case TCR_EL1: s->TcrEl1 = value & 0x0000_007F_FFFF_FFBF; mmu.Tlb.Flush(); return SysRegResult.Ok;
+            case PAR_EL1: s->ParEl1 = value; return SysRegResult.Ok;
+            case MAIR_EL1: s->MairEl1 = value; return SysRegResult.Ok;
+            case AMAIR_EL1: s->AmairEl1 = value; return SysRegResult.Ok;
             case SPSR_EL1: s->SpsrEl1 = value & 0xF000_03DF; return SysRegResult.Ok;
             case ELR_EL1: s->ElrEl1 = value; return SysRegResult.Ok;
             case SP_EL0:

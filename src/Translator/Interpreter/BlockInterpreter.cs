@@ -197,9 +197,14 @@ public sealed unsafe partial class BlockInterpreter
                 case Op.Blr: { ulong target = x[I.Rn]; x[30] = pc + 4; s->PC = target; status = Redirect; goto Done; }
 
                 // ---- Loads and stores ----
-                case Op.LdStUimm: case Op.LdStUnscaled: case Op.LdStUnpriv:
+                case Op.LdStUimm: case Op.LdStUnscaled:
                     if (I.Rn == 31 && SpMisaligned()) { status = SpAlignmentFault(); goto Done; }
                     if (!LoadStore(in I, x[I.Rn] + I.Imm)) { status = Faulted; goto Done; }
+                    break;
+                case Op.LdStUnpriv:
+                    // LDTR/STTR check EL0 permissions whatever the current EL (no PAN/UAO in this CPU).
+                    if (I.Rn == 31 && SpMisaligned()) { status = SpAlignmentFault(); goto Done; }
+                    if (!LoadStore(in I, x[I.Rn] + I.Imm, 0)) { status = Faulted; goto Done; }
                     break;
                 case Op.LdStPre:
                 {

@@ -1,5 +1,6 @@
 using Jit.Runtime;
 using Jit.Runtime.Exceptions;
+using Jit.Runtime.Memory;
 using Jit.Runtime.SystemRegisters;
 using Jit.Translator.Decoder;
 
@@ -178,6 +179,10 @@ public sealed unsafe partial class BlockInterpreter
                     return Next(pc);
                 case (0, 6, 1): case (0, 6, 2): case (0, 10, 2): case (0, 14, 2): // DC IVAC, ISW, CSW, CISW
                     if (el0) return Undefined(in I);
+                    return Next(pc);
+                case (0, 8, 0): case (0, 8, 1): case (0, 8, 2): case (0, 8, 3): // AT S1E1R, S1E1W, S1E0R, S1E0W
+                    if (el0) return Undefined(in I);
+                    s->ParEl1 = mmu.AddressTranslate(operand, (op2 & 1) != 0 ? AccessKind.Write : AccessKind.Read, op2 >= 2 ? 0u : 1u);
                     return Next(pc);
             }
         }
