@@ -65,6 +65,10 @@ public unsafe struct CpuState
     public uint ExclusiveSize;
     public uint ExclusiveValid;
 
+    /// <summary>The IRQ input from the interrupt controller: non-zero while an interrupt is signalled to this CPU.</summary>
+    public int IrqPending;
+    public int FiqPending;
+
     /// <summary>Set by other threads or by helpers to make the engine leave at the next check (see <see cref="ExitRequests"/>).</summary>
     public int ExitRequest;
     public int Pad0;

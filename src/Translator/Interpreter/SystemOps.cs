@@ -51,14 +51,14 @@ public sealed unsafe partial class BlockInterpreter
                 return MsrImmediate(in I, pc);
             case Op.Mrs:
             {
-                var result = SystemRegisterFile.Read(s, (int)I.Imm, out ulong value);
+                var result = SystemRegisterFile.Read(processor, (int)I.Imm, out ulong value);
                 if (result != SysRegResult.Ok) return SystemRegisterFault(result, (int)I.Imm, I.Rd, read: true);
                 x[I.Rd] = value;
                 return -1;
             }
             case Op.MsrReg:
             {
-                var result = SystemRegisterFile.Write(s, mmu, (int)I.Imm, x[I.Rd]);
+                var result = SystemRegisterFile.Write(processor, (int)I.Imm, x[I.Rd]);
                 if (result != SysRegResult.Ok) return SystemRegisterFault(result, (int)I.Imm, I.Rd, read: false);
                 s->PC = pc + 4;
                 return Redirect;
