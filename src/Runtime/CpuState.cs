@@ -9,13 +9,17 @@ namespace Jit.Runtime;
 /// </summary>
 /// <remarks>
 /// X[31] holds the stack pointer currently selected by PSTATE (SP_EL0 or SP_EL1), so an instruction that reads
-/// register 31 as SP indexes it like any other register; the zero register is handled by the readers. The
-/// stack pointer that is not selected lives in <see cref="SpEl0"/> or <see cref="SpEl1"/>.
+/// register 31 as SP indexes it like any other register. X[32] always reads as zero and X[33] swallows writes:
+/// the pre-decoder maps register 31 to them where the encoding means XZR, so executing an instruction never
+/// tests for register 31. The stack pointer that is not selected lives in <see cref="SpEl0"/> or <see cref="SpEl1"/>.
 /// </remarks>
 [StructLayout(LayoutKind.Sequential)]
 public unsafe struct CpuState
 {
-    public fixed ulong X[32];
+    public fixed ulong X[34];
+
+    public const int ZeroRegister = 32;
+    public const int DiscardRegister = 33;
     public ulong PC;
 
     /// <summary>N, Z, C, V in bits 31..28, as the NZCV system register holds them.</summary>
@@ -47,6 +51,12 @@ public unsafe struct CpuState
     public ulong MdscrEl1;
     public ulong Mpidr;
     public ulong CntkctlEl1;
+    public ulong TcrEl1;
+    public ulong Ttbr0El1;
+    public ulong Ttbr1El1;
+    public ulong MairEl1;
+    public ulong AmairEl1;
+    public ulong ParEl1;
 
     /// <summary>Local exclusive monitor: the address and size LDXR marked, and the value(s) it saw.</summary>
     public ulong ExclusiveAddress;
@@ -54,6 +64,10 @@ public unsafe struct CpuState
     public ulong ExclusiveValue2;
     public uint ExclusiveSize;
     public uint ExclusiveValid;
+
+    /// <summary>The IRQ input from the interrupt controller: non-zero while an interrupt is signalled to this CPU.</summary>
+    public int IrqPending;
+    public int FiqPending;
 
     /// <summary>Set by other threads or by helpers to make the engine leave at the next check (see <see cref="ExitRequests"/>).</summary>
     public int ExitRequest;
