@@ -174,11 +174,17 @@ public sealed class CaseBuilder
         return v;
     }
 
-    /// <summary>Closes the main chunk with the end marker and places it at offset 0.</summary>
-    public TestCase Finish(bool appendEnd = true)
+    /// <summary>
+    /// Closes the main chunk with the end marker and places it at offset 0, or at <paramref name="at"/> with a
+    /// branch to it at offset 0.
+    /// </summary>
+    public TestCase Finish(bool appendEnd = true, uint at = 0)
     {
         if (appendEnd) main.Add(Protocol.EndWord);
-        if (main.Count > 0) Case.Chunks.Insert(0, new Chunk(0, [.. main]));
+        if (at != 0) Case.Chunks.Insert(0, new Chunk(0, [Encoder.Branch(0, at)]));
+        if (main.Count > 0) Case.Chunks.Insert(at == 0 ? 0 : 1, new Chunk(at, [.. main]));
         return Case;
     }
+
+    public int Count => main.Count;
 }

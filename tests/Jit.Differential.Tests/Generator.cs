@@ -23,7 +23,7 @@ public static partial class Generator
             case InstructionClass.LoadStoreExclusive: LoadStoreExclusive(b); break;
             case InstructionClass.Atomics: Atomics(b); break;
             case InstructionClass.System: SystemInstructions(b); break;
-            case InstructionClass.Mixed: Mixed(b); break;
+            case InstructionClass.Mixed: return Mixed(b);
             default: throw new ArgumentOutOfRangeException(nameof(cls));
         }
         return b.Finish();
@@ -38,11 +38,25 @@ public static partial class Generator
 
     private static readonly Action<CaseBuilder>[] mixable = [AluImmediate, AluRegister, Bitfield, Conditional, MulDiv, Misc, SystemInstructions];
 
-    /// <summary>Four to ten instructions from the arithmetic classes, so values and flags flow through a whole block.</summary>
-    private static void Mixed(CaseBuilder b)
+    /// <summary>
+    /// Four to ten instructions from the arithmetic classes, so values and flags flow through a whole block;
+    /// sometimes 60 to 100, past the interpreter's longest block, and sometimes placed so that they run over
+    /// the end of a page into the next one.
+    /// </summary>
+    private static TestCase Mixed(CaseBuilder b)
     {
-        int n = b.R.Range(4, 10);
-        while (b.Case.Intended.Count < n) b.R.Pick(mixable)(b);
+        var r = b.R;
+        int n = r.Chance(10) ? r.Range(60, 100) : r.Range(4, 10);
+        while (b.Case.Intended.Count < n) r.Pick(mixable)(b);
+        uint at = 0;
+        if (r.Chance(30))
+        {
+            // Start a few instructions before a page boundary in the lower half of the code area.
+            uint words = (uint)b.Count + 1;
+            uint page = (uint)r.Range(1, (int)(Protocol.ScratchPages / 0x1000) - 1) * 0x1000;
+            at = page - 4 * (uint)r.Range(1, (int)Math.Min(words, 8));
+        }
+        return b.Finish(at: at);
     }
 
     /// <summary>A shift or bit position: the ends of the range and small values more often than the middle.</summary>
