@@ -38,7 +38,10 @@ public static class A64Table
         return e.Get("sz", w) == 0 && e.Get("op2", w) >> 2 != 3 && d != s && d != n && s != n && d != 31 && n != 31;
     }
 
-    public static readonly Encoding[] Rows =
+    /// <summary>Every row in lookup order: the base set, FP, AdvSIMD, then the catch-alls for what is not implemented.</summary>
+    public static readonly Encoding[] Rows = [.. BaseRows(), .. A64TableFp.Rows, .. A64TableSimd.Rows, .. NotImplementedRows()];
+
+    private static Encoding[] BaseRows() =>
     [
         // C4.1.86 Data processing -- immediate
         new(Op.Adr,      "0 immlo:2 10000 immhi:19 Rd:5"),
@@ -232,7 +235,11 @@ public static class A64Table
         // Permanently undefined (UDF) is allocated as an Undefined instruction with an immediate.
         new(Op.Udf,      "0000000000000000 imm16:16"),
 
-        // Classes that are not implemented yet: they decode, disassemble where known, and execute as Undefined.
+    ];
+
+    // Classes that are not implemented: they decode, disassemble where known, and execute as Undefined.
+    private static Encoding[] NotImplementedRows() =>
+    [
         new(Op.Sve,      "xxx 0010 xxxxxxxxxxxxxxxxxxxxxxxxx"),
         new(Op.SimdFp,   "xxxx 111 xxxxxxxxxxxxxxxxxxxxxxxxx"),
         new(Op.SimdFpLoadStore, "xxxx 110 xxxxxxxxxxxxxxxxxxxxxxxxx"),

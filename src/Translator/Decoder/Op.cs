@@ -30,4 +30,12 @@ public enum Op : ushort
     Cpyf, Cpy, Set, Setg,
     // FEAT_SB, FEAT_XS (DSB nXS), FEAT_WFxT
     Sb, DsbNxs, Wfet, Wfit,
+
+    // FP and AdvSIMD. Scalar floating point and the SIMD&FP loads/stores take the values from FpFirst, the
+    // AdvSIMD vector and scalar forms those from SimdFirst; the interpreter dispatches on these ranges.
+    FpFirst = 1000,
+
+    SimdFirst = 2000,
+
+    OpsEnd = 3000,
 }

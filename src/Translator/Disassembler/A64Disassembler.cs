@@ -20,6 +20,8 @@ public static class A64Disassembler
         DataProcessingRegister.Register(table);
         MemoryTagging.Register(table);
         MemoryCopySet.Register(table);
+        FloatingPoint.Register(table);
+        AdvSimd.Register(table);
         return table;
     }
 

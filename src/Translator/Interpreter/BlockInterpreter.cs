@@ -264,9 +264,9 @@ public sealed unsafe partial class BlockInterpreter
                     if (!Atomic(in I, x[I.Rn])) { status = Faulted; goto Done; }
                     break;
 
-                // ---- Exceptions and system ----
+                // ---- Exceptions and system; FP and AdvSIMD ----
                 default:
-                    status = System(in I, pc);
+                    status = I.Op >= Op.FpFirst ? FpSimd(in I, pc) : System(in I, pc);
                     if (status != -1) goto Done;
                     break;
             }

@@ -219,6 +219,12 @@ public static class Predecoder
                 i.Sf = e.Has("sf") ? (byte)F("sf") : (byte)1;
                 i.Rd = ZrWrite(F("Rd")); i.Rn = ZrRead(F("Rn"));
                 break;
+            case >= Op.FpFirst and < Op.SimdFirst:
+                FpPredecoder.Predecode(ref i, e, word);
+                break;
+            case >= Op.SimdFirst and < Op.OpsEnd:
+                SimdPredecoder.Predecode(ref i, e, word);
+                break;
         }
         return i;
     }

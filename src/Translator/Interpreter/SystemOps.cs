@@ -49,6 +49,9 @@ public sealed unsafe partial class BlockInterpreter
 
             case Op.MsrImm:
                 return MsrImmediate(in I, pc);
+            case Op.Mrs when I.Imm is SystemRegisterFile.FPCR or SystemRegisterFile.FPSR && !FpEnabled():
+            case Op.MsrReg when I.Imm is SystemRegisterFile.FPCR or SystemRegisterFile.FPSR && !FpEnabled():
+                return FpAccessTrap();
             case Op.Mrs:
             {
                 var result = SystemRegisterFile.Read(processor, (int)I.Imm, out ulong value);
