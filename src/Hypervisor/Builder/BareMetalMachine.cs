@@ -76,9 +76,11 @@ public sealed class BareMetalMachine : IDisposable
 
     public RunResult Run(TimeSpan? timeout = null, ulong maxInstructions = ulong.MaxValue)
     {
-        using var timer = timeout is { } t
-            ? new Timer(_ => { timedOut = true; Domain.Stop(); }, null, t, Timeout.InfiniteTimeSpan)
-            : null;
+        // Disposing the registration waits for a timeout callback in flight, so none can touch the vCPU after
+        // the caller disposes the machine.
+        using var deadline = new CancellationTokenSource();
+        using var onTimeout = deadline.Token.Register(() => { timedOut = true; Domain.Stop(); });
+        if (timeout is { } t) deadline.CancelAfter(t);
         ulong before = Vcpu.Retired;
         var clock = Stopwatch.StartNew();
         VcpuExit exit;
