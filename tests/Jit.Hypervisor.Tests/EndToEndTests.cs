@@ -79,6 +79,47 @@ public class EndToEndTests
         }
     }
 
+    private static string FlatGuest(params uint[] words)
+    {
+        string path = Path.Combine(Directory.CreateTempSubdirectory("jit-e2e-").FullName, "guest.bin");
+        File.WriteAllBytes(path, words.SelectMany(BitConverter.GetBytes).ToArray());
+        return path;
+    }
+
+    [Fact]
+    public void InterruptEndsASpinningGuest()
+    {
+        string path = FlatGuest(0x14000000);   // b .
+        try
+        {
+            using var machine = BareMetalMachine.Create(path, new MemoryStream());
+            using var ctrlC = new Timer(_ => machine.Interrupt(), null, 200, Timeout.Infinite);
+            Assert.Equal(RunEnd.Interrupted, machine.Run(Patience).End);
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(path)!, true);
+        }
+    }
+
+    [Fact]
+    public void AVcpuParkedInWfiIsWokenByTheTimeout()
+    {
+        string path = FlatGuest(0xD503207F, 0x17FFFFFF);   // wfi; b .-4
+        try
+        {
+            using var machine = BareMetalMachine.Create(path, new MemoryStream());
+            var result = machine.Run(TimeSpan.FromMilliseconds(300));
+            Assert.Equal(RunEnd.Timeout, result.End);
+            // Parked, not spinning: a handful of instructions, not millions.
+            Assert.InRange(result.Instructions, 1UL, 1000UL);
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(path)!, true);
+        }
+    }
+
     [Fact]
     public void TheInstructionLimitEndsARun()
     {
