@@ -112,7 +112,7 @@ public class EndToEndTests
             var result = machine.Run(TimeSpan.FromMilliseconds(300));
             Assert.Equal(RunEnd.Timeout, result.End);
             // Parked, not spinning: a handful of instructions, not millions.
-            Assert.InRange(result.Instructions, 1UL, 1000UL);
+            Assert.InRange(result.Instructions, 0UL, 1000UL);
         }
         finally
         {
