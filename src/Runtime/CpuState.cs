@@ -9,13 +9,17 @@ namespace Jit.Runtime;
 /// </summary>
 /// <remarks>
 /// X[31] holds the stack pointer currently selected by PSTATE (SP_EL0 or SP_EL1), so an instruction that reads
-/// register 31 as SP indexes it like any other register; the zero register is handled by the readers. The
-/// stack pointer that is not selected lives in <see cref="SpEl0"/> or <see cref="SpEl1"/>.
+/// register 31 as SP indexes it like any other register. X[32] always reads as zero and X[33] swallows writes:
+/// the pre-decoder maps register 31 to them where the encoding means XZR, so executing an instruction never
+/// tests for register 31. The stack pointer that is not selected lives in <see cref="SpEl0"/> or <see cref="SpEl1"/>.
 /// </remarks>
 [StructLayout(LayoutKind.Sequential)]
 public unsafe struct CpuState
 {
-    public fixed ulong X[32];
+    public fixed ulong X[34];
+
+    public const int ZeroRegister = 32;
+    public const int DiscardRegister = 33;
     public ulong PC;
 
     /// <summary>N, Z, C, V in bits 31..28, as the NZCV system register holds them.</summary>

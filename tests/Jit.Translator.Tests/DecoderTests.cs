@@ -12,11 +12,21 @@ public class DecoderTests
     [InlineData(0x1e602820u, Op.SimdFp)]     // fadd d0, d1, d0
     [InlineData(0x93407c00u, Op.Sbfm)]       // sxtw x0, w0
     [InlineData(0x00000000u, Op.Udf)]
+    [InlineData(0xd9600000u, Op.Ldg)]        // ldg x0, [x0]
+    [InlineData(0xd9e00800u, Op.Stz2g)]      // stz2g x0, [x0]
+    [InlineData(0x9ac11000u, Op.Irg)]        // irg x0, x0, x1
+    [InlineData(0x19010443u, Op.Cpyf)]       // cpyfp [x3]!, [x1]!, x2!
+    [InlineData(0x1d010443u, Op.Cpy)]        // cpyp [x3]!, [x1]!, x2!
+    [InlineData(0x19c14443u, Op.Set)]        // setm [x3]!, x2!, x1
+    [InlineData(0xd50330ffu, Op.Sb)]
     public void DecodesForm(uint word, Op op) => Assert.Equal(op, A64Decoder.Decode(word).Op);
 
     [Theory]
     [InlineData(0x12400000u)] // AND (immediate) with sf=0, N=1
     [InlineData(0x0bc00000u)] // ADD (shifted register) with shift=11
+    [InlineData(0x083ffca5u)] // CASP with odd Rs/Rt
+    [InlineData(0x59010443u)] // CPYFP with sz != 00
+    [InlineData(0x19010423u)] // CPYFP with Rs == Rn
     public void RejectsUnallocated(uint word) => Assert.Equal(Op.Undefined, A64Decoder.Decode(word).Op);
 
     [Fact]

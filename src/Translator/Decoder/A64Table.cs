@@ -20,8 +20,23 @@ public static class A64Table
         uint size = e.Get("size", w), opc = e.Get("opc", w);
         return !(opc == 3 && size >= 2) && !(size == 3 && opc == 2);
     }
+    // C6.2 CASP: Rs and Rt name the first of a pair of registers and must be even, else UNDEFINED.
+    private static bool RegisterPairsEven(Encoding e, uint w) => (e.Get("Rs", w) & 1) == 0 && (e.Get("Rt", w) & 1) == 0;
     private static bool RegisterOffsetValid(Encoding e, uint w) => SingleRegisterValid(e, w) && (e.Get("option", w) & 2) != 0;
     private static bool OptionValid(Encoding e, uint w) => (e.Get("option", w) & 2) != 0;
+
+    // MOPS: only byte-sized operations are allocated, and the three registers must be distinct (Rd and Rn are
+    // updated as the operation proceeds); SET's source value may be XZR.
+    private static bool MemoryCopyValid(Encoding e, uint w)
+    {
+        uint d = e.Get("Rd", w), s = e.Get("Rs", w), n = e.Get("Rn", w);
+        return e.Get("sz", w) == 0 && e.Get("op1", w) != 3 && d != s && d != n && s != n && d != 31 && s != 31 && n != 31;
+    }
+    private static bool MemorySetValid(Encoding e, uint w)
+    {
+        uint d = e.Get("Rd", w), s = e.Get("Rs", w), n = e.Get("Rn", w);
+        return e.Get("sz", w) == 0 && e.Get("op2", w) >> 2 != 3 && d != s && d != n && s != n && d != 31 && n != 31;
+    }
 
     public static readonly Encoding[] Rows =
     [
@@ -86,7 +101,7 @@ public static class A64Table
         new(Op.Stlxp,    "1 sz:1 001000 0 0 1 Rs:5 1 Rt2:5 Rn:5 Rt:5"),
         new(Op.Ldxp,     "1 sz:1 001000 0 1 1 Rs:5 0 Rt2:5 Rn:5 Rt:5"),
         new(Op.Ldaxp,    "1 sz:1 001000 0 1 1 Rs:5 1 Rt2:5 Rn:5 Rt:5"),
-        new(Op.Casp,     "0 sz:1 001000 0 L:1 1 Rs:5 o0:1 11111 Rn:5 Rt:5"),
+        new(Op.Casp,     "0 sz:1 001000 0 L:1 1 Rs:5 o0:1 11111 Rn:5 Rt:5", RegisterPairsEven),
         new(Op.Stlr,     "size:2 001000 1 0 0 Rs:5 1 Rt2:5 Rn:5 Rt:5"),
         new(Op.Ldar,     "size:2 001000 1 1 0 Rs:5 1 Rt2:5 Rn:5 Rt:5"),
         new(Op.Cas,      "size:2 001000 1 L:1 1 Rs:5 o0:1 11111 Rn:5 Rt:5"),
@@ -182,6 +197,37 @@ public static class A64Table
         new(Op.Rev,      "sf:1 1 0 11010110 00000 00001 opc0:1 Rn:5 Rd:5", (e, w) => e.Get("sf", w) == e.Get("opc0", w)),
         new(Op.Clz,      "sf:1 1 0 11010110 00000 000100 Rn:5 Rd:5"),
         new(Op.Cls,      "sf:1 1 0 11010110 00000 000101 Rn:5 Rd:5"),
+
+        // ---- Later extensions: decoded so that they disassemble, executed as Undefined (see Op.cs) ----
+        // FEAT_MTE (C4.1.88 "Load/store memory tags", C4.1.89 data processing, C4.1.86 "Add/subtract (immediate,
+        // with tags)"). In the tag stores op2 chooses post-index (01), signed offset (10) or pre-index (11); op2 = 00
+        // with a zero offset is the multiple-tag form.
+        new(Op.Stzgm,    "11011001 00 1 000000000 00 Rn:5 Rt:5"),
+        new(Op.Stg,      "11011001 00 1 imm9:9 op2:2 Rn:5 Rt:5", (e, w) => e.Get("op2", w) != 0),
+        new(Op.Ldg,      "11011001 01 1 imm9:9 00 Rn:5 Rt:5"),
+        new(Op.Stzg,     "11011001 01 1 imm9:9 op2:2 Rn:5 Rt:5", (e, w) => e.Get("op2", w) != 0),
+        new(Op.Stgm,     "11011001 10 1 000000000 00 Rn:5 Rt:5"),
+        new(Op.St2g,     "11011001 10 1 imm9:9 op2:2 Rn:5 Rt:5", (e, w) => e.Get("op2", w) != 0),
+        new(Op.Ldgm,     "11011001 11 1 000000000 00 Rn:5 Rt:5"),
+        new(Op.Stz2g,    "11011001 11 1 imm9:9 op2:2 Rn:5 Rt:5", (e, w) => e.Get("op2", w) != 0),
+        new(Op.Stgp,     "01 101 0 0 idx:2 0 imm7:7 Rt2:5 Rn:5 Rt:5", (e, w) => e.Get("idx", w) != 0),
+        new(Op.Irg,      "1 0 0 11010110 Rm:5 000100 Rn:5 Rd:5"),
+        new(Op.Gmi,      "1 0 0 11010110 Rm:5 000101 Rn:5 Rd:5"),
+        new(Op.Subp,     "1 0 0 11010110 Rm:5 000000 Rn:5 Rd:5"),
+        new(Op.Subps,    "1 0 1 11010110 Rm:5 000000 Rn:5 Rd:5"),
+        new(Op.Addg,     "1 0 0 100011 0 uimm6:6 00 uimm4:4 Rn:5 Rd:5"),
+        new(Op.Subg,     "1 1 0 100011 0 uimm6:6 00 uimm4:4 Rn:5 Rd:5"),
+        // FEAT_MOPS (C4.1.88 "Memory Copy and Memory Set"): op1 (CPY) is prologue/main/epilogue, op2 the options;
+        // for SET op2<3:2> is prologue/main/epilogue. CPYF is the forward-only copy, SETG also sets tags.
+        new(Op.Set,      "sz:2 011 0 01 11 0 Rs:5 op2:4 01 Rn:5 Rd:5", MemorySetValid),
+        new(Op.Setg,     "sz:2 011 1 01 11 0 Rs:5 op2:4 01 Rn:5 Rd:5", MemorySetValid),
+        new(Op.Cpyf,     "sz:2 011 0 01 op1:2 0 Rs:5 op2:4 01 Rn:5 Rd:5", MemoryCopyValid),
+        new(Op.Cpy,      "sz:2 011 1 01 op1:2 0 Rs:5 op2:4 01 Rn:5 Rd:5", MemoryCopyValid),
+        // FEAT_SB speculation barrier, FEAT_XS barrier (imm2 chooses OSH/NSH/ISH/SY), FEAT_WFxT timed waits.
+        new(Op.Sb,       "11010101 00000011 0011 0000 111 11111"),
+        new(Op.DsbNxs,   "11010101 00000011 0011 imm2:2 10 001 11111"),
+        new(Op.Wfet,     "11010101 00000011 0001 0000 000 Rt:5"),
+        new(Op.Wfit,     "11010101 00000011 0001 0000 001 Rt:5"),
 
         // Permanently undefined (UDF) is allocated as an Undefined instruction with an immediate.
         new(Op.Udf,      "0000000000000000 imm16:16"),

@@ -23,4 +23,11 @@ public enum Op : ushort
     Udf,
     // Not implemented yet: decode and execute as Undefined.
     Sve, SimdFp, SimdFpLoadStore,
+    // Later extensions: decoded for disassembly, executed as Undefined.
+    // FEAT_MTE (memory tagging)
+    Stg, Stzg, St2g, Stz2g, Ldg, Stgm, Stzgm, Ldgm, Stgp, Irg, Gmi, Subp, Subps, Addg, Subg,
+    // FEAT_MOPS (memory copy and memory set)
+    Cpyf, Cpy, Set, Setg,
+    // FEAT_SB, FEAT_XS (DSB nXS), FEAT_WFxT
+    Sb, DsbNxs, Wfet, Wfit,
 }

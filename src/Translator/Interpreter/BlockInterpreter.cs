@@ -1,22 +1,319 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Jit.Runtime;
+using Jit.Runtime.Exceptions;
 using Jit.Runtime.Memory;
+using Jit.Translator.Decoder;
 
 namespace Jit.Translator.Interpreter;
 
-public sealed unsafe class BlockInterpreter
+/// <summary>
+/// Tier 0: decodes each block once into <see cref="Inst"/>s, caches it by physical address and executes it
+/// with one switch per instruction. Faults are taken as guest exceptions by the memory and exception helpers,
+/// which return a status instead of throwing.
+/// </summary>
+public sealed unsafe partial class BlockInterpreter
 {
+    private const int MaxBlockInstructions = 64;
+
+    // Results of executing one instruction other than "fall through to the next".
+    private const int Redirect = -2; // the instruction retired and set s->PC (branch, exception call, context change)
+    private const int Faulted = -3;  // the instruction took an exception: it does not retire
+
     private readonly CpuState* s;
     private readonly Mmu mmu;
     private readonly IHypervisorCalls? hypervisor;
+    private readonly BlockCache cache = new();
 
     public BlockInterpreter(CpuState* s, Mmu mmu, IHypervisorCalls? hypervisor)
     {
         this.s = s;
         this.mmu = mmu;
         this.hypervisor = hypervisor;
+        mmu.Ram.CodePageWritten += cache.InvalidatePage;
     }
 
     public int BlocksDecoded { get; private set; }
-    public ExitReason Run(ulong maxInstructions) => throw new NotImplementedException($"{(ulong)s}{mmu}{hypervisor}{maxInstructions}");
-    public void Flush() { }
+
+    public void Flush() => cache.Clear();
+
+    public ExitReason Run(ulong maxInstructions)
+    {
+        ulong budget = maxInstructions;
+        while (true)
+        {
+            int request = Volatile.Read(ref s->ExitRequest);
+            if (request != 0)
+            {
+                if ((request & ExitRequests.Halt) != 0) return ExitReason.Halt;
+                if ((request & ExitRequests.Stop) != 0) return ExitReason.Stopped;
+            }
+            if (budget == 0) return ExitReason.InstructionLimit;
+
+            ulong pc = s->PC;
+            // A fault on the fetch itself consumes budget, so a guest whose vectors fault again (an exception
+            // loop, as on hardware) still returns to the run loop.
+            if ((pc & 3) != 0)
+            {
+                ExceptionEntry.PcAlignment(s, pc);
+                budget--;
+                continue;
+            }
+            if (!mmu.Fetch(pc, out ulong pa, out byte* host))
+            {
+                budget--;
+                continue;
+            }
+            Block block = cache.Lookup(pa) ?? Translate(pa, host);
+            block.Executions++;
+            int exit = Execute(block, pc, ref budget);
+            if (exit >= 0) return (ExitReason)exit;
+        }
+    }
+
+    private Block Translate(ulong pa, byte* host)
+    {
+        int room = (int)((0x1000 - (pa & 0xFFF)) >> 2);
+        int max = Math.Min(room, MaxBlockInstructions);
+        var insts = new List<Inst>(16);
+        for (int i = 0; i < max; i++)
+        {
+            Inst inst = Predecoder.Predecode(((uint*)host)[i]);
+            insts.Add(inst);
+            if (Predecoder.EndsBlock(inst)) break;
+        }
+        var block = new Block(pa, [.. insts]);
+        if (!mmu.Ram.IsCodePage(pa))
+        {
+            mmu.Ram.MarkCodePage(pa);
+            mmu.Tlb.FlushWritesToHostPage(host - (pa & 0xFFF));
+        }
+        cache.Add(block);
+        BlocksDecoded++;
+        return block;
+    }
+
+    /// <summary>Runs <paramref name="block"/> from its first instruction; returns an <see cref="ExitReason"/> or −1 to continue.</summary>
+    private int Execute(Block block, ulong pc, ref ulong budget)
+    {
+        CpuState* s = this.s;
+        ulong* x = s->X;
+        Inst[] insts = block.Insts;
+        ref Inst first = ref MemoryMarshal.GetArrayDataReference(insts);
+        int n = insts.Length;
+        int i = 0;
+        int status = -1;
+        for (; i < n; i++, pc += 4)
+        {
+            ref Inst I = ref Unsafe.Add(ref first, i);
+            s->PC = pc;
+            switch (I.Op)
+            {
+                // ---- Data processing: immediate ----
+                case Op.Adr: x[I.Rd] = pc + I.Imm; break;
+                case Op.Adrp: x[I.Rd] = (pc & ~0xFFFUL) + I.Imm; break;
+                case Op.AddImm: x[I.Rd] = Width(x[I.Rn] + I.Imm, I.Sf); break;
+                case Op.SubImm: x[I.Rd] = Width(x[I.Rn] - I.Imm, I.Sf); break;
+                case Op.AddsImm: x[I.Rd] = AddFlags(x[I.Rn], I.Imm, 0, I.Sf); break;
+                case Op.SubsImm: x[I.Rd] = AddFlags(x[I.Rn], ~I.Imm, 1, I.Sf); break;
+                case Op.AndImm: x[I.Rd] = x[I.Rn] & I.Imm; break;
+                case Op.OrrImm: x[I.Rd] = Width(x[I.Rn] | I.Imm, I.Sf); break;
+                case Op.EorImm: x[I.Rd] = Width(x[I.Rn] ^ I.Imm, I.Sf); break;
+                case Op.AndsImm: x[I.Rd] = LogicalFlags(x[I.Rn] & I.Imm, I.Sf); break;
+                case Op.Movz: x[I.Rd] = I.Imm; break;
+                case Op.Movn: x[I.Rd] = Width(~I.Imm, I.Sf); break;
+                case Op.Movk: x[I.Rd] = Width((x[I.Rd] & ~(0xFFFFUL << I.A)) | I.Imm, I.Sf); break;
+                case Op.Ubfm: x[I.Rd] = Alu.Ubfm(x[I.Rn], in I); break;
+                case Op.Sbfm: x[I.Rd] = Alu.Sbfm(x[I.Rn], in I); break;
+                case Op.Bfm: x[I.Rd] = Alu.Bfm(x[I.Ra], x[I.Rn], in I); break;
+                case Op.Extr: x[I.Rd] = Alu.Extr(x[I.Rn], x[I.Rm], I.A, I.Sf); break;
+
+                // ---- Data processing: register ----
+                case Op.AndReg: x[I.Rd] = Width(x[I.Rn] & Alu.Shift(x[I.Rm], I.A, I.B, I.Sf), I.Sf); break;
+                case Op.BicReg: x[I.Rd] = Width(x[I.Rn] & ~Alu.Shift(x[I.Rm], I.A, I.B, I.Sf), I.Sf); break;
+                case Op.OrrReg: x[I.Rd] = Width(x[I.Rn] | Alu.Shift(x[I.Rm], I.A, I.B, I.Sf), I.Sf); break;
+                case Op.OrnReg: x[I.Rd] = Width(x[I.Rn] | ~Alu.Shift(x[I.Rm], I.A, I.B, I.Sf), I.Sf); break;
+                case Op.EorReg: x[I.Rd] = Width(x[I.Rn] ^ Alu.Shift(x[I.Rm], I.A, I.B, I.Sf), I.Sf); break;
+                case Op.EonReg: x[I.Rd] = Width(x[I.Rn] ^ ~Alu.Shift(x[I.Rm], I.A, I.B, I.Sf), I.Sf); break;
+                case Op.AndsReg: x[I.Rd] = LogicalFlags(x[I.Rn] & Alu.Shift(x[I.Rm], I.A, I.B, I.Sf), I.Sf); break;
+                case Op.BicsReg: x[I.Rd] = LogicalFlags(x[I.Rn] & ~Alu.Shift(x[I.Rm], I.A, I.B, I.Sf), I.Sf); break;
+                case Op.AddReg: x[I.Rd] = Width(x[I.Rn] + Alu.Shift(x[I.Rm], I.A, I.B, I.Sf), I.Sf); break;
+                case Op.SubReg: x[I.Rd] = Width(x[I.Rn] - Alu.Shift(x[I.Rm], I.A, I.B, I.Sf), I.Sf); break;
+                case Op.AddsReg: x[I.Rd] = AddFlags(x[I.Rn], Alu.Shift(x[I.Rm], I.A, I.B, I.Sf), 0, I.Sf); break;
+                case Op.SubsReg: x[I.Rd] = AddFlags(x[I.Rn], ~Alu.Shift(x[I.Rm], I.A, I.B, I.Sf), 1, I.Sf); break;
+                case Op.AddExt: x[I.Rd] = Width(x[I.Rn] + Alu.ExtendReg(x[I.Rm], I.A, I.B), I.Sf); break;
+                case Op.SubExt: x[I.Rd] = Width(x[I.Rn] - Alu.ExtendReg(x[I.Rm], I.A, I.B), I.Sf); break;
+                case Op.AddsExt: x[I.Rd] = AddFlags(x[I.Rn], Alu.ExtendReg(x[I.Rm], I.A, I.B), 0, I.Sf); break;
+                case Op.SubsExt: x[I.Rd] = AddFlags(x[I.Rn], ~Alu.ExtendReg(x[I.Rm], I.A, I.B), 1, I.Sf); break;
+                case Op.Adc: x[I.Rd] = Width(x[I.Rn] + x[I.Rm] + ((s->Nzcv >> 29) & 1), I.Sf); break;
+                case Op.Sbc: x[I.Rd] = Width(x[I.Rn] + ~x[I.Rm] + ((s->Nzcv >> 29) & 1), I.Sf); break;
+                case Op.Adcs: x[I.Rd] = AddFlags(x[I.Rn], x[I.Rm], (s->Nzcv >> 29) & 1, I.Sf); break;
+                case Op.Sbcs: x[I.Rd] = AddFlags(x[I.Rn], ~x[I.Rm], (s->Nzcv >> 29) & 1, I.Sf); break;
+                case Op.CcmnReg: CondCompare(x[I.Rn], x[I.Rm], 0, in I); break;
+                case Op.CcmpReg: CondCompare(x[I.Rn], ~x[I.Rm], 1, in I); break;
+                case Op.CcmnImm: CondCompare(x[I.Rn], I.Imm, 0, in I); break;
+                case Op.CcmpImm: CondCompare(x[I.Rn], ~I.Imm, 1, in I); break;
+                case Op.Csel: x[I.Rd] = Width(Flags.ConditionHolds(I.C, s->Nzcv) ? x[I.Rn] : x[I.Rm], I.Sf); break;
+                case Op.Csinc: x[I.Rd] = Width(Flags.ConditionHolds(I.C, s->Nzcv) ? x[I.Rn] : x[I.Rm] + 1, I.Sf); break;
+                case Op.Csinv: x[I.Rd] = Width(Flags.ConditionHolds(I.C, s->Nzcv) ? x[I.Rn] : ~x[I.Rm], I.Sf); break;
+                case Op.Csneg: x[I.Rd] = Width(Flags.ConditionHolds(I.C, s->Nzcv) ? x[I.Rn] : 0 - x[I.Rm], I.Sf); break;
+                case Op.Madd: x[I.Rd] = Width(x[I.Ra] + x[I.Rn] * x[I.Rm], I.Sf); break;
+                case Op.Msub: x[I.Rd] = Width(x[I.Ra] - x[I.Rn] * x[I.Rm], I.Sf); break;
+                case Op.Smaddl: x[I.Rd] = x[I.Ra] + (ulong)((long)(int)x[I.Rn] * (int)x[I.Rm]); break;
+                case Op.Smsubl: x[I.Rd] = x[I.Ra] - (ulong)((long)(int)x[I.Rn] * (int)x[I.Rm]); break;
+                case Op.Umaddl: x[I.Rd] = x[I.Ra] + (ulong)(uint)x[I.Rn] * (uint)x[I.Rm]; break;
+                case Op.Umsubl: x[I.Rd] = x[I.Ra] - (ulong)(uint)x[I.Rn] * (uint)x[I.Rm]; break;
+                case Op.Smulh: x[I.Rd] = (ulong)Math.BigMul((long)x[I.Rn], (long)x[I.Rm], out _); break;
+                case Op.Umulh: x[I.Rd] = Math.BigMul(x[I.Rn], x[I.Rm], out _); break;
+                case Op.Udiv: x[I.Rd] = Alu.Udiv(x[I.Rn], x[I.Rm], I.Sf); break;
+                case Op.Sdiv: x[I.Rd] = Alu.Sdiv(x[I.Rn], x[I.Rm], I.Sf); break;
+                case Op.Lslv: x[I.Rd] = Alu.Shift(x[I.Rn], 0, (int)x[I.Rm] & (I.Sf != 0 ? 63 : 31), I.Sf); break;
+                case Op.Lsrv: x[I.Rd] = Alu.Shift(x[I.Rn], 1, (int)x[I.Rm] & (I.Sf != 0 ? 63 : 31), I.Sf); break;
+                case Op.Asrv: x[I.Rd] = Alu.Shift(x[I.Rn], 2, (int)x[I.Rm] & (I.Sf != 0 ? 63 : 31), I.Sf); break;
+                case Op.Rorv: x[I.Rd] = Alu.Shift(x[I.Rn], 3, (int)x[I.Rm] & (I.Sf != 0 ? 63 : 31), I.Sf); break;
+                case Op.Crc32: x[I.Rd] = Crc.Crc32((uint)x[I.Rn], x[I.Rm], I.A); break;
+                case Op.Crc32c: x[I.Rd] = Crc.Crc32c((uint)x[I.Rn], x[I.Rm], I.A); break;
+                case Op.Rbit: x[I.Rd] = Alu.Rbit(x[I.Rn], I.Sf); break;
+                case Op.Rev16: x[I.Rd] = Alu.Rev16(x[I.Rn], I.Sf); break;
+                case Op.Rev32: x[I.Rd] = Alu.Rev32(x[I.Rn]); break;
+                case Op.Rev: x[I.Rd] = Alu.Rev(x[I.Rn], I.Sf); break;
+                case Op.Clz: x[I.Rd] = Alu.Clz(x[I.Rn], I.Sf); break;
+                case Op.Cls: x[I.Rd] = Alu.Cls(x[I.Rn], I.Sf); break;
+
+                // ---- Branches ----
+                case Op.B: s->PC = pc + I.Imm; status = Redirect; goto Done;
+                case Op.Bl: x[30] = pc + 4; s->PC = pc + I.Imm; status = Redirect; goto Done;
+                case Op.BCond:
+                    s->PC = Flags.ConditionHolds(I.C, s->Nzcv) ? pc + I.Imm : pc + 4; status = Redirect; goto Done;
+                case Op.Cbz:
+                    s->PC = Width(x[I.Rd], I.Sf) == 0 ? pc + I.Imm : pc + 4; status = Redirect; goto Done;
+                case Op.Cbnz:
+                    s->PC = Width(x[I.Rd], I.Sf) != 0 ? pc + I.Imm : pc + 4; status = Redirect; goto Done;
+                case Op.Tbz:
+                    s->PC = ((x[I.Rd] >> I.A) & 1) == 0 ? pc + I.Imm : pc + 4; status = Redirect; goto Done;
+                case Op.Tbnz:
+                    s->PC = ((x[I.Rd] >> I.A) & 1) != 0 ? pc + I.Imm : pc + 4; status = Redirect; goto Done;
+                case Op.Br: case Op.Ret: s->PC = x[I.Rn]; status = Redirect; goto Done;
+                case Op.Blr: { ulong target = x[I.Rn]; x[30] = pc + 4; s->PC = target; status = Redirect; goto Done; }
+
+                // ---- Loads and stores ----
+                case Op.LdStUimm: case Op.LdStUnscaled: case Op.LdStUnpriv:
+                    if (I.Rn == 31 && SpMisaligned()) { status = SpAlignmentFault(); goto Done; }
+                    if (!LoadStore(in I, x[I.Rn] + I.Imm)) { status = Faulted; goto Done; }
+                    break;
+                case Op.LdStPre:
+                {
+                    if (I.Rn == 31 && SpMisaligned()) { status = SpAlignmentFault(); goto Done; }
+                    ulong ea = x[I.Rn] + I.Imm;
+                    if (!LoadStore(in I, ea)) { status = Faulted; goto Done; }
+                    x[I.Rn] = ea;
+                    break;
+                }
+                case Op.LdStPost:
+                {
+                    if (I.Rn == 31 && SpMisaligned()) { status = SpAlignmentFault(); goto Done; }
+                    ulong ea = x[I.Rn];
+                    if (!LoadStore(in I, ea)) { status = Faulted; goto Done; }
+                    x[I.Rn] = ea + I.Imm;
+                    break;
+                }
+                case Op.LdStReg:
+                    if (I.Rn == 31 && SpMisaligned()) { status = SpAlignmentFault(); goto Done; }
+                    if (!LoadStore(in I, x[I.Rn] + Alu.ExtendReg(x[I.Rm], I.C, (int)I.Imm))) { status = Faulted; goto Done; }
+                    break;
+                case Op.LdrLit: case Op.LdrswLit:
+                    if (!LoadStore(in I, pc + I.Imm)) { status = Faulted; goto Done; }
+                    break;
+                case Op.PrfmImm: case Op.PrfmReg: case Op.Prfum: case Op.PrfmLit:
+                    break;
+                case Op.StpOff: case Op.LdpOff: case Op.LdpswOff: case Op.Stnp: case Op.Ldnp:
+                    if (I.Rn == 31 && SpMisaligned()) { status = SpAlignmentFault(); goto Done; }
+                    if (!LoadStorePair(in I, x[I.Rn] + I.Imm)) { status = Faulted; goto Done; }
+                    break;
+                case Op.StpPre: case Op.LdpPre: case Op.LdpswPre:
+                {
+                    if (I.Rn == 31 && SpMisaligned()) { status = SpAlignmentFault(); goto Done; }
+                    ulong ea = x[I.Rn] + I.Imm;
+                    if (!LoadStorePair(in I, ea)) { status = Faulted; goto Done; }
+                    x[I.Rn] = ea;
+                    break;
+                }
+                case Op.StpPost: case Op.LdpPost: case Op.LdpswPost:
+                {
+                    if (I.Rn == 31 && SpMisaligned()) { status = SpAlignmentFault(); goto Done; }
+                    ulong ea = x[I.Rn];
+                    if (!LoadStorePair(in I, ea)) { status = Faulted; goto Done; }
+                    x[I.Rn] = ea + I.Imm;
+                    break;
+                }
+                case Op.Ldxr: case Op.Ldaxr: case Op.Stxr: case Op.Stlxr:
+                case Op.Ldxp: case Op.Ldaxp: case Op.Stxp: case Op.Stlxp:
+                case Op.Ldar: case Op.Stlr: case Op.Cas: case Op.Casp:
+                case Op.Ldadd: case Op.Ldclr: case Op.Ldeor: case Op.Ldset:
+                case Op.Ldsmax: case Op.Ldsmin: case Op.Ldumax: case Op.Ldumin: case Op.Swp:
+                    if (I.Rn == 31 && SpMisaligned()) { status = SpAlignmentFault(); goto Done; }
+                    if (!Atomic(in I, x[I.Rn])) { status = Faulted; goto Done; }
+                    break;
+
+                // ---- Exceptions and system ----
+                default:
+                    status = System(in I, pc);
+                    if (status != -1) goto Done;
+                    break;
+            }
+        }
+        // Fell off the end of the block (page end or length limit).
+        s->PC = pc;
+        s->Retired += (ulong)n;
+        Consume(ref budget, n);
+        return -1;
+
+    Done:
+        int retired = status == Faulted ? i : i + 1;
+        s->Retired += (ulong)retired;
+        Consume(ref budget, retired);
+        return status >= 0 ? status : -1;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Consume(ref ulong budget, int count) => budget = budget > (ulong)count ? budget - (ulong)count : 0;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Width(ulong value, byte sf) => sf != 0 ? value : (uint)value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong AddFlags(ulong a, ulong b, ulong carry, byte sf)
+    {
+        if (sf != 0) return Flags.AddWithCarry64(a, b, carry, out s->Nzcv);
+        return Flags.AddWithCarry32((uint)a, (uint)b, (uint)carry, out s->Nzcv);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong LogicalFlags(ulong result, byte sf)
+    {
+        if (sf != 0)
+        {
+            s->Nzcv = Flags.Logical64(result);
+            return result;
+        }
+        s->Nzcv = Flags.Logical32((uint)result);
+        return (uint)result;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CondCompare(ulong a, ulong b, ulong carry, in Inst I)
+    {
+        if (Flags.ConditionHolds(I.C, s->Nzcv)) AddFlags(a, b, carry, I.Sf);
+        else s->Nzcv = (ulong)I.B << 28;
+    }
+
+    /// <summary>SCTLR_EL1.SA/SA0 (D1.8.2): an SP-based access with SP not 16-byte aligned faults.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool SpMisaligned() => (s->X[31] & 15) != 0 && (s->SctlrEl1 & (s->EL == 0 ? 0x10UL : 0x8UL)) != 0;
+
+    private int SpAlignmentFault()
+    {
+        ExceptionEntry.SpAlignment(s);
+        return Faulted;
+    }
 }

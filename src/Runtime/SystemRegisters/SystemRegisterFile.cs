@@ -1,0 +1,174 @@
+using Jit.Runtime.Memory;
+
+namespace Jit.Runtime.SystemRegisters;
+
+/// <summary>Outcome of an MRS/MSR: done, UNDEFINED (EC 0) or trapped to EL1 as a system-register access (EC 0x18).</summary>
+public enum SysRegResult { Ok, Undefined, Trapped }
+
+/// <summary>
+/// MRS/MSR of the system registers this CPU implements, keyed by the 16-bit encoding op0:op1:CRn:CRm:op2
+/// (the same key the decoder computes). Registers not listed here are UNDEFINED and logged once.
+/// </summary>
+public static unsafe class SystemRegisterFile
+{
+    public static int Key(int op0, int op1, int crn, int crm, int op2) => (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2;
+
+    public const int MIDR_EL1 = (3 << 14) | (0 << 11) | (0 << 7) | (0 << 3) | 0;
+    public const int MPIDR_EL1 = (3 << 14) | (0 << 11) | (0 << 7) | (0 << 3) | 5;
+    public const int REVIDR_EL1 = (3 << 14) | (0 << 11) | (0 << 7) | (0 << 3) | 6;
+    public const int ID_AA64PFR0_EL1 = (3 << 14) | (0 << 11) | (0 << 7) | (4 << 3) | 0;
+    public const int ID_AA64PFR1_EL1 = (3 << 14) | (0 << 11) | (0 << 7) | (4 << 3) | 1;
+    public const int ID_AA64DFR0_EL1 = (3 << 14) | (0 << 11) | (0 << 7) | (5 << 3) | 0;
+    public const int ID_AA64ISAR0_EL1 = (3 << 14) | (0 << 11) | (0 << 7) | (6 << 3) | 0;
+    public const int ID_AA64ISAR1_EL1 = (3 << 14) | (0 << 11) | (0 << 7) | (6 << 3) | 1;
+    public const int ID_AA64MMFR0_EL1 = (3 << 14) | (0 << 11) | (0 << 7) | (7 << 3) | 0;
+    public const int ID_AA64MMFR1_EL1 = (3 << 14) | (0 << 11) | (0 << 7) | (7 << 3) | 1;
+    public const int ID_AA64MMFR2_EL1 = (3 << 14) | (0 << 11) | (0 << 7) | (7 << 3) | 2;
+    public const int CTR_EL0 = (3 << 14) | (3 << 11) | (0 << 7) | (0 << 3) | 1;
+    public const int DCZID_EL0 = (3 << 14) | (3 << 11) | (0 << 7) | (0 << 3) | 7;
+    public const int SCTLR_EL1 = (3 << 14) | (0 << 11) | (1 << 7) | (0 << 3) | 0;
+    public const int ACTLR_EL1 = (3 << 14) | (0 << 11) | (1 << 7) | (0 << 3) | 1;
+    public const int CPACR_EL1 = (3 << 14) | (0 << 11) | (1 << 7) | (0 << 3) | 2;
+    public const int SPSR_EL1 = (3 << 14) | (0 << 11) | (4 << 7) | (0 << 3) | 0;
+    public const int ELR_EL1 = (3 << 14) | (0 << 11) | (4 << 7) | (0 << 3) | 1;
+    public const int SP_EL0 = (3 << 14) | (0 << 11) | (4 << 7) | (1 << 3) | 0;
+    public const int SPSEL = (3 << 14) | (0 << 11) | (4 << 7) | (2 << 3) | 0;
+    public const int CURRENTEL = (3 << 14) | (0 << 11) | (4 << 7) | (2 << 3) | 2;
+    public const int NZCV = (3 << 14) | (3 << 11) | (4 << 7) | (2 << 3) | 0;
+    public const int DAIF = (3 << 14) | (3 << 11) | (4 << 7) | (2 << 3) | 1;
+    public const int FPCR = (3 << 14) | (3 << 11) | (4 << 7) | (4 << 3) | 0;
+    public const int FPSR = (3 << 14) | (3 << 11) | (4 << 7) | (4 << 3) | 1;
+    public const int ESR_EL1 = (3 << 14) | (0 << 11) | (5 << 7) | (2 << 3) | 0;
+    public const int FAR_EL1 = (3 << 14) | (0 << 11) | (6 << 7) | (0 << 3) | 0;
+    public const int VBAR_EL1 = (3 << 14) | (0 << 11) | (12 << 7) | (0 << 3) | 0;
+    public const int CONTEXTIDR_EL1 = (3 << 14) | (0 << 11) | (13 << 7) | (0 << 3) | 1;
+    public const int TPIDR_EL1 = (3 << 14) | (0 << 11) | (13 << 7) | (0 << 3) | 4;
+    public const int TPIDR_EL0 = (3 << 14) | (3 << 11) | (13 << 7) | (0 << 3) | 2;
+    public const int TPIDRRO_EL0 = (3 << 14) | (3 << 11) | (13 << 7) | (0 << 3) | 3;
+    public const int CNTFRQ_EL0 = (3 << 14) | (3 << 11) | (14 << 7) | (0 << 3) | 0;
+    public const int CNTPCT_EL0 = (3 << 14) | (3 << 11) | (14 << 7) | (0 << 3) | 1;
+    public const int CNTVCT_EL0 = (3 << 14) | (3 << 11) | (14 << 7) | (0 << 3) | 2;
+    public const int CNTKCTL_EL1 = (3 << 14) | (0 << 11) | (14 << 7) | (1 << 3) | 0;
+    public const int MDSCR_EL1 = (2 << 14) | (0 << 11) | (0 << 7) | (2 << 3) | 2;
+
+    /// <summary>SCTLR_EL1 bits that are RES1 in ARMv8.0 (D17.2.118).</summary>
+    public const ulong SctlrRes1 = 0x30D0_0800;
+
+    public static SysRegResult Read(CpuState* s, int key, out ulong value)
+    {
+        value = 0;
+        bool el0 = s->EL == 0;
+        switch (key)
+        {
+            case NZCV: value = s->Nzcv; return SysRegResult.Ok;
+            case DAIF:
+                if (el0 && (s->SctlrEl1 & (1UL << 9)) == 0) return SysRegResult.Trapped; // SCTLR_EL1.UMA
+                value = s->Daif; return SysRegResult.Ok;
+            case FPCR: value = s->Fpcr; return SysRegResult.Ok;
+            case FPSR: value = s->Fpsr; return SysRegResult.Ok;
+            case TPIDR_EL0: value = s->TpidrEl0; return SysRegResult.Ok;
+            case TPIDRRO_EL0: value = s->TpidrroEl0; return SysRegResult.Ok;
+            case CTR_EL0:
+                if (el0 && (s->SctlrEl1 & (1UL << 15)) == 0) return SysRegResult.Trapped; // SCTLR_EL1.UCT
+                value = CpuModel.Ctr; return SysRegResult.Ok;
+            case DCZID_EL0:
+                // DZP (bit 4) tells EL0 that DC ZVA is prohibited when SCTLR_EL1.DZE is clear.
+                value = CpuModel.Dczid | (el0 && (s->SctlrEl1 & (1UL << 14)) == 0 ? 0x10UL : 0);
+                return SysRegResult.Ok;
+            case CNTFRQ_EL0:
+                if (el0 && (s->CntkctlEl1 & 3) == 0) return SysRegResult.Trapped;
+                value = CpuModel.CounterFrequency; return SysRegResult.Ok;
+            case CNTVCT_EL0:
+                if (el0 && (s->CntkctlEl1 & 2) == 0) return SysRegResult.Trapped; // EL0VCTEN
+                value = GuestClock.Now(); return SysRegResult.Ok;
+            case CNTPCT_EL0:
+                if (el0 && (s->CntkctlEl1 & 1) == 0) return SysRegResult.Trapped; // EL0PCTEN
+                value = GuestClock.Now(); return SysRegResult.Ok;
+        }
+        if (el0) return SysRegResult.Undefined;
+        switch (key)
+        {
+            case MIDR_EL1: value = CpuModel.Midr; return SysRegResult.Ok;
+            case MPIDR_EL1: value = s->Mpidr; return SysRegResult.Ok;
+            case REVIDR_EL1: value = CpuModel.Revidr; return SysRegResult.Ok;
+            case ID_AA64PFR0_EL1: value = CpuModel.IdAa64Pfr0; return SysRegResult.Ok;
+            case ID_AA64PFR1_EL1: value = CpuModel.IdAa64Pfr1; return SysRegResult.Ok;
+            case ID_AA64DFR0_EL1: value = CpuModel.IdAa64Dfr0; return SysRegResult.Ok;
+            case ID_AA64ISAR0_EL1: value = CpuModel.IdAa64Isar0; return SysRegResult.Ok;
+            case ID_AA64ISAR1_EL1: value = CpuModel.IdAa64Isar1; return SysRegResult.Ok;
+            case ID_AA64MMFR0_EL1: value = CpuModel.IdAa64Mmfr0; return SysRegResult.Ok;
+            case ID_AA64MMFR1_EL1: value = CpuModel.IdAa64Mmfr1; return SysRegResult.Ok;
+            case ID_AA64MMFR2_EL1: value = CpuModel.IdAa64Mmfr2; return SysRegResult.Ok;
+            case SCTLR_EL1: value = s->SctlrEl1; return SysRegResult.Ok;
+            case ACTLR_EL1: value = 0; return SysRegResult.Ok;
+            case CPACR_EL1: value = s->CpacrEl1; return SysRegResult.Ok;
+            case SPSR_EL1: value = s->SpsrEl1; return SysRegResult.Ok;
+            case ELR_EL1: value = s->ElrEl1; return SysRegResult.Ok;
+            case SP_EL0:
+                // D17.2: SP_EL0 is not accessible while it is the current stack pointer.
+                if (s->SPSel == 0) return SysRegResult.Undefined;
+                value = s->CurrentSpEl0; return SysRegResult.Ok;
+            case SPSEL: value = s->SPSel; return SysRegResult.Ok;
+            case CURRENTEL: value = (ulong)s->EL << 2; return SysRegResult.Ok;
+            case ESR_EL1: value = s->EsrEl1; return SysRegResult.Ok;
+            case FAR_EL1: value = s->FarEl1; return SysRegResult.Ok;
+            case VBAR_EL1: value = s->VbarEl1; return SysRegResult.Ok;
+            case CONTEXTIDR_EL1: value = s->ContextidrEl1; return SysRegResult.Ok;
+            case TPIDR_EL1: value = s->TpidrEl1; return SysRegResult.Ok;
+            case CNTKCTL_EL1: value = s->CntkctlEl1; return SysRegResult.Ok;
+            case MDSCR_EL1: value = s->MdscrEl1; return SysRegResult.Ok;
+        }
+        // The rest of the ID register space (op0=3, op1=0, CRn=0, CRm=1..7) is RAZ (D17.1.3).
+        if ((key & ~0x3F) == ((3 << 14) | (0 << 11) | (0 << 7)) && ((key >> 3) & 0xF) is >= 1 and <= 7) return SysRegResult.Ok;
+        LogUnimplemented(key, "read");
+        return SysRegResult.Undefined;
+    }
+
+    /// <summary>MSR; <paramref name="mmu"/> is told when a write changes how addresses translate.</summary>
+    public static SysRegResult Write(CpuState* s, Mmu mmu, int key, ulong value)
+    {
+        bool el0 = s->EL == 0;
+        switch (key)
+        {
+            case NZCV: s->Nzcv = value & 0xF000_0000; return SysRegResult.Ok;
+            case DAIF:
+                if (el0 && (s->SctlrEl1 & (1UL << 9)) == 0) return SysRegResult.Trapped;
+                s->Daif = value & 0x3C0; return SysRegResult.Ok;
+            case FPCR: s->Fpcr = value & 0x07FF_9F00; return SysRegResult.Ok;
+            case FPSR: s->Fpsr = value & 0xF800_009F; return SysRegResult.Ok;
+            case TPIDR_EL0: s->TpidrEl0 = value; return SysRegResult.Ok;
+        }
+        if (el0) return SysRegResult.Undefined;
+        switch (key)
+        {
+            case SCTLR_EL1:
+                s->SctlrEl1 = value | SctlrRes1;
+                mmu.Tlb.Flush();
+                return SysRegResult.Ok;
+            case ACTLR_EL1: return SysRegResult.Ok;
+            case CPACR_EL1: s->CpacrEl1 = value & (3UL << 20); return SysRegResult.Ok;
+            case SPSR_EL1: s->SpsrEl1 = value & 0xF000_03DF; return SysRegResult.Ok;
+            case ELR_EL1: s->ElrEl1 = value; return SysRegResult.Ok;
+            case SP_EL0:
+                if (s->SPSel == 0) return SysRegResult.Undefined;
+                s->WriteSpEl0(value); return SysRegResult.Ok;
+            case SPSEL: s->SelectStack(s->EL, (uint)(value & 1)); return SysRegResult.Ok;
+            case ESR_EL1: s->EsrEl1 = value & 0xFFFF_FFFF; return SysRegResult.Ok;
+            case FAR_EL1: s->FarEl1 = value; return SysRegResult.Ok;
+            case VBAR_EL1: s->VbarEl1 = value & ~0x7FFUL; return SysRegResult.Ok;
+            case CONTEXTIDR_EL1: s->ContextidrEl1 = value & 0xFFFF_FFFF; return SysRegResult.Ok;
+            case TPIDR_EL1: s->TpidrEl1 = value; return SysRegResult.Ok;
+            case TPIDRRO_EL0: s->TpidrroEl0 = value; return SysRegResult.Ok;
+            case CNTKCTL_EL1: s->CntkctlEl1 = value & 0x3FF; return SysRegResult.Ok;
+            case MDSCR_EL1: s->MdscrEl1 = value; return SysRegResult.Ok;
+        }
+        LogUnimplemented(key, "write");
+        return SysRegResult.Undefined;
+    }
+
+    private static void LogUnimplemented(int key, string what)
+    {
+        string name = $"S{key >> 14}_{(key >> 11) & 7}_C{(key >> 7) & 15}_C{(key >> 3) & 15}_{key & 7}";
+        Log.Once($"sysreg:{what}:{key}", $"unimplemented system register {what}: {name} (UNDEFINED to the guest)");
+    }
+}

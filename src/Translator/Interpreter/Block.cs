@@ -1,0 +1,60 @@
+namespace Jit.Translator.Interpreter;
+
+/// <summary>A run of pre-decoded instructions starting at a guest-physical address, never crossing a page.</summary>
+public sealed class Block(ulong pa, Inst[] insts)
+{
+    public ulong Pa { get; } = pa;
+    public Inst[] Insts { get; } = insts;
+    /// <summary>How many times the block was entered (the IL tier's hotness counter).</summary>
+    public ulong Executions;
+}
+
+/// <summary>
+/// Decoded blocks by guest-physical address: a small direct-mapped array in front of a dictionary, and the
+/// blocks of each page so a write to that page can drop them.
+/// </summary>
+public sealed class BlockCache
+{
+    private const int FastBits = 12;
+    private readonly Block?[] fast = new Block?[1 << FastBits];
+    private readonly Dictionary<ulong, Block> all = [];
+    private readonly Dictionary<ulong, List<Block>> byPage = [];
+
+    public int Count => all.Count;
+
+    public Block? Lookup(ulong pa)
+    {
+        ref Block? slot = ref fast[(int)(pa >> 2) & ((1 << FastBits) - 1)];
+        Block? b = slot;
+        if (b is not null && b.Pa == pa) return b;
+        if (all.TryGetValue(pa, out b)) slot = b;
+        return b;
+    }
+
+    public void Add(Block b)
+    {
+        all[b.Pa] = b;
+        fast[(int)(b.Pa >> 2) & ((1 << FastBits) - 1)] = b;
+        ulong page = b.Pa & ~0xFFFUL;
+        if (!byPage.TryGetValue(page, out var list)) byPage[page] = list = [];
+        list.Add(b);
+    }
+
+    public void InvalidatePage(ulong page)
+    {
+        if (!byPage.Remove(page, out var list)) return;
+        foreach (var b in list)
+        {
+            all.Remove(b.Pa);
+            ref Block? slot = ref fast[(int)(b.Pa >> 2) & ((1 << FastBits) - 1)];
+            if (ReferenceEquals(slot, b)) slot = null;
+        }
+    }
+
+    public void Clear()
+    {
+        Array.Clear(fast);
+        all.Clear();
+        byPage.Clear();
+    }
+}
