@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Interpreter speed on an integer workload: guests/crc under `./jit run --bare` and its Linux build under
-# qemu-aarch64, interleaved so both see the same machine load, RUNS times each (default 3).
+# Interpreter speed on an integer workload: guests/crc in its long build (crc-long: ten times the work, so
+# qemu's run outlasts its start-up) under `./jit run --bare`, and its Linux build under qemu-aarch64,
+# interleaved so both see the same machine load, RUNS times each (default 3).
 # Prints Jit's guest MIPS and both wall times per run, then the medians and the ratio.
 # qemu-user does not count instructions; its MIPS figure reuses Jit's count for the same work (the Linux
 # build adds only libc start-up), so read it as an estimate.
@@ -17,14 +18,14 @@ median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] 
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-expected=$(qemu-aarch64 guests/build/crc-linux)
+expected=$(qemu-aarch64 guests/build/crc-long-linux)
 
 printf '%-4s %12s %10s %12s %12s\n' run instructions "jit MIPS" "jit wall s" "qemu wall s"
 for i in $(seq "$runs"); do
   t0=$(now)
-  ./jit run --bare guests/build/crc.elf >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
+  ./jit run --bare guests/build/crc-long.elf >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
   t1=$(now)
-  qemu-aarch64 guests/build/crc-linux >"$tmp/qout"
+  qemu-aarch64 guests/build/crc-long-linux >"$tmp/qout"
   t2=$(now)
   if [ "$(cat "$tmp/out")" != "$expected" ] || [ "$(cat "$tmp/qout")" != "$expected" ]; then
     echo "results differ: jit '$(cat "$tmp/out")', qemu '$(cat "$tmp/qout")', expected '$expected'" >&2
