@@ -51,6 +51,12 @@ public unsafe struct CpuState
     public ulong MdscrEl1;
     public ulong Mpidr;
     public ulong CntkctlEl1;
+    public ulong TcrEl1;
+    public ulong Ttbr0El1;
+    public ulong Ttbr1El1;
+    public ulong MairEl1;
+    public ulong AmairEl1;
+    public ulong ParEl1;
 
     /// <summary>Local exclusive monitor: the address and size LDXR marked, and the value(s) it saw.</summary>
     public ulong ExclusiveAddress;
@@ -58,6 +64,10 @@ public unsafe struct CpuState
     public ulong ExclusiveValue2;
     public uint ExclusiveSize;
     public uint ExclusiveValid;
+
+    /// <summary>The IRQ input from the interrupt controller: non-zero while an interrupt is signalled to this CPU.</summary>
+    public int IrqPending;
+    public int FiqPending;
 
     /// <summary>Set by other threads or by helpers to make the engine leave at the next check (see <see cref="ExitRequests"/>).</summary>
     public int ExitRequest;

@@ -14,12 +14,19 @@ public sealed unsafe class Engine
     private readonly BlockInterpreter interpreter;
 
     public Engine(CpuState* state, Mmu mmu, IHypervisorCalls? hypervisor)
+        : this(new Processor(state, mmu), hypervisor)
     {
-        s = state;
-        this.mmu = mmu;
-        interpreter = new BlockInterpreter(state, mmu, hypervisor);
     }
 
+    public Engine(Processor processor, IHypervisorCalls? hypervisor)
+    {
+        Processor = processor;
+        s = processor.State;
+        mmu = processor.Mmu;
+        interpreter = new BlockInterpreter(processor, hypervisor);
+    }
+
+    public Processor Processor { get; }
     public CpuState* State => s;
     public Mmu Mmu => mmu;
 

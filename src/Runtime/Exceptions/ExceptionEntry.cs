@@ -22,6 +22,20 @@ public static unsafe class ExceptionEntry
         s->PC = s->VbarEl1 + offset;
     }
 
+    /// <summary>
+    /// An IRQ taken to EL1 before the instruction at <see cref="CpuState.PC"/> (the preferred return address);
+    /// ESR_EL1 is not written for interrupts.
+    /// </summary>
+    public static void TakeIrqToEl1(CpuState* s)
+    {
+        ulong offset = (s->EL == 0 ? 0x400UL : (s->SPSel == 0 ? 0x000UL : 0x200UL)) + 0x80;
+        s->SpsrEl1 = s->Pstate;
+        s->ElrEl1 = s->PC;
+        s->SelectStack(1, 1);
+        s->Daif = 0x3C0;
+        s->PC = s->VbarEl1 + offset;
+    }
+
     public static void Undefined(CpuState* s) => TakeToEl1(s, ExceptionClass.Unknown, 0, s->PC);
 
     public static void Svc(CpuState* s, ushort imm) => TakeToEl1(s, ExceptionClass.Svc64, imm, s->PC + 4);

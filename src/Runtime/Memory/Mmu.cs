@@ -3,24 +3,31 @@ using Jit.Runtime.Exceptions;
 
 namespace Jit.Runtime.Memory;
 
+public enum AccessKind { Read, Write, Fetch }
+
 /// <summary>
-/// One vCPU's view of memory: the soft-TLB fast path, and the slow path that translates, reaches RAM or a
-/// device, and turns failures into the guest's own aborts. Every access method returns false after it has
-/// taken the exception, so callers stop the instruction without any .NET exception.
+/// One vCPU's view of memory: the soft-TLB fast path, and the slow path that translates (stage 1, then the
+/// domain's guest-physical map as stage 2), reaches RAM or a device, and turns failures into the guest's own
+/// aborts. Every access method returns false after it has taken the exception, so callers stop the
+/// instruction without any .NET exception.
 /// </summary>
 /// <remarks>
 /// The fast-path compare masks the VA with <c>~0xFFF | (size - 1)</c>, so one compare checks the page and the
 /// natural alignment: unaligned accesses always take the slow path, which applies the alignment rules and
-/// splits accesses that cross a page.
+/// splits accesses that cross a page. The TLB table is chosen by the EL whose permissions apply: the current
+/// EL, or EL0 for the unprivileged LDTR/STTR.
 /// </remarks>
 public sealed unsafe class Mmu
 {
     /// <summary>Physical address size: 44 bits, as ID_AA64MMFR0_EL1.PARange reports for the Cortex-A57 model.</summary>
     public const int PaBits = 44;
 
+    private const ulong PageMask = ~0xFFFUL;
+
     private readonly CpuState* s;
     private readonly TlbEntry* readTlb, writeTlb, fetchTlb;
-    private bool warnedMmuOn;
+    // The fetch TLB keeps the physical page in a side table so block lookup can key by physical address.
+    private readonly ulong[] fetchPhysical = new ulong[SoftTlb.TotalEntries];
 
     public PhysicalMemory Ram { get; }
     public IMmioBus Bus { get; set; }
@@ -43,94 +50,51 @@ public sealed unsafe class Mmu
         fetchTlb = Tlb.Fetch;
     }
 
-    private const ulong PageMask = ~0xFFFUL;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TlbEntry* Entry(TlbEntry* table, ulong va, uint el) =>
+        table + (((va >> 12) & (SoftTlb.Entries - 1)) | ((ulong)el << SoftTlb.IndexBits));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Read8(ulong va, out ulong value)
-    {
-        TlbEntry* e = readTlb + ((va >> 12) & (SoftTlb.Entries - 1));
-        if (e->Tag == (va & PageMask)) { value = *(byte*)((long)va + e->Addend); return true; }
-        return ReadSlow(va, 1, out value);
-    }
+    public bool Read(ulong va, int size, out ulong value) => ReadAs(va, size, s->EL, out value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Read16(ulong va, out ulong value)
-    {
-        TlbEntry* e = readTlb + ((va >> 12) & (SoftTlb.Entries - 1));
-        if (e->Tag == (va & (PageMask | 1))) { value = *(ushort*)((long)va + e->Addend); return true; }
-        return ReadSlow(va, 2, out value);
-    }
+    public bool Write(ulong va, int size, ulong value) => WriteAs(va, size, s->EL, value);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Read32(ulong va, out ulong value)
-    {
-        TlbEntry* e = readTlb + ((va >> 12) & (SoftTlb.Entries - 1));
-        if (e->Tag == (va & (PageMask | 3))) { value = *(uint*)((long)va + e->Addend); return true; }
-        return ReadSlow(va, 4, out value);
-    }
+    public bool Read8(ulong va, out ulong value) => ReadAs(va, 1, s->EL, out value);
+    public bool Read64(ulong va, out ulong value) => ReadAs(va, 8, s->EL, out value);
+    public bool Write64(ulong va, ulong value) => WriteAs(va, 8, s->EL, value);
 
+    /// <summary>A read with the permissions of <paramref name="el"/> (EL0 for LDTR at EL1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Read64(ulong va, out ulong value)
+    public bool ReadAs(ulong va, int size, uint el, out ulong value)
     {
-        TlbEntry* e = readTlb + ((va >> 12) & (SoftTlb.Entries - 1));
-        if (e->Tag == (va & (PageMask | 7))) { value = *(ulong*)((long)va + e->Addend); return true; }
-        return ReadSlow(va, 8, out value);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Read(ulong va, int size, out ulong value)
-    {
-        switch (size)
+        TlbEntry* e = Entry(readTlb, va, el);
+        if (e->Tag == (va & (PageMask | (ulong)(size - 1))))
         {
-            case 1: return Read8(va, out value);
-            case 2: return Read16(va, out value);
-            case 4: return Read32(va, out value);
-            default: return Read64(va, out value);
+            byte* p = (byte*)((long)va + e->Addend);
+            value = size switch { 1 => *p, 2 => *(ushort*)p, 4 => *(uint*)p, _ => *(ulong*)p };
+            return true;
         }
+        return ReadSlow(va, size, el, out value);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Write8(ulong va, ulong value)
+    public bool WriteAs(ulong va, int size, uint el, ulong value)
     {
-        TlbEntry* e = writeTlb + ((va >> 12) & (SoftTlb.Entries - 1));
-        if (e->Tag == (va & PageMask)) { *(byte*)((long)va + e->Addend) = (byte)value; return true; }
-        return WriteSlow(va, 1, value);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Write16(ulong va, ulong value)
-    {
-        TlbEntry* e = writeTlb + ((va >> 12) & (SoftTlb.Entries - 1));
-        if (e->Tag == (va & (PageMask | 1))) { *(ushort*)((long)va + e->Addend) = (ushort)value; return true; }
-        return WriteSlow(va, 2, value);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Write32(ulong va, ulong value)
-    {
-        TlbEntry* e = writeTlb + ((va >> 12) & (SoftTlb.Entries - 1));
-        if (e->Tag == (va & (PageMask | 3))) { *(uint*)((long)va + e->Addend) = (uint)value; return true; }
-        return WriteSlow(va, 4, value);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Write64(ulong va, ulong value)
-    {
-        TlbEntry* e = writeTlb + ((va >> 12) & (SoftTlb.Entries - 1));
-        if (e->Tag == (va & (PageMask | 7))) { *(ulong*)((long)va + e->Addend) = value; return true; }
-        return WriteSlow(va, 8, value);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Write(ulong va, int size, ulong value)
-    {
-        switch (size)
+        TlbEntry* e = Entry(writeTlb, va, el);
+        if (e->Tag == (va & (PageMask | (ulong)(size - 1))))
         {
-            case 1: return Write8(va, value);
-            case 2: return Write16(va, value);
-            case 4: return Write32(va, value);
-            default: return Write64(va, value);
+            byte* p = (byte*)((long)va + e->Addend);
+            switch (size)
+            {
+                case 1: *p = (byte)value; break;
+                case 2: *(ushort*)p = (ushort)value; break;
+                case 4: *(uint*)p = (uint)value; break;
+                default: *(ulong*)p = value; break;
+            }
+            return true;
         }
+        return WriteSlow(va, size, el, value);
     }
 
     /// <summary>
@@ -140,26 +104,21 @@ public sealed unsafe class Mmu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Fetch(ulong va, out ulong pa, out byte* host)
     {
-        TlbEntry* e = fetchTlb + ((va >> 12) & (SoftTlb.Entries - 1));
+        TlbEntry* e = Entry(fetchTlb, va, s->EL);
         if (e->Tag == (va & PageMask))
         {
             host = (byte*)((long)va + e->Addend);
-            pa = FetchPa(e, va);
+            pa = fetchPhysical[(int)(e - fetchTlb)] | (va & 0xFFF);
             return true;
         }
         return FetchSlow(va, out pa, out host);
     }
 
-    // The fetch TLB keeps the physical page in a side table so block lookup can key by physical address.
-    private readonly ulong[] fetchPhysical = new ulong[SoftTlb.Entries];
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong FetchPa(TlbEntry* e, ulong va) => fetchPhysical[(int)(e - fetchTlb)] | (va & 0xFFF);
-
     private bool FetchSlow(ulong va, out ulong pa, out byte* host)
     {
         host = null;
-        if (!Translate(va, out pa, out uint fault))
+        uint el = s->EL;
+        if (!Translate(va, AccessKind.Fetch, el, out pa, out uint fault))
         {
             ExceptionEntry.InstructionAbort(s, va, fault);
             return false;
@@ -170,18 +129,20 @@ public sealed unsafe class Mmu
             ExceptionEntry.InstructionAbort(s, va, FaultStatus.SynchronousExternal);
             return false;
         }
-        int i = SoftTlb.Index(va);
-        fetchTlb[i].Tag = va & PageMask;
-        fetchTlb[i].Addend = (long)page - (long)(va & PageMask);
-        fetchPhysical[i] = pa & PageMask;
+        TlbEntry* e = Entry(fetchTlb, va, el);
+        e->Tag = va & PageMask;
+        e->Addend = (long)page - (long)(va & PageMask);
+        fetchPhysical[(int)(e - fetchTlb)] = pa & PageMask;
         host = page + (va & 0xFFF);
         return true;
     }
 
-    private bool StrictAlignment => (s->SctlrEl1 & 2) != 0 || ((s->SctlrEl1 & 1) == 0 && !FlatMemoryIsNormal);
+    private bool MmuEnabled => (s->SctlrEl1 & 1) != 0;
+
+    private bool StrictAlignment => (s->SctlrEl1 & 2) != 0 || (!MmuEnabled && !FlatMemoryIsNormal);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool ReadSlow(ulong va, int size, out ulong value)
+    private bool ReadSlow(ulong va, int size, uint el, out ulong value)
     {
         value = 0;
         if ((va & (ulong)(size - 1)) != 0)
@@ -195,13 +156,13 @@ public sealed unsafe class Mmu
             {
                 for (int i = 0; i < size; i++)
                 {
-                    if (!Read8(va + (ulong)i, out ulong b)) return false;
+                    if (!ReadAs(va + (ulong)i, 1, el, out ulong b)) return false;
                     value |= b << (8 * i);
                 }
                 return true;
             }
         }
-        if (!Translate(va, out ulong pa, out uint fault))
+        if (!Translate(va, AccessKind.Read, el, out ulong pa, out uint fault))
         {
             ExceptionEntry.DataAbort(s, va, false, fault);
             return false;
@@ -209,7 +170,7 @@ public sealed unsafe class Mmu
         byte* page = Ram.HostAddress(pa & PageMask);
         if (page != null)
         {
-            if (!StrictAlignment) Fill(readTlb, va, page);
+            if (!StrictAlignment) Fill(readTlb, va, el, page);
             value = Load(page + (va & 0xFFF), size);
             return true;
         }
@@ -219,7 +180,7 @@ public sealed unsafe class Mmu
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool WriteSlow(ulong va, int size, ulong value)
+    private bool WriteSlow(ulong va, int size, uint el, ulong value)
     {
         if ((va & (ulong)(size - 1)) != 0)
         {
@@ -232,14 +193,14 @@ public sealed unsafe class Mmu
             {
                 // Translate both pages first so a fault on the second leaves memory untouched.
                 ulong last = va + (ulong)size - 1;
-                if (!Translate(va, out _, out uint f1)) { ExceptionEntry.DataAbort(s, va, true, f1); return false; }
-                if (!Translate(last, out _, out uint f2)) { ExceptionEntry.DataAbort(s, last & PageMask, true, f2); return false; }
+                if (!Translate(va, AccessKind.Write, el, out _, out uint f1)) { ExceptionEntry.DataAbort(s, va, true, f1); return false; }
+                if (!Translate(last, AccessKind.Write, el, out _, out uint f2)) { ExceptionEntry.DataAbort(s, last & PageMask, true, f2); return false; }
                 for (int i = 0; i < size; i++)
-                    if (!Write8(va + (ulong)i, value >> (8 * i))) return false;
+                    if (!WriteAs(va + (ulong)i, 1, el, value >> (8 * i))) return false;
                 return true;
             }
         }
-        if (!Translate(va, out ulong pa, out uint fault))
+        if (!Translate(va, AccessKind.Write, el, out ulong pa, out uint fault))
         {
             ExceptionEntry.DataAbort(s, va, true, fault);
             return false;
@@ -248,7 +209,7 @@ public sealed unsafe class Mmu
         if (page != null)
         {
             if (Ram.IsCodePage(pa)) Ram.NotifyCodeWrite(pa);
-            else if (!StrictAlignment) Fill(writeTlb, va, page);
+            else if (!StrictAlignment) Fill(writeTlb, va, el, page);
             Store(page + (va & 0xFFF), size, value);
             return true;
         }
@@ -268,7 +229,7 @@ public sealed unsafe class Mmu
             ExceptionEntry.DataAbort(s, va, write, FaultStatus.Alignment);
             return null;
         }
-        if (!Translate(va, out ulong pa, out uint fault))
+        if (!Translate(va, write ? AccessKind.Write : AccessKind.Read, s->EL, out ulong pa, out uint fault))
         {
             ExceptionEntry.DataAbort(s, va, write, fault);
             return null;
@@ -284,35 +245,45 @@ public sealed unsafe class Mmu
     }
 
     /// <summary>
-    /// Stage 1 (when enabled) and stage 2 translation of <paramref name="va"/>. The MMU-off case is the flat
-    /// map of D8.2.11; the stage-1 walk arrives with the system-emulation work.
+    /// Stage 1 (when SCTLR_EL1.M is set) with the permission check for <paramref name="kind"/> at
+    /// <paramref name="el"/>. With the MMU off the map is flat (D8.2.11) and only the PA size is checked.
     /// </summary>
-    private bool Translate(ulong va, out ulong pa, out uint fault)
+    public bool Translate(ulong va, AccessKind kind, uint el, out ulong pa, out uint fault)
     {
-        if ((s->SctlrEl1 & 1) == 0)
+        if (!MmuEnabled)
         {
             pa = va;
-            if ((va >> PaBits) != 0)
-            {
-                fault = FaultStatus.AddressSizeLevel0;
-                return false;
-            }
-            fault = 0;
-            return true;
+            fault = (va >> PaBits) != 0 ? FaultStatus.AddressSizeLevel0 : 0;
+            return fault == 0;
         }
-        if (!warnedMmuOn)
+        var w = TranslationTableWalk.Walk(s, Ram, va, kind != AccessKind.Fetch);
+        pa = w.Pa;
+        fault = w.Fault;
+        if (fault != 0) return false;
+        bool allowed = kind switch
         {
-            warnedMmuOn = true;
-            Log.Once("mmu", $"stage-1 translation is not implemented yet: VA 0x{va:x} faults");
-        }
-        pa = 0;
-        fault = FaultStatus.TranslationLevel0;
-        return false;
+            AccessKind.Read => el != 0 || w.El0Read,
+            AccessKind.Write => el == 0 ? w.El0Write : w.El1Write,
+            _ => el == 0 ? w.El0Exec : w.El1Exec,
+        };
+        if (!allowed) fault = FaultStatus.PermissionLevel0 + (uint)w.Level;
+        return allowed;
     }
 
-    private static void Fill(TlbEntry* table, ulong va, byte* page)
+    /// <summary>AT S1E{0,1}{R,W}: the PAR_EL1 value for translating <paramref name="va"/> (D17.2.113).</summary>
+    public ulong AddressTranslate(ulong va, AccessKind kind, uint el)
     {
-        TlbEntry* e = table + SoftTlb.Index(va);
+        if (!Translate(va, kind, el, out ulong pa, out uint fault))
+            return (1UL << 11) | ((ulong)fault << 1) | 1;
+        if (!MmuEnabled) return (pa & 0x0000_FFFF_FFFF_F000) | (2UL << 7) | (1UL << 11);
+        var w = TranslationTableWalk.Walk(s, Ram, va, true);
+        ulong attr = (s->MairEl1 >> (int)(8 * w.AttrIndex)) & 0xFF;
+        return (attr << 56) | (pa & 0x0000_FFFF_FFFF_F000) | ((ulong)w.NonSecure << 9) | ((ulong)w.Shareability << 7) | (1UL << 11);
+    }
+
+    private static void Fill(TlbEntry* table, ulong va, uint el, byte* page)
+    {
+        TlbEntry* e = Entry(table, va, el);
         e->Tag = va & PageMask;
         e->Addend = (long)page - (long)(va & PageMask);
     }

@@ -11,13 +11,16 @@ public struct TlbEntry
 }
 
 /// <summary>
-/// The per-vCPU soft TLB of the design: one direct-mapped table per access kind, in native memory so that
-/// compiled code can index it. A hit means the whole translation allows the access and the page is plain RAM.
+/// The per-vCPU soft TLB of the design: one direct-mapped table per access kind and per regime (EL0, EL1), in
+/// native memory so that compiled code can index it; entry (el &lt;&lt; IndexBits) | ((va &gt;&gt; 12) &amp; mask). A hit
+/// means stage 1, stage 2 and the permissions of that EL all allow the access and the page is plain RAM.
 /// </summary>
 public sealed unsafe class SoftTlb : IDisposable
 {
     public const int IndexBits = 10;
     public const int Entries = 1 << IndexBits;
+    public const int Regimes = 2;
+    public const int TotalEntries = Entries * Regimes;
     public const ulong Invalid = ulong.MaxValue;
 
     public TlbEntry* Read { get; }
@@ -32,13 +35,13 @@ public sealed unsafe class SoftTlb : IDisposable
         Flush();
     }
 
-    private static TlbEntry* Allocate() => (TlbEntry*)NativeMemory.AlignedAlloc((nuint)(Entries * sizeof(TlbEntry)), 64);
+    private static TlbEntry* Allocate() => (TlbEntry*)NativeMemory.AlignedAlloc((nuint)(TotalEntries * sizeof(TlbEntry)), 64);
 
-    public static int Index(ulong va) => (int)((va >> 12) & (Entries - 1));
+    public static int Index(ulong va, uint el) => (int)((va >> 12) & (Entries - 1)) | ((int)el << IndexBits);
 
     public void Flush()
     {
-        for (int i = 0; i < Entries; i++)
+        for (int i = 0; i < TotalEntries; i++)
         {
             Read[i].Tag = Invalid;
             Write[i].Tag = Invalid;
@@ -48,17 +51,20 @@ public sealed unsafe class SoftTlb : IDisposable
 
     public void FlushPage(ulong va)
     {
-        int i = Index(va);
         ulong page = va & ~0xFFFUL;
-        if (Read[i].Tag == page) Read[i].Tag = Invalid;
-        if (Write[i].Tag == page) Write[i].Tag = Invalid;
-        if (Fetch[i].Tag == page) Fetch[i].Tag = Invalid;
+        for (uint el = 0; el < Regimes; el++)
+        {
+            int i = Index(va, el);
+            if (Read[i].Tag == page) Read[i].Tag = Invalid;
+            if (Write[i].Tag == page) Write[i].Tag = Invalid;
+            if (Fetch[i].Tag == page) Fetch[i].Tag = Invalid;
+        }
     }
 
     /// <summary>Drops write entries whose host page is <paramref name="hostPage"/> (a page that now holds code).</summary>
     public void FlushWritesToHostPage(byte* hostPage)
     {
-        for (int i = 0; i < Entries; i++)
+        for (int i = 0; i < TotalEntries; i++)
         {
             ref TlbEntry e = ref Write[i];
             if (e.Tag != Invalid && (byte*)((long)e.Tag + e.Addend) == hostPage) e.Tag = Invalid;

@@ -1,4 +1,3 @@
-using Jit.Runtime.Memory;
 
 namespace Jit.Runtime.SystemRegisters;
 
@@ -29,6 +28,12 @@ public static unsafe class SystemRegisterFile
     public const int SCTLR_EL1 = (3 << 14) | (0 << 11) | (1 << 7) | (0 << 3) | 0;
     public const int ACTLR_EL1 = (3 << 14) | (0 << 11) | (1 << 7) | (0 << 3) | 1;
     public const int CPACR_EL1 = (3 << 14) | (0 << 11) | (1 << 7) | (0 << 3) | 2;
+    public const int TTBR0_EL1 = (3 << 14) | (0 << 11) | (2 << 7) | (0 << 3) | 0;
+    public const int TTBR1_EL1 = (3 << 14) | (0 << 11) | (2 << 7) | (0 << 3) | 1;
+    public const int TCR_EL1 = (3 << 14) | (0 << 11) | (2 << 7) | (0 << 3) | 2;
+    public const int PAR_EL1 = (3 << 14) | (0 << 11) | (7 << 7) | (4 << 3) | 0;
+    public const int MAIR_EL1 = (3 << 14) | (0 << 11) | (10 << 7) | (2 << 3) | 0;
+    public const int AMAIR_EL1 = (3 << 14) | (0 << 11) | (10 << 7) | (3 << 3) | 0;
     public const int SPSR_EL1 = (3 << 14) | (0 << 11) | (4 << 7) | (0 << 3) | 0;
     public const int ELR_EL1 = (3 << 14) | (0 << 11) | (4 << 7) | (0 << 3) | 1;
     public const int SP_EL0 = (3 << 14) | (0 << 11) | (4 << 7) | (1 << 3) | 0;
@@ -49,17 +54,45 @@ public static unsafe class SystemRegisterFile
     public const int CNTPCT_EL0 = (3 << 14) | (3 << 11) | (14 << 7) | (0 << 3) | 1;
     public const int CNTVCT_EL0 = (3 << 14) | (3 << 11) | (14 << 7) | (0 << 3) | 2;
     public const int CNTKCTL_EL1 = (3 << 14) | (0 << 11) | (14 << 7) | (1 << 3) | 0;
+    public const int CNTP_TVAL_EL0 = (3 << 14) | (3 << 11) | (14 << 7) | (2 << 3) | 0;
+    public const int CNTP_CTL_EL0 = (3 << 14) | (3 << 11) | (14 << 7) | (2 << 3) | 1;
+    public const int CNTP_CVAL_EL0 = (3 << 14) | (3 << 11) | (14 << 7) | (2 << 3) | 2;
+    public const int CNTV_TVAL_EL0 = (3 << 14) | (3 << 11) | (14 << 7) | (3 << 3) | 0;
+    public const int CNTV_CTL_EL0 = (3 << 14) | (3 << 11) | (14 << 7) | (3 << 3) | 1;
+    public const int CNTV_CVAL_EL0 = (3 << 14) | (3 << 11) | (14 << 7) | (3 << 3) | 2;
+    public const int ICC_PMR_EL1 = (3 << 14) | (0 << 11) | (4 << 7) | (6 << 3) | 0;
     public const int MDSCR_EL1 = (2 << 14) | (0 << 11) | (0 << 7) | (2 << 3) | 2;
 
     /// <summary>SCTLR_EL1 bits that are RES1 in ARMv8.0 (D17.2.118).</summary>
     public const ulong SctlrRes1 = 0x30D0_0800;
 
-    public static SysRegResult Read(CpuState* s, int key, out ulong value)
+    /// <summary>True for the GICv3 CPU interface registers: ICC_PMR_EL1 and op0=3, op1=0, CRn=12, CRm=8..12.</summary>
+    public static bool IsGicCpuInterface(int key) =>
+        key == ICC_PMR_EL1 || ((key >> 7) == ((3 << 7) | (0 << 4) | 12) && ((key >> 3) & 15) is >= 8 and <= 12);
+
+    private static bool TimerAccessible(CpuState* s, int key)
     {
+        if (s->EL != 0) return true;
+        bool physical = ((key >> 3) & 15) == 2;
+        return (s->CntkctlEl1 & (physical ? 1UL << 9 : 1UL << 8)) != 0; // EL0PTEN, EL0VTEN
+    }
+
+    public static SysRegResult Read(Processor p, int key, out ulong value)
+    {
+        CpuState* s = p.State;
         value = 0;
         bool el0 = s->EL == 0;
         switch (key)
         {
+            case CNTV_CTL_EL0: case CNTP_CTL_EL0:
+                if (!TimerAccessible(s, key)) return SysRegResult.Trapped;
+                value = p.Timer.ReadControl(key == CNTP_CTL_EL0); return SysRegResult.Ok;
+            case CNTV_CVAL_EL0: case CNTP_CVAL_EL0:
+                if (!TimerAccessible(s, key)) return SysRegResult.Trapped;
+                value = p.Timer.ReadCompare(key == CNTP_CVAL_EL0); return SysRegResult.Ok;
+            case CNTV_TVAL_EL0: case CNTP_TVAL_EL0:
+                if (!TimerAccessible(s, key)) return SysRegResult.Trapped;
+                value = p.Timer.ReadTimerValue(key == CNTP_TVAL_EL0); return SysRegResult.Ok;
             case NZCV: value = s->Nzcv; return SysRegResult.Ok;
             case DAIF:
                 if (el0 && (s->SctlrEl1 & (1UL << 9)) == 0) return SysRegResult.Trapped; // SCTLR_EL1.UMA
@@ -86,6 +119,12 @@ public static unsafe class SystemRegisterFile
                 value = GuestClock.Now(); return SysRegResult.Ok;
         }
         if (el0) return SysRegResult.Undefined;
+        if (IsGicCpuInterface(key))
+        {
+            if (p.Gic is not null && p.Gic.Read(key, out value)) return SysRegResult.Ok;
+            LogUnimplemented(key, "read");
+            return SysRegResult.Undefined;
+        }
         switch (key)
         {
             case MIDR_EL1: value = CpuModel.Midr; return SysRegResult.Ok;
@@ -102,6 +141,12 @@ public static unsafe class SystemRegisterFile
             case SCTLR_EL1: value = s->SctlrEl1; return SysRegResult.Ok;
             case ACTLR_EL1: value = 0; return SysRegResult.Ok;
             case CPACR_EL1: value = s->CpacrEl1; return SysRegResult.Ok;
+            case TTBR0_EL1: value = s->Ttbr0El1; return SysRegResult.Ok;
+            case TTBR1_EL1: value = s->Ttbr1El1; return SysRegResult.Ok;
+            case TCR_EL1: value = s->TcrEl1; return SysRegResult.Ok;
+            case PAR_EL1: value = s->ParEl1; return SysRegResult.Ok;
+            case MAIR_EL1: value = s->MairEl1; return SysRegResult.Ok;
+            case AMAIR_EL1: value = s->AmairEl1; return SysRegResult.Ok;
             case SPSR_EL1: value = s->SpsrEl1; return SysRegResult.Ok;
             case ELR_EL1: value = s->ElrEl1; return SysRegResult.Ok;
             case SP_EL0:
@@ -124,12 +169,23 @@ public static unsafe class SystemRegisterFile
         return SysRegResult.Undefined;
     }
 
-    /// <summary>MSR; <paramref name="mmu"/> is told when a write changes how addresses translate.</summary>
-    public static SysRegResult Write(CpuState* s, Mmu mmu, int key, ulong value)
+    /// <summary>MSR; the processor's MMU is told when a write changes how addresses translate.</summary>
+    public static SysRegResult Write(Processor p, int key, ulong value)
     {
+        CpuState* s = p.State;
+        var mmu = p.Mmu;
         bool el0 = s->EL == 0;
         switch (key)
         {
+            case CNTV_CTL_EL0: case CNTP_CTL_EL0:
+                if (!TimerAccessible(s, key)) return SysRegResult.Trapped;
+                p.Timer.WriteControl(key == CNTP_CTL_EL0, value); return SysRegResult.Ok;
+            case CNTV_CVAL_EL0: case CNTP_CVAL_EL0:
+                if (!TimerAccessible(s, key)) return SysRegResult.Trapped;
+                p.Timer.WriteCompare(key == CNTP_CVAL_EL0, value); return SysRegResult.Ok;
+            case CNTV_TVAL_EL0: case CNTP_TVAL_EL0:
+                if (!TimerAccessible(s, key)) return SysRegResult.Trapped;
+                p.Timer.WriteTimerValue(key == CNTP_TVAL_EL0, value); return SysRegResult.Ok;
             case NZCV: s->Nzcv = value & 0xF000_0000; return SysRegResult.Ok;
             case DAIF:
                 if (el0 && (s->SctlrEl1 & (1UL << 9)) == 0) return SysRegResult.Trapped;
@@ -139,6 +195,12 @@ public static unsafe class SystemRegisterFile
             case TPIDR_EL0: s->TpidrEl0 = value; return SysRegResult.Ok;
         }
         if (el0) return SysRegResult.Undefined;
+        if (IsGicCpuInterface(key))
+        {
+            if (p.Gic is not null && p.Gic.Write(key, value)) return SysRegResult.Ok;
+            LogUnimplemented(key, "write");
+            return SysRegResult.Undefined;
+        }
         switch (key)
         {
             case SCTLR_EL1:
@@ -147,6 +209,13 @@ public static unsafe class SystemRegisterFile
                 return SysRegResult.Ok;
             case ACTLR_EL1: return SysRegResult.Ok;
             case CPACR_EL1: s->CpacrEl1 = value & (3UL << 20); return SysRegResult.Ok;
+            // Translations are not tagged with ASIDs in the soft TLB, so a new table base or ASID flushes it.
+            case TTBR0_EL1: s->Ttbr0El1 = value; mmu.Tlb.Flush(); return SysRegResult.Ok;
+            case TTBR1_EL1: s->Ttbr1El1 = value; mmu.Tlb.Flush(); return SysRegResult.Ok;
+            case TCR_EL1: s->TcrEl1 = value & 0x0000_007F_FFFF_FFBF; mmu.Tlb.Flush(); return SysRegResult.Ok;
+            case PAR_EL1: s->ParEl1 = value; return SysRegResult.Ok;
+            case MAIR_EL1: s->MairEl1 = value; return SysRegResult.Ok;
+            case AMAIR_EL1: s->AmairEl1 = value; return SysRegResult.Ok;
             case SPSR_EL1: s->SpsrEl1 = value & 0xF000_03DF; return SysRegResult.Ok;
             case ELR_EL1: s->ElrEl1 = value; return SysRegResult.Ok;
             case SP_EL0:

@@ -20,15 +20,17 @@ public sealed unsafe partial class BlockInterpreter
     private const int Redirect = -2; // the instruction retired and set s->PC (branch, exception call, context change)
     private const int Faulted = -3;  // the instruction took an exception: it does not retire
 
+    private readonly Processor processor;
     private readonly CpuState* s;
     private readonly Mmu mmu;
     private readonly IHypervisorCalls? hypervisor;
     private readonly BlockCache cache = new();
 
-    public BlockInterpreter(CpuState* s, Mmu mmu, IHypervisorCalls? hypervisor)
+    public BlockInterpreter(Processor processor, IHypervisorCalls? hypervisor)
     {
-        this.s = s;
-        this.mmu = mmu;
+        this.processor = processor;
+        s = processor.State;
+        mmu = processor.Mmu;
         this.hypervisor = hypervisor;
         mmu.Ram.CodePageWritten += cache.InvalidatePage;
     }
@@ -49,6 +51,8 @@ public sealed unsafe partial class BlockInterpreter
                 if ((request & ExitRequests.Stop) != 0) return ExitReason.Stopped;
             }
             if (budget == 0) return ExitReason.InstructionLimit;
+            // Interrupts are taken between blocks: every instruction that can unmask them ends a block.
+            if (Volatile.Read(ref s->IrqPending) != 0 && (s->Daif & 0x80) == 0) ExceptionEntry.TakeIrqToEl1(s);
 
             ulong pc = s->PC;
             // A fault on the fetch itself consumes budget, so a guest whose vectors fault again (an exception
@@ -197,9 +201,14 @@ public sealed unsafe partial class BlockInterpreter
                 case Op.Blr: { ulong target = x[I.Rn]; x[30] = pc + 4; s->PC = target; status = Redirect; goto Done; }
 
                 // ---- Loads and stores ----
-                case Op.LdStUimm: case Op.LdStUnscaled: case Op.LdStUnpriv:
+                case Op.LdStUimm: case Op.LdStUnscaled:
                     if (I.Rn == 31 && SpMisaligned()) { status = SpAlignmentFault(); goto Done; }
                     if (!LoadStore(in I, x[I.Rn] + I.Imm)) { status = Faulted; goto Done; }
+                    break;
+                case Op.LdStUnpriv:
+                    // LDTR/STTR check EL0 permissions whatever the current EL (no PAN/UAO in this CPU).
+                    if (I.Rn == 31 && SpMisaligned()) { status = SpAlignmentFault(); goto Done; }
+                    if (!LoadStore(in I, x[I.Rn] + I.Imm, 0)) { status = Faulted; goto Done; }
                     break;
                 case Op.LdStPre:
                 {

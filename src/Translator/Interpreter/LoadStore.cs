@@ -16,11 +16,14 @@ public sealed unsafe partial class BlockInterpreter
 
     /// <summary>One access of 1 &lt;&lt; I.A bytes at <paramref name="ea"/>: a store of X[Rd] or a load into it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool LoadStore(in Inst I, ulong ea)
+    private bool LoadStore(in Inst I, ulong ea) => LoadStore(in I, ea, s->EL);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool LoadStore(in Inst I, ulong ea, uint el)
     {
         ulong* x = s->X;
-        if (I.B == LoadKind.Store) return mmu.Write(ea, 1 << I.A, x[I.Rd]);
-        if (!mmu.Read(ea, 1 << I.A, out ulong value)) return false;
+        if (I.B == LoadKind.Store) return mmu.WriteAs(ea, 1 << I.A, el, x[I.Rd]);
+        if (!mmu.ReadAs(ea, 1 << I.A, el, out ulong value)) return false;
         x[I.Rd] = Extend(value, I.A, I.B);
         return true;
     }

@@ -1,5 +1,6 @@
 using Jit.Runtime;
 using Jit.Runtime.Exceptions;
+using Jit.Runtime.Memory;
 using Jit.Runtime.SystemRegisters;
 using Jit.Translator.Decoder;
 
@@ -50,14 +51,14 @@ public sealed unsafe partial class BlockInterpreter
                 return MsrImmediate(in I, pc);
             case Op.Mrs:
             {
-                var result = SystemRegisterFile.Read(s, (int)I.Imm, out ulong value);
+                var result = SystemRegisterFile.Read(processor, (int)I.Imm, out ulong value);
                 if (result != SysRegResult.Ok) return SystemRegisterFault(result, (int)I.Imm, I.Rd, read: true);
                 x[I.Rd] = value;
                 return -1;
             }
             case Op.MsrReg:
             {
-                var result = SystemRegisterFile.Write(s, mmu, (int)I.Imm, x[I.Rd]);
+                var result = SystemRegisterFile.Write(processor, (int)I.Imm, x[I.Rd]);
                 if (result != SysRegResult.Ok) return SystemRegisterFault(result, (int)I.Imm, I.Rd, read: false);
                 s->PC = pc + 4;
                 return Redirect;
@@ -178,6 +179,10 @@ public sealed unsafe partial class BlockInterpreter
                     return Next(pc);
                 case (0, 6, 1): case (0, 6, 2): case (0, 10, 2): case (0, 14, 2): // DC IVAC, ISW, CSW, CISW
                     if (el0) return Undefined(in I);
+                    return Next(pc);
+                case (0, 8, 0): case (0, 8, 1): case (0, 8, 2): case (0, 8, 3): // AT S1E1R, S1E1W, S1E0R, S1E0W
+                    if (el0) return Undefined(in I);
+                    s->ParEl1 = mmu.AddressTranslate(operand, (op2 & 1) != 0 ? AccessKind.Write : AccessKind.Read, op2 >= 2 ? 0u : 1u);
                     return Next(pc);
             }
         }

@@ -1,0 +1,114 @@
+using Jit.Runtime.Interrupts;
+
+namespace Jit.Runtime.Timers;
+
+/// <summary>
+/// The EL1 virtual (CNTV_*) and physical (CNTP_*) timers of one vCPU (D11.2). Each drives a level-sensitive
+/// output: asserted while ENABLE is set, IMASK clear and the counter has reached CVAL. A host timer fires
+/// at the nearest deadline so the output rises while the guest runs or sleeps in WFI.
+/// </summary>
+public sealed class GenericTimer : IDisposable
+{
+    public const ulong Enable = 1, Imask = 2, Istatus = 4;
+
+    private readonly Timer host;
+    private readonly object gate = new();
+
+    public ulong VirtualControl { get; private set; }
+    public ulong VirtualCompare { get; private set; }
+    public ulong PhysicalControl { get; private set; }
+    public ulong PhysicalCompare { get; private set; }
+
+    /// <summary>PPI 27 on the platform.</summary>
+    public IInterruptLine VirtualLine { get; set; } = UnconnectedLine.Instance;
+    /// <summary>PPI 30 on the platform.</summary>
+    public IInterruptLine PhysicalLine { get; set; } = UnconnectedLine.Instance;
+
+    /// <summary>Called when a timer output changes, after the line was set (the vCPU may need waking).</summary>
+    public event Action? Fired;
+
+    public GenericTimer()
+    {
+        host = new Timer(_ => Update(), null, Timeout.Infinite, Timeout.Infinite);
+    }
+
+    public static ulong Counter => GuestClock.Now();
+
+    public ulong ReadControl(bool physical)
+    {
+        ulong ctl = physical ? PhysicalControl : VirtualControl;
+        ulong cval = physical ? PhysicalCompare : VirtualCompare;
+        return (ctl & (Enable | Imask)) | ((ctl & Enable) != 0 && Counter >= cval ? Istatus : 0);
+    }
+
+    public ulong ReadCompare(bool physical) => physical ? PhysicalCompare : VirtualCompare;
+
+    /// <summary>TVAL reads CVAL − counter as a signed 32-bit value (D11.2.4).</summary>
+    public ulong ReadTimerValue(bool physical) => (ulong)(long)(int)(uint)(ReadCompare(physical) - Counter);
+
+    public void WriteControl(bool physical, ulong value)
+    {
+        lock (gate)
+        {
+            if (physical) PhysicalControl = value & (Enable | Imask);
+            else VirtualControl = value & (Enable | Imask);
+        }
+        Update();
+    }
+
+    public void WriteCompare(bool physical, ulong value)
+    {
+        lock (gate)
+        {
+            if (physical) PhysicalCompare = value;
+            else VirtualCompare = value;
+        }
+        Update();
+    }
+
+    public void WriteTimerValue(bool physical, ulong value) =>
+        WriteCompare(physical, Counter + (ulong)(long)(int)(uint)value);
+
+    /// <summary>The counter value at which the next enabled, unmasked timer fires, or null.</summary>
+    public ulong? NextDeadline
+    {
+        get
+        {
+            ulong? d = null;
+            if ((VirtualControl & (Enable | Imask)) == Enable) d = VirtualCompare;
+            if ((PhysicalControl & (Enable | Imask)) == Enable && (d is null || PhysicalCompare < d)) d = PhysicalCompare;
+            return d;
+        }
+    }
+
+    /// <summary>Re-evaluates both outputs and re-arms the host timer for the next deadline.</summary>
+    public void Update()
+    {
+        bool virt, phys;
+        ulong? deadline;
+        lock (gate)
+        {
+            ulong now = Counter;
+            virt = (VirtualControl & (Enable | Imask)) == Enable && now >= VirtualCompare;
+            phys = (PhysicalControl & (Enable | Imask)) == Enable && now >= PhysicalCompare;
+            deadline = null;
+            if ((VirtualControl & (Enable | Imask)) == Enable && !virt) deadline = VirtualCompare;
+            if ((PhysicalControl & (Enable | Imask)) == Enable && !phys && (deadline is null || PhysicalCompare < deadline)) deadline = PhysicalCompare;
+            if (deadline is ulong d)
+            {
+                ulong ticks = d - now;
+                long ms = (long)Math.Min(ticks / (CpuModel.CounterFrequency / 1000) + 1, int.MaxValue);
+                host.Change(ms, Timeout.Infinite);
+            }
+            else
+            {
+                host.Change(Timeout.Infinite, Timeout.Infinite);
+            }
+        }
+        VirtualLine.SetLevel(virt);
+        PhysicalLine.SetLevel(phys);
+        if (virt || phys) Fired?.Invoke();
+    }
+
+    public void Dispose() => host.Dispose();
+}

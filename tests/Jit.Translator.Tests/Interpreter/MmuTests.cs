@@ -1,0 +1,224 @@
+using Jit.Runtime;
+
+namespace Jit.Translator.Tests.Interpreter;
+
+/// <summary>Stage-1 translation driven the way a kernel does it: tables in RAM, TCR/TTBR/MAIR, SCTLR.M.</summary>
+public unsafe class MmuTests
+{
+    private const ulong Tables = 0x4080_0000;      // page tables live here (physical)
+    private const ulong Valid = 1, Table = 2, Page = 2, Af = 1UL << 10, ApRo = 1UL << 7, ApEl0 = 1UL << 6;
+    private const ulong Uxn = 1UL << 54, Pxn = 1UL << 53;
+    private const ulong Normal = 1UL << 2; // AttrIndx 1
+
+    private sealed class Tables48(TestMachine m)
+    {
+        private ulong next = Tables + 0x1000;
+        public ulong Root { get; } = Tables;
+
+        private ulong Read(ulong pa) { Span<byte> b = stackalloc byte[8]; m.Ram.Read(pa, b); return BitConverter.ToUInt64(b); }
+        private void Write(ulong pa, ulong v) => m.Ram.Write(pa, BitConverter.GetBytes(v));
+
+        /// <summary>Maps one 4 KiB page through four levels (T0SZ/T1SZ = 16).</summary>
+        public void MapPage(ulong va, ulong pa, ulong attrs, ulong root)
+        {
+            ulong table = root;
+            for (int level = 0; level < 3; level++)
+            {
+                ulong slot = table + ((va >> (39 - 9 * level)) & 511) * 8;
+                ulong desc = Read(slot);
+                if ((desc & 1) == 0)
+                {
+                    desc = next | Valid | Table;
+                    next += 0x1000;
+                    Write(slot, desc);
+                }
+                table = desc & 0x0000_FFFF_FFFF_F000;
+            }
+            Write(table + ((va >> 12) & 511) * 8, pa | attrs | Valid | Page);
+        }
+
+        public ulong NewRoot()
+        {
+            ulong r = next;
+            next += 0x1000;
+            return r;
+        }
+    }
+
+    // TCR: T0SZ = T1SZ = 16, TG0 = 4K, TG1 = 4K (0b10), IPS = 44 bits.
+    private const ulong Tcr = 16 | (16UL << 16) | (2UL << 30) | (4UL << 32);
+
+    private static (TestMachine, Tables48) Start()
+    {
+        var m = new TestMachine();
+        var t = new Tables48(m);
+        // Identity-map the first 64 KiB of RAM (code, vectors) as normal EL1 memory.
+        for (ulong off = 0; off < 0x10000; off += 0x1000) t.MapPage(TestMachine.RamBase + off, TestMachine.RamBase + off, Af | Normal | Uxn, t.Root);
+        return (m, t);
+    }
+
+    private static string Enable(ulong ttbr1 = 0) => $"""
+        ldr x0, ={Tcr}
+        msr tcr_el1, x0
+        ldr x0, =0x000000000000ff00
+        msr mair_el1, x0
+        ldr x0, ={Tables}
+        msr ttbr0_el1, x0
+        ldr x0, ={ttbr1}
+        msr ttbr1_el1, x0
+        ldr x0, =0x40000800
+        msr vbar_el1, x0
+        isb
+        mrs x0, sctlr_el1
+        orr x0, x0, #1
+        msr sctlr_el1, x0
+        isb
+        """;
+
+    private const string Vectors = """
+        .ltorg
+        .org 0x800
+        .org 0xa00
+            hvc #1
+        .org 0xc00
+            hvc #2
+        """;
+
+    [Fact]
+    public void AliasMappingSeesTheSamePhysicalPage()
+    {
+        var (m, t) = Start();
+        using var _ = m;
+        t.MapPage(0x1234_5000, 0x4010_0000, Af | Normal, t.Root);
+        t.MapPage(0x7777_0000, 0x4010_0000, Af | Normal, t.Root);
+        m.Load(Enable() + "\n" + """
+            ldr x1, =0x12345008
+            mov x2, #0x77
+            str x2, [x1]
+            ldr x3, =0x77770008
+            ldr x4, [x3]
+            hvc #0
+            """ + "\n" + Vectors);
+        Assert.Equal(ExitReason.Hvc, m.Run());
+        Assert.Equal([(ushort)0], m.HvcCalls);
+        Assert.Equal(0x77UL, m.X(4));
+    }
+
+    [Fact]
+    public void UnmappedAddressIsATranslationFaultAtTheLevelThatWasInvalid()
+    {
+        var (m, _) = Start();
+        using var __ = m;
+        m.Load(Enable() + "\n" + """
+            ldr x1, =0x500000000000
+            ldr x2, [x1]
+            hvc #0
+            """ + "\n" + Vectors);
+        m.Run();
+        Assert.Equal([(ushort)1], m.HvcCalls);
+        Assert.Equal(0x25UL, m.State->EsrEl1 >> 26);
+        Assert.Equal(0x04UL, m.State->EsrEl1 & 0x3F); // level 0 entry invalid
+        Assert.Equal(0x5000_0000_0000UL, m.State->FarEl1);
+    }
+
+    [Fact]
+    public void MissingAccessFlagFaultsAtLevelThree()
+    {
+        var (m, t) = Start();
+        using var _ = m;
+        t.MapPage(0x1000_0000, 0x4010_0000, Normal, t.Root);
+        m.Load(Enable() + "\n" + "ldr x1, =0x10000000\nldr x2, [x1]\nhvc #0\n" + Vectors);
+        m.Run();
+        Assert.Equal(0x0BUL, m.State->EsrEl1 & 0x3F);
+    }
+
+    [Fact]
+    public void WriteToReadOnlyPageIsAPermissionFaultWithWnR()
+    {
+        var (m, t) = Start();
+        using var _ = m;
+        t.MapPage(0x1000_0000, 0x4010_0000, Af | Normal | ApRo, t.Root);
+        m.Load(Enable() + "\n" + "ldr x1, =0x10000000\nldr x2, [x1]\nstr x2, [x1]\nhvc #0\n" + Vectors);
+        m.Run();
+        Assert.Equal(0x0FUL, m.State->EsrEl1 & 0x3F);
+        Assert.Equal(1UL, (m.State->EsrEl1 >> 6) & 1);
+        Assert.Equal(0x1000_0000UL, m.State->FarEl1);
+    }
+
+    [Fact]
+    public void UnprivilegedLoadChecksEl0Permissions()
+    {
+        var (m, t) = Start();
+        using var _ = m;
+        t.MapPage(0x1000_0000, 0x4010_0000, Af | Normal, t.Root);          // EL1 only
+        t.MapPage(0x1000_1000, 0x4010_1000, Af | Normal | ApEl0, t.Root);  // EL0 and EL1
+        m.Load(Enable() + "\n" + """
+            ldr x1, =0x10001000
+            ldtr x2, [x1]
+            ldr x1, =0x10000000
+            ldr x3, [x1]
+            ldtr x4, [x1]
+            hvc #0
+            """ + "\n" + Vectors);
+        m.Run();
+        Assert.Equal([(ushort)1], m.HvcCalls);
+        Assert.Equal(0x0FUL, m.State->EsrEl1 & 0x3F);
+        Assert.Equal(0x1000_0000UL, m.State->FarEl1);
+    }
+
+    [Fact]
+    public void UpperHalfTranslatesThroughTtbr1()
+    {
+        var (m, t) = Start();
+        using var _ = m;
+        ulong root1 = t.NewRoot();
+        t.MapPage(0xFFFF_0000_1000_0000, 0x4010_0000, Af | Normal, root1);
+        t.MapPage(0x1000_0000, 0x4010_0000, Af | Normal, t.Root);
+        m.Load(Enable(root1) + "\n" + """
+            ldr x1, =0xffff000010000010
+            mov x2, #0x55
+            str x2, [x1]
+            ldr x3, =0x10000010
+            ldr x4, [x3]
+            hvc #0
+            """ + "\n" + Vectors);
+        m.Run();
+        Assert.Equal([(ushort)0], m.HvcCalls);
+        Assert.Equal(0x55UL, m.X(4));
+    }
+
+    [Fact]
+    public void AtWritesTheTranslationToPar()
+    {
+        var (m, t) = Start();
+        using var _ = m;
+        t.MapPage(0x1000_0000, 0x4010_0000, Af | Normal, t.Root);
+        m.Load(Enable() + "\n" + """
+            ldr x1, =0x10000123
+            at s1e1r, x1
+            mrs x2, par_el1
+            ldr x1, =0x20000000
+            at s1e1r, x1
+            mrs x3, par_el1
+            hvc #0
+            """ + "\n" + Vectors);
+        m.Run();
+        Assert.Equal(0x4010_0000UL, m.X(2) & 0x0000_FFFF_FFFF_F000);
+        Assert.Equal(0UL, m.X(2) & 1);
+        Assert.Equal(0xFFUL, m.X(2) >> 56);           // MAIR attribute 1
+        Assert.Equal(1UL, m.X(3) & 1);                 // F: the translation failed
+        Assert.Equal(0x06UL, (m.X(3) >> 1) & 0x3F);    // level 2 translation fault (FST): levels 0 and 1 are shared with 0x1000_0000
+    }
+
+    [Fact]
+    public void ExecuteNeverPageIsAnInstructionPermissionFault()
+    {
+        var (m, t) = Start();
+        using var _ = m;
+        t.MapPage(0x1000_0000, 0x4010_0000, Af | Normal | Pxn, t.Root);
+        m.Load(Enable() + "\n" + "ldr x1, =0x10000000\nbr x1\n" + Vectors);
+        m.Run();
+        Assert.Equal(0x21UL, m.State->EsrEl1 >> 26);
+        Assert.Equal(0x0FUL, m.State->EsrEl1 & 0x3F);
+    }
+}

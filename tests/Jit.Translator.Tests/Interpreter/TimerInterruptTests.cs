@@ -1,0 +1,69 @@
+using Jit.Runtime;
+using Jit.Runtime.Interrupts;
+
+namespace Jit.Translator.Tests.Interpreter;
+
+/// <summary>The generic timer's output reaching the CPU as an IRQ through the vector table.</summary>
+public unsafe class TimerInterruptTests
+{
+    private sealed class IrqInput(TestMachine m) : IInterruptLine
+    {
+        public void SetLevel(bool asserted) => Volatile.Write(ref m.State->IrqPending, asserted ? 1 : 0);
+    }
+
+    [Fact]
+    public void VirtualTimerFiresAnIrqAfterItsDeadline()
+    {
+        using var m = new TestMachine();
+        m.Engine.Processor.Timer.VirtualLine = new IrqInput(m);
+        // 62,500 ticks = 1 ms. The IRQ vector (current EL, SPx: +0x280) leaves through hvc #3.
+        m.Load("""
+            ldr x0, =0x40000800
+            msr vbar_el1, x0
+            mrs x9, cntvct_el0
+            mov x1, #62500
+            add x9, x9, x1
+            msr cntv_cval_el0, x9
+            mov x1, #1
+            msr cntv_ctl_el0, x1
+            msr daifclr, #2
+            1: add x2, x2, #1
+            b 1b
+            .ltorg
+            .org 0x800
+            .org 0xa80
+            mrs x10, cntvct_el0
+            mrs x11, cntv_ctl_el0
+            hvc #3
+            """);
+        var exit = m.Run(2_000_000_000);
+        Assert.Equal(ExitReason.Hvc, exit);
+        Assert.Equal([(ushort)3], m.HvcCalls);
+        Assert.True(m.X(10) >= m.X(9), "the IRQ came before the deadline");
+        Assert.Equal(5UL, m.X(11)); // ENABLE | ISTATUS
+        Assert.Equal(0x3C5UL & ~0x80UL, m.State->SpsrEl1 & 0x3CF); // interrupted with IRQs unmasked at EL1h
+    }
+
+    [Fact]
+    public void MaskedTimerKeepsTheLineLowButReportsIstatus()
+    {
+        using var m = new TestMachine();
+        bool raised = false;
+        m.Engine.Processor.Timer.VirtualLine = new Recorder(v => raised |= v);
+        m.Load("""
+            msr cntv_tval_el0, xzr
+            mov x1, #3
+            msr cntv_ctl_el0, x1
+            mrs x2, cntv_ctl_el0
+            hvc #0
+            """);
+        m.Run();
+        Assert.Equal(7UL, m.X(2));
+        Assert.False(raised);
+    }
+
+    private sealed class Recorder(Action<bool> onLevel) : IInterruptLine
+    {
+        public void SetLevel(bool asserted) => onLevel(asserted);
+    }
+}
