@@ -1,10 +1,8 @@
+using Jit.Hypervisor.Cli;
+
 namespace Jit.Hypervisor;
 
 public static class Program
 {
-    public static int Main(string[] args)
-    {
-        Console.Error.WriteLine("jit: no commands yet");
-        return args.Length == 0 ? 2 : 2;
-    }
+    public static int Main(string[] args) => CommandLine.Run(args, Console.Out, Console.Error);
 }

@@ -1,0 +1,86 @@
+using Jit.Runtime;
+
+namespace Jit.Hypervisor.Smccc;
+
+/// <summary>
+/// Routes every HVC and SMC of a domain by the owner field of its function ID to one service, and answers
+/// calls that no service implements with NOT_SUPPORTED (−1), as SMCCC requires of an unknown function ID.
+/// </summary>
+/// <remarks>
+/// The table is filled while the domain is built and only read afterwards. The route is where the domain's
+/// permission for each service will be checked; the services themselves stay policy-free.
+/// </remarks>
+public sealed class SmcccDispatcher
+{
+    // Function numbers inside the Standard Secure Service owner (DEN0028 table 6-4): PSCI has 0x00–0x1F.
+    private const int PsciFirst = 0x00, PsciLast = 0x1F;
+
+    private readonly ISmcccService?[] byOwner = new ISmcccService?[64];
+    private ISmcccService? psci;
+
+    /// <summary>Sends calls of <paramref name="owner"/> to <paramref name="service"/>. Use <see cref="RoutePsci"/> for PSCI.</summary>
+    public void Route(SmcccOwner owner, ISmcccService service)
+    {
+        if (owner == SmcccOwner.StandardSecure)
+            throw new ArgumentException("the Standard Secure Service is split by range; route PSCI with RoutePsci");
+        byOwner[(int)owner] = service;
+    }
+
+    /// <summary>Sends calls of every owner in [<paramref name="first"/>, <paramref name="last"/>] to <paramref name="service"/>.</summary>
+    public void Route(SmcccOwner first, SmcccOwner last, ISmcccService service)
+    {
+        for (int o = (int)first; o <= (int)last; o++) byOwner[o] = service;
+    }
+
+    public void RoutePsci(ISmcccService service) => psci = service;
+
+    /// <summary>Handles one call; on return X0–X3 of <paramref name="call"/> hold the results.</summary>
+    public SmcccOutcome Dispatch(ref SmcccCall call)
+    {
+        var service = Lookup(in call);
+        var outcome = service is null ? SmcccOutcome.Unknown : service.Call(ref call);
+        if (outcome == SmcccOutcome.Unknown)
+        {
+            ReportUnknown(call.FunctionId, service);
+            call.Return(SmcccResult.NotSupported);
+            return SmcccOutcome.Done;
+        }
+        return outcome;
+    }
+
+    private ISmcccService? Lookup(in SmcccCall call)
+    {
+        uint fid = call.FunctionId;
+        // Yielding calls exist only for Trusted OSes (DEN0028 table 6-2); the rest of that space is reserved.
+        if (!call.IsFast)
+            return fid >= 0x0200_0000 && fid <= 0x3FFF_FFFF ? byOwner[(int)SmcccOwner.TrustedOs] : null;
+        // Bits [23:16] of a fast call must be zero; anything else is not a function we know.
+        if ((fid & 0x00FF_0000) != 0) return null;
+        int owner = call.Owner;
+        if (owner == (int)SmcccOwner.StandardSecure)
+            return call.Function is >= PsciFirst and <= PsciLast ? psci : null;
+        return byOwner[owner];
+    }
+
+    private static void ReportUnknown(uint fid, ISmcccService? service)
+    {
+        string owner = OwnerName((int)(fid >> 24) & 0x3F);
+        Log.Once($"smccc-{fid:x8}", service is null
+            ? $"SMCCC: function 0x{fid:x8} ({owner}) has no service; answered NOT_SUPPORTED"
+            : $"SMCCC: {service.Name} does not implement function 0x{fid:x8}; answered NOT_SUPPORTED");
+    }
+
+    public static string OwnerName(int owner) => owner switch
+    {
+        0 => "Arm architecture",
+        1 => "CPU service",
+        2 => "SiP service",
+        3 => "OEM service",
+        4 => "standard secure service",
+        5 => "standard hypervisor service",
+        6 => "vendor hypervisor service",
+        48 or 49 => "trusted application",
+        >= 50 and <= 63 => "trusted OS",
+        _ => "reserved owner",
+    };
+}

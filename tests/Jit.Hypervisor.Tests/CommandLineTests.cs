@@ -1,0 +1,65 @@
+using Jit.Hypervisor.Cli;
+
+namespace Jit.Hypervisor.Tests;
+
+public class CommandLineTests
+{
+    private static (int Code, string Err) Run(params string[] args)
+    {
+        var err = new StringWriter();
+        int rc = CommandLine.Run(args, TextWriter.Null, err);
+        return (rc, err.ToString());
+    }
+
+    [Fact]
+    public void NoArgumentsPrintsUsage()
+    {
+        var (rc, err) = Run();
+        Assert.Equal(2, rc);
+        Assert.Contains("usage: jit <command>", err);
+        Assert.Contains("run", err);
+    }
+
+    [Fact]
+    public void UnknownCommand()
+    {
+        var (rc, err) = Run("fly");
+        Assert.Equal(2, rc);
+        Assert.StartsWith("jit: unknown command 'fly'", err);
+    }
+
+    [Theory]
+    [InlineData("nothing to run", "run")]
+    [InlineData("--timeout needs a value", "run", "--bare", "x.elf", "--timeout")]
+    [InlineData("--timeout '0' is not a number of seconds", "run", "--bare", "x.elf", "--timeout", "0")]
+    [InlineData("--timeout 'soon' is not a number of seconds", "run", "--bare", "x.elf", "--timeout", "soon")]
+    [InlineData("--max-instructions '-5' is not a positive count", "run", "--bare", "x.elf", "--max-instructions", "-5")]
+    [InlineData("--mem must be a multiple of 4K", "run", "--bare", "x.elf", "--mem", "100")]
+    [InlineData("--mem must be a multiple of 4K", "run", "--bare", "x.elf", "--mem", "4G")]
+    [InlineData("--mem 'lots' is not a size", "run", "--bare", "x.elf", "--mem", "lots")]
+    [InlineData("unknown option --fast", "run", "--bare", "x.elf", "--fast")]
+    [InlineData("unexpected argument 'extra'", "run", "--bare", "x.elf", "extra")]
+    [InlineData("--kernel is not implemented yet", "run", "--kernel", "vmlinuz")]
+    public void BadOptionsAreUsageErrors(string message, params string[] args)
+    {
+        var (rc, err) = Run(args);
+        Assert.Equal(2, rc);
+        Assert.StartsWith($"jit run: {message}", err);
+        Assert.Contains("usage: jit run --bare", err);
+    }
+
+    [Theory]
+    [InlineData("128M", 128UL << 20)]
+    [InlineData("1G", 1UL << 30)]
+    [InlineData("64MiB", 64UL << 20)]
+    [InlineData("4096", 4096UL)]
+    [InlineData("0x10000", 0x10000UL)]
+    public void SizesParse(string text, ulong bytes) => Assert.Equal(bytes, Options.Size("--mem", text));
+
+    [Theory]
+    [InlineData("1000", 1000UL)]
+    [InlineData("1_000_000", 1_000_000UL)]
+    [InlineData("5M", 5_000_000UL)]
+    [InlineData("2G", 2_000_000_000UL)]
+    public void CountsParse(string text, ulong n) => Assert.Equal(n, Options.Count("--max-instructions", text));
+}

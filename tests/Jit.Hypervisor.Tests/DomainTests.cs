@@ -1,0 +1,106 @@
+using Jit.Hypervisor.Smccc;
+using Jit.Runtime;
+
+namespace Jit.Hypervisor.Tests;
+
+/// <summary>The HVC fast path as the engine drives it, without running guest code.</summary>
+public unsafe class DomainTests : IDisposable
+{
+    private readonly Domain domain = new("test");
+    private readonly Vcpu vcpu;
+
+    public DomainTests()
+    {
+        domain.Memory.AddRam(0x4000_0000, 0x10000);
+        vcpu = domain.AddVcpu();
+        vcpu.Reset(0x4000_0000);
+    }
+
+    public void Dispose() => domain.Dispose();
+
+    private bool Hvc(ulong x0, ulong x1 = 0, ushort imm = 0)
+    {
+        CpuState* s = vcpu.State;
+        s->X[0] = x0;
+        s->X[1] = x1;
+        s->X[4] = 0x4444;
+        bool go = ((IHypervisorCalls)vcpu).Hvc(s, imm);
+        Assert.Equal(0x4444UL, s->X[4]);   // SMCCC 1.1 preserves X4–X17
+        return go;
+    }
+
+    [Fact]
+    public void ResetEntersAtEl1hWithInterruptsMaskedAndTheMmuOff()
+    {
+        CpuState* s = vcpu.State;
+        Assert.Equal(0x4000_0000UL, s->PC);
+        Assert.Equal(1u, s->EL);
+        Assert.Equal(1u, s->SPSel);
+        Assert.Equal(0x3C0UL, s->Daif);
+        Assert.Equal(0UL, s->SctlrEl1 & 1);
+        Assert.Equal(0x8000_0000UL, s->Mpidr);
+    }
+
+    [Fact]
+    public void PsciVersionContinuesTheGuest()
+    {
+        Assert.True(Hvc(Psci.PsciVersion));
+        Assert.Equal(0x10001UL, vcpu.State->X[0]);
+        Assert.Null(domain.ShutdownRequest);
+    }
+
+    [Fact]
+    public void SmcReachesTheSameDispatcher()
+    {
+        CpuState* s = vcpu.State;
+        s->X[0] = ArchCalls.SmcccVersion;
+        Assert.True(((IHypervisorCalls)vcpu).Smc(s, 0x42));
+        Assert.Equal(0x10001UL, s->X[0]);
+    }
+
+    [Fact]
+    public void SystemOffLeavesTheEngineAndShutsTheDomainDown()
+    {
+        Assert.False(Hvc(Psci.SystemOff));
+        Assert.Equal(ShutdownReason.PowerOff, domain.ShutdownRequest);
+        Assert.NotEqual(0, vcpu.State->ExitRequest & ExitRequests.Halt);
+    }
+
+    [Fact]
+    public void TheFirstShutdownReasonWins()
+    {
+        Hvc(Psci.SystemReset);
+        Hvc(Psci.SystemOff);
+        Assert.Equal(ShutdownReason.Reset, domain.ShutdownRequest);
+    }
+
+    [Fact]
+    public void CpuOffOfTheLastVcpuEndsTheDomain()
+    {
+        Assert.False(Hvc(Psci.CpuOff));
+        Assert.Equal(VcpuPowerState.Off, vcpu.Power);
+        Assert.Equal(ShutdownReason.AllVcpusOff, domain.ShutdownRequest);
+    }
+
+    [Fact]
+    public void CpuOnOfTheRunningVcpuIsAlreadyOn()
+    {
+        Assert.True(Hvc(Psci.CpuOn64, 0x8000_0000));
+        Assert.Equal(unchecked((ulong)Psci.AlreadyOn), vcpu.State->X[0]);
+    }
+
+    [Fact]
+    public void HvcWithANonZeroImmediateIsNotSupported()
+    {
+        Assert.True(Hvc(Psci.SystemOff, imm: 1));
+        Assert.Equal(ulong.MaxValue, vcpu.State->X[0]);
+        Assert.Null(domain.ShutdownRequest);
+    }
+
+    [Fact]
+    public void AStopRequestEndsTheRunLoopBeforeTheEngineRuns()
+    {
+        domain.Stop();
+        Assert.Equal(VcpuExit.Stopped, domain.Run());
+    }
+}
