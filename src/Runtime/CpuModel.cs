@@ -26,5 +26,17 @@ public static class CpuModel
     public const ulong Dczid = 4;                    // DC ZVA zeroes 2^4 words = 64 bytes
     public const ulong CounterFrequency = 62_500_000;
 
+    // CLIDR_EL1: L1 separate I and D caches, L2 unified; LoUIS = 1, LoC = 2, LoUU = 1 (Cortex-A57).
+    public const ulong Clidr = 0x0A20_0023;
+
+    /// <summary>CCSIDR_EL1 for the cache CSSELR_EL1 selects: 32 KiB 2-way L1 D, 48 KiB 3-way L1 I, 2 MiB 16-way L2, 64-byte lines.</summary>
+    public static ulong Ccsidr(ulong csselr) => csselr switch
+    {
+        0 => 0x701F_E00A,
+        1 => 0x201F_E012,
+        2 => 0x70FF_E07A,
+        _ => 0, // a cache level that does not exist: UNKNOWN, reads as zero here
+    };
+
     public static ulong MpidrFor(int vcpu) => 0x8000_0000UL | (uint)(vcpu & 0xFF);
 }
