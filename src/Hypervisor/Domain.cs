@@ -33,8 +33,22 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
     public Vcpu AddVcpu()
     {
         var v = new Vcpu(this, vcpus.Count);
+        v.Processor.Broadcast = bits =>
+        {
+            foreach (var other in vcpus)
+                if (other != v) other.RequestExit(bits);
+        };
         vcpus.Add(v);
         return v;
+    }
+
+    /// <summary>An emulator failure on a secondary vCPU's thread, reported by <see cref="Run"/> on the caller's.</summary>
+    public Exception? Failure { get; private set; }
+
+    internal void Fail(Exception e)
+    {
+        Failure ??= e;
+        Stop();
     }
 
     /// <summary>
@@ -48,13 +62,18 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
         for (int i = 1; i < vcpus.Count; i++)
         {
             var v = vcpus[i];
-            var t = new Thread(v.RunSecondary) { Name = $"{Name} vCPU {i}", IsBackground = true };
+            var t = new Thread(() =>
+            {
+                try { v.RunSecondary(); }
+                catch (Exception e) { Fail(e); }
+            }) { Name = $"{Name} vCPU {i}", IsBackground = true };
             threads.Add(t);
             t.Start();
         }
+        VcpuExit exit;
         try
         {
-            return vcpus[0].Run(maxInstructions);
+            exit = vcpus[0].Run(maxInstructions);
         }
         finally
         {
@@ -62,6 +81,8 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
             foreach (var v in vcpus.Skip(1)) v.RequestExit(ExitRequests.Stop);
             foreach (var t in threads) t.Join();
         }
+        if (Failure is not null) throw new InvalidOperationException($"a secondary vCPU failed: {Failure.GetType().Name}: {Failure.Message}", Failure);
+        return exit;
     }
 
     /// <summary>Asks every vCPU to leave its run loop; safe from any thread, including a signal handler.</summary>

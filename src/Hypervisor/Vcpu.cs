@@ -136,7 +136,9 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
             return false;
         Reset(entry);
         state->X[0] = context;
+        // The vCPU's thread is parked while it is off, so its caches can be cleared from here.
         Engine.FlushTranslations();
+        Mmu.Tlb.Flush();
         Volatile.Write(ref power, (int)VcpuPowerState.On);
         wake.Set();
         return true;

@@ -31,6 +31,12 @@ public sealed unsafe class Processor
     public ulong Afsr0 { get; set; }
     public ulong Afsr1 { get; set; }
 
+    /// <summary>
+    /// Raises <see cref="ExitRequests"/> bits on every other vCPU of the domain (TLB shootdowns). Set by the
+    /// hypervisor; without it this is a uniprocessor and broadcasts have nobody to reach.
+    /// </summary>
+    public Action<int>? Broadcast { get; set; }
+
     /// <summary>The GICv3 CPU interface; null on a machine without a GIC (ICC_* accesses are then UNDEFINED).</summary>
     public IGicCpuInterface? Gic { get; set; }
 
