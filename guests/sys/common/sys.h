@@ -1,0 +1,66 @@
+/* Runtime of the system guests: device discovery from the device tree, console output, PSCI calls and the
+   exception hook. One binary runs on Jit's platform and on QEMU's virt machine, so nothing here knows a
+   device address: sys_boot reads them from the tree before calling the guest's main. */
+#ifndef SYS_H
+#define SYS_H
+
+typedef unsigned long u64;
+typedef unsigned int u32;
+
+/* The context start.S saves on every exception, in this order. */
+struct frame {
+    u64 x[31];
+    u64 elr;
+    u64 spsr;
+    u64 esr;
+    u64 far;
+    u64 pad;
+};
+
+struct platform {
+    u64 uart;
+    u64 gicd;
+    u64 gicr;
+};
+extern struct platform platform;
+
+int main(void);
+/* A guest that takes exceptions sets this; without it any exception is reported as unexpected. */
+extern void (*exception_hook)(struct frame *f, u64 vector);
+/* The secondary vCPU's C entry, called from secondary_entry; guests that start none leave the default. */
+extern void (*secondary_hook)(void);
+void secondary_entry(void);
+
+/* printf subset for the result lines: %s, %d, %u, %x with l (all numbers are 64-bit) and a zero-pad width. */
+void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fail(const char *what);
+
+u64 hvc_call(u64 fid, u64 a1, u64 a2, u64 a3);
+
+#define PSCI_VERSION       0x84000000UL
+#define PSCI_CPU_OFF       0x84000002UL
+#define PSCI_CPU_ON        0xC4000003UL
+#define PSCI_AFFINITY_INFO 0xC4000004UL
+#define PSCI_SYSTEM_OFF    0x84000008UL
+#define PSCI_FEATURES      0x8400000AUL
+
+/* Vector numbers as start.S passes them: the table's 16 entries in order. */
+#define VEC_SYNC_SP0  0
+#define VEC_SYNC_SPX  4
+#define VEC_IRQ_SPX   5
+#define VEC_SYNC_EL0  8
+
+#define EC(esr)  (((esr) >> 26) & 0x3f)
+#define ISS(esr) ((esr) & 0x1ffffff)
+
+#define sysreg_read(name) ({ u64 v_; __asm__ volatile("mrs %0, " #name : "=r"(v_)); v_; })
+#define sysreg_write(name, v) __asm__ volatile("msr " #name ", %0" : : "r"((u64)(v)) : "memory")
+#define isb() __asm__ volatile("isb" ::: "memory")
+#define dsb() __asm__ volatile("dsb sy" ::: "memory")
+
+static inline u32 mmio_read32(u64 a) { return *(volatile u32 *)a; }
+static inline void mmio_write32(u64 a, u32 v) { *(volatile u32 *)a = v; }
+static inline u64 mmio_read64(u64 a) { return *(volatile u64 *)a; }
+static inline void mmio_write64(u64 a, u64 v) { *(volatile u64 *)a = v; }
+
+#endif
