@@ -32,6 +32,16 @@ extern void (*secondary_hook)(void);
 void secondary_entry(void);
 
 /* printf subset for the result lines: %s, %d, %u, %x with l (all numbers are 64-bit) and a zero-pad width. */
+/* Triggers (triggers.S): the first instruction of each is the faulting one. */
+extern char trig_load[], trig_store[], trig_ldtr[];
+static inline u64 do_load(u64 a) { return ((u64 (*)(u64))(void *)trig_load)(a); }
+static inline void do_store(u64 a, u64 v) { ((void (*)(u64, u64))(void *)trig_store)(a, v); }
+static inline u64 do_ldtr(u64 a) { return ((u64 (*)(u64))(void *)trig_ldtr)(a); }
+void enter_el0(void *entry, void *stack);
+extern char el0_back[];
+/* For an exception hook: resume at EL1h after enter_el0, as if it had returned. */
+static inline void return_from_el0(struct frame *f) { f->elr = (u64)el0_back; f->spsr = 0x3c5; }
+
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fail(const char *what);
 

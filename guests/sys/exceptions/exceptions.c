@@ -2,14 +2,10 @@
    fields), the vector it entered by, the return address relative to the faulting instruction and FAR. */
 #include "sys.h"
 
-extern char trig_svc[], trig_brk[], trig_udf[], trig_load[], trig_store[], trig_sp_fault[];
-extern char el0_back[], el0_code[], el0_svc[];
+extern char trig_svc[], trig_brk[], trig_udf[], trig_sp_fault[];
+extern char el0_code[], el0_svc[];
 u64 trig_hvc(u64 fid);
 void trig_sp_align(u64 sp);
-void enter_el0(void *entry, void *stack);
-/* Called through these types: the triggers take their operands in x0/x1. */
-typedef void (*op1)(u64);
-typedef void (*op2)(u64, u64);
 
 static struct {
     int taken;
@@ -26,8 +22,7 @@ static void hook(struct frame *f, u64 vector)
     last.spsr = f->spsr;
     last.x0 = f->x[0];
     if (vector == VEC_SYNC_EL0) {
-        f->elr = (u64)el0_back;
-        f->spsr = 0x3c5; /* EL1h, DAIF masked */
+        return_from_el0(f);
         return;
     }
     u64 ec = EC(f->esr);
@@ -77,15 +72,15 @@ int main(void)
     ((void (*)(void))trig_udf)();
     report("udf", trig_udf, 0, 0);
 
-    ((op1)trig_load)(UNCLAIMED + 8);
+    do_load(UNCLAIMED + 8);
     report("load unclaimed", trig_load, 1, 0);
-    ((op2)trig_store)(UNCLAIMED + 16, 1);
+    do_store(UNCLAIMED + 16, 1);
     report("store unclaimed", trig_store, 1, 0);
 
     u64 sctlr = sysreg_read(sctlr_el1);
     sysreg_write(sctlr_el1, sctlr | 2); /* A: alignment checks on every access */
     isb();
-    ((op1)trig_load)((u64)buffer + 4);
+    do_load((u64)buffer + 4);
     report("misaligned load, SCTLR.A", trig_load, 1, (u64)buffer);
     sysreg_write(sctlr_el1, sctlr);
     isb();

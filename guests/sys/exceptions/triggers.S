@@ -2,7 +2,7 @@
 // exception's return address relative to the trigger's own address.
 
     .text
-    .global trig_svc, trig_brk, trig_udf, trig_load, trig_store, trig_hvc
+    .global trig_svc, trig_brk, trig_udf, trig_hvc
 trig_svc:
     svc     #0x123
     ret
@@ -11,12 +11,6 @@ trig_brk:
     ret
 trig_udf:
     udf     #0x5a5a
-    ret
-trig_load:
-    ldr     x0, [x0]
-    ret
-trig_store:
-    str     x1, [x0]
     ret
 // x0 = function ID; returns what the call left in x0.
 trig_hvc:
@@ -36,20 +30,7 @@ trig_sp_fault:
     msr     spsel, #1
     ret
 
-// x0 = EL0 entry, x1 = EL0 stack top. Drops to EL0t with interrupts masked; the EL0 code's SVC comes back
-// to el0_back (the exception hook points the return there at EL1h).
-    .global enter_el0, el0_back, el0_code, el0_svc
-enter_el0:
-    stp     x29, x30, [sp, #-16]!
-    msr     elr_el1, x0
-    msr     sp_el0, x1
-    mov     x2, #0x3c0
-    msr     spsr_el1, x2
-    eret
-el0_back:
-    ldp     x29, x30, [sp], #16
-    ret
-
+    .global el0_code, el0_svc
 el0_code:
     mov     x0, #0x2a
 el0_svc:
