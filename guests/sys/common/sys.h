@@ -42,6 +42,18 @@ extern char el0_back[];
 /* For an exception hook: resume at EL1h after enter_el0, as if it had returned. */
 static inline void return_from_el0(struct frame *f) { f->elr = (u64)el0_back; f->spsr = 0x3c5; }
 
+/* GICv3 (gic.c): the CPU interface registers by their encodings, which the assembler accepts for any core. */
+void gic_init(void);
+void gic_enable_ppi(u32 intid, u32 priority); /* an SGI or PPI of this CPU's redistributor */
+u32 gic_pending_ppis(void);
+#define ICC_IAR1_EL1   S3_0_C12_C12_0
+#define ICC_EOIR1_EL1  S3_0_C12_C12_1
+#define ICC_PMR_EL1    S3_0_C4_C6_0
+#define ICC_SGI1R_EL1  S3_0_C12_C11_5
+#define ICC_RPR_EL1    S3_0_C12_C11_3
+#define irq_enable()  __asm__ volatile("msr daifclr, #2" ::: "memory")
+#define irq_disable() __asm__ volatile("msr daifset, #2" ::: "memory")
+
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fail(const char *what);
 
