@@ -9,7 +9,10 @@ public static class GuestClock
 
     public static ulong Now()
     {
-        long elapsed = Stopwatch.GetTimestamp() - start;
+        // Read the origin first: the first access to it runs the type's initialiser, which would otherwise
+        // take a later timestamp than the one being measured and make the very first count negative.
+        long origin = start;
+        long elapsed = Stopwatch.GetTimestamp() - origin;
         return (ulong)((Int128)elapsed * (long)CpuModel.CounterFrequency / Stopwatch.Frequency);
     }
 }
