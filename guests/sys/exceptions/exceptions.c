@@ -44,7 +44,8 @@ static void report(const char *name, const char *at, int far_valid, u64 far_base
     if (ec == 0x24 || ec == 0x25 || ec == 0x20 || ec == 0x21) iss &= ABORT_ISS_MASK;
     say("%s: vector %lu EC 0x%lx IL %lu ISS 0x%lx ELR %+ld", name, last.vector, ec, (last.esr >> 25) & 1, iss,
         (long)(last.elr - (u64)at));
-    if (far_valid) say(" FAR +0x%lx", last.far - far_base);
+    if (far_valid && far_base) say(" FAR buffer+0x%lx", last.far - far_base);
+    else if (far_valid) say(" FAR 0x%lx", last.far);
     say("\n");
     last.taken = 0;
 }
