@@ -9,8 +9,9 @@ public static class CpuModel
     public const ulong Midr = 0x411F_D070;          // Arm, variant 1, architecture 0xF, part 0xD07 (A57), revision 0
     public const ulong Revidr = 0;
     // ID_AA64PFR0_EL1: EL0 and EL1 AArch64 only (1), EL2/EL3 not visible to a guest (0), FP and AdvSIMD
-    // not implemented (0xF each), GIC system registers not yet (0).
-    public const ulong IdAa64Pfr0 = 0x0000_0000_00FF_0011;
+    // not implemented (0xF each), GIC system registers (1), CSV2 and CSV3 (1 each): the emulated CPU does not
+    // speculate, so it is immune to Spectre v2 and Meltdown.
+    public const ulong IdAa64Pfr0 = 0x1100_0000_01FF_0011;
     public const ulong IdAa64Pfr1 = 0;
     // ID_AA64DFR0_EL1: Armv8 debug (6), 6 breakpoints, 4 watchpoints, 2 context-aware (as the A57), no PMU yet.
     public const ulong IdAa64Dfr0 = 0x0000_0000_1030_5006;

@@ -33,7 +33,9 @@ public sealed class LinuxMachine : Machine
 
     /// <summary>The device tree a domain with these options gets (for <c>jit dtb</c> and --dtb-out).</summary>
     public static byte[] DescribePlatform(LinuxOptions o, (ulong Start, ulong End)? initrd) =>
-        PlatformDeviceTree.Build(new PlatformDescription([(Ram0Base, o.RamSize)], o.Cpus, o.BootArgs, initrd));
+        PlatformDeviceTree.Build(new PlatformDescription([(Ram0Base, o.RamSize)], o.Cpus, o.BootArgs, initrd,
+            BitConverter.ToUInt64(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)),
+            System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
 
     public static LinuxMachine Create(LinuxOptions o, Stream console)
     {

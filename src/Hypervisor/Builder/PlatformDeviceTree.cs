@@ -8,7 +8,9 @@ public sealed record PlatformDescription(
     IReadOnlyList<(ulong Base, ulong Size)> Memory,
     int Cpus,
     string BootArgs,
-    (ulong Start, ulong End)? Initrd);
+    (ulong Start, ulong End)? Initrd,
+    ulong? KaslrSeed = null,
+    byte[]? RngSeed = null);
 
 /// <summary>
 /// Generates the device tree of the guest platform, as Xen's toolstack does for a domU: memory, PSCI CPUs,
@@ -31,6 +33,10 @@ public static class PlatformDeviceTree
 
         w.BeginNode("chosen").Property("bootargs", p.BootArgs).Property("stdout-path", $"/pl011@{Pl011Base:x}");
         if (p.Initrd is var (start, end)) w.Property("linux,initrd-start", start).Property("linux,initrd-end", end);
+        // As a boot loader would: entropy for KASLR (which Debian's kernel turns on, with KPTI, when it gets
+        // a seed) and for the early random pool.
+        if (p.KaslrSeed is ulong seed) w.Property("kaslr-seed", seed);
+        if (p.RngSeed is { } rng) w.Property("rng-seed", rng);
         w.EndNode();
 
         w.BeginNode("psci").Property("compatible", "arm,psci-1.0", "arm,psci-0.2").Property("method", "hvc").EndNode();

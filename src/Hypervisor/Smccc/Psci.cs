@@ -115,7 +115,8 @@ public sealed class Psci : ISmcccService
         }
     }
 
-    private static bool Implements(uint fid) => fid is PsciVersion or PsciFeatures or MigrateInfoType or CpuOn32
+    // PSCI_FEATURES also answers for SMCCC_VERSION: that is how callers discover SMCCC 1.1 (DEN0022D 5.1.15).
+    private static bool Implements(uint fid) => fid is ArchCalls.SmcccVersion or PsciVersion or PsciFeatures or MigrateInfoType or CpuOn32
         or CpuOn64 or CpuOff or AffinityInfo32 or AffinityInfo64 or SystemOff or SystemReset or CpuSuspend32 or CpuSuspend64;
 
     private SmcccOutcome DoCpuOn(ref SmcccCall call)

@@ -50,7 +50,8 @@ public class PsciTests
     [InlineData(0xC400_0001u, 0L)]   // CPU_SUSPEND (entered as standby)
     [InlineData(0x8400_0005u, -1L)]  // MIGRATE
     [InlineData(0x8400_0012u, -1L)]  // SYSTEM_RESET2
-    [InlineData(0x8000_0000u, -1L)]  // SMCCC_VERSION is not a PSCI function
+    [InlineData(0x8000_0000u, 0L)]   // SMCCC_VERSION: discovered through PSCI_FEATURES
+    [InlineData(0x8000_0001u, -1L)]  // SMCCC_ARCH_FEATURES is discovered through SMCCC_VERSION, not here
     public void FeaturesReportImplementedFunctions(uint queried, long expected) =>
         Assert.Equal((SmcccOutcome.Done, expected), Call(Psci.PsciFeatures, queried));
 
