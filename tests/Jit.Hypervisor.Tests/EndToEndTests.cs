@@ -123,7 +123,7 @@ public class EndToEndTests
     [Fact]
     public void TheInstructionLimitEndsARun()
     {
-        var (result, _) = Run(Guest("crc.elf"), TimeSpan.FromSeconds(30));
+        var (result, _) = Run(Guest("crc.elf"), Patience);
         Assert.Equal(RunEnd.PowerOff, result.End);
         var console = new MemoryStream();
         using var machine = BareMetalMachine.Create(Guest("crc.elf"), console);
