@@ -31,6 +31,7 @@ public class DifferentialTests(ITestOutputHelper output)
     [Fact] public void FpConvertPrecision() => Check(InstructionClass.FpConvertPrecision);
     [Fact] public void FpIntConvert() => Check(InstructionClass.FpIntConvert);
     [Fact] public void FpFixedConvert() => Check(InstructionClass.FpFixedConvert);
+    [Fact] public void FpMixed() => Check(InstructionClass.FpMixed);
 
     private void Check(InstructionClass cls)
     {

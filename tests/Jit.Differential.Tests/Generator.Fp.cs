@@ -231,3 +231,48 @@ public static partial class Generator
         b.Emit(op, ("sf", sf), ("ftype", ftype), ("scale", scale), ("Rn", toInt ? r.Bits(5) : b.Reg()), ("Rd", toInt ? b.Reg() : r.Bits(5)));
     }
 }
+
+public static partial class Generator
+{
+    private static readonly Action<CaseBuilder, int>[] fpMixable =
+        [FpOneSource, FpTwoSource, FpThreeSource, FpCompare, FpSelectMove, FpIntConvert, FpFixedConvert, FpControlRegisters];
+
+    /// <summary>
+    /// Three to twelve FP instructions of every class in one block, with FPCR changed and FPCR/FPSR read in the
+    /// middle, so a new rounding mode or FZ/DN must reach the very next instruction.
+    /// </summary>
+    private static void FpMixed(CaseBuilder b)
+    {
+        int n = ArithmeticWidth(b.R);
+        FpControl(b);
+        FillV(b, n);
+        int count = b.R.Range(3, 12);
+        for (int i = 0; i < count; i++) b.R.Pick(fpMixable)(b, n);
+    }
+
+    /// <summary>
+    /// MSR and MRS of FPCR (3,3,4,4,0) and FPSR (3,3,4,4,1). A written value is set up by MOVZ/MOVK just
+    /// before: mostly a plain control word, else any bits but FPCR[21:16] (FZ16, Len and Stride, which
+    /// qemu's CPU implements and ours, with neither FP16 nor AArch32, keeps RES0).
+    /// </summary>
+    private static void FpControlRegisters(CaseBuilder b, int n)
+    {
+        var r = b.R;
+        uint op2 = r.Bits(1);
+        if (r.Coin())
+        {
+            uint rt;
+            do rt = b.Reg(); while (rt == 31);
+            ulong value = r.Chance(60) ? (op2 == 0 ? (ulong)r.Bits(2) << 22 | (ulong)r.Bits(2) << 24 : r.Bits(5)) : r.Next();
+            if (op2 == 0) value &= ~0x3F_0000UL;
+            b.EmitRaw(Encoder.Make(Op.Movz, ("sf", 1), ("hw", 0), ("imm16", (uint)(value & 0xFFFF)), ("Rd", rt)));
+            for (uint hw = 1; hw < 4; hw++)
+                b.EmitRaw(Encoder.Make(Op.Movk, ("sf", 1), ("hw", hw), ("imm16", (uint)(value >> (int)(16 * hw) & 0xFFFF)), ("Rd", rt)));
+            b.Emit(Op.MsrReg, ("o0", 1), ("op1", 3), ("CRn", 4), ("CRm", 4), ("op2", op2), ("Rt", rt));
+        }
+        else
+        {
+            b.Emit(Op.Mrs, ("o0", 1), ("op1", 3), ("CRn", 4), ("CRm", 4), ("op2", op2), ("Rt", b.Reg()));
+        }
+    }
+}
