@@ -19,6 +19,18 @@ public static class FpValues
         _ => BitConverter.HalfToUInt16Bits((Half)d),
     };
 
+    /// <summary>
+    /// A value of <paramref name="n"/> bits near 2^<paramref name="exponent"/> (unbiased, clamped to the normal
+    /// range): for conversions, the edges of the destination format.
+    /// </summary>
+    public static ulong Near(Rng r, int n, int exponent)
+    {
+        int f = FractionBits(n), bias = (1 << (ExponentBits(n) - 1)) - 1;
+        int biased = Math.Clamp(exponent + bias + r.Range(-2, 2), 1, 2 * bias);
+        ulong frac = r.Below(3) switch { 0 => 0, 1 => (1UL << f) - 1 - (ulong)r.Below(3), _ => r.Next() };
+        return Make(n, r.Coin(), (ulong)biased, frac);
+    }
+
     public static ulong Next(Rng r, int n)
     {
         int f = FractionBits(n), e = ExponentBits(n);
@@ -185,6 +197,14 @@ public static partial class Generator
         do to = r.Pick([16, 32, 64]); while (to == from);
         FpControl(b);
         FillV(b, from);
+        // Narrowing: some sources near the destination's overflow, its smallest normal and its denormals.
+        if (to < from)
+        {
+            int bias = (1 << (FpValues.ExponentBits(to) - 1)) - 1, fbits = FpValues.FractionBits(to);
+            for (int i = 0; i < 32; i++)
+                if (r.Chance(40))
+                    b.Case.V[2 * i] = FpValues.Near(r, from, r.Pick([bias, 1 - bias, 1 - bias - fbits, 1 - bias - fbits / 2]));
+        }
         int count = r.Chance(70) ? 1 : 2;
         for (int i = 0; i < count; i++)
             b.Emit(Op.Fcvt, ("ftype", FType(from)), ("opc", FType(to)), ("Rn", r.Bits(5)), ("Rd", r.Bits(5)));
