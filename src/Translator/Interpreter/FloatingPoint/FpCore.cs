@@ -50,8 +50,9 @@ public static class FpCore
 
     /// <summary>
     /// FPUnpack: classifies <paramref name="op"/>; a Normal operand's value is <paramref name="mant"/> ×
-    /// 2^<paramref name="exp"/> with mant in [2^52, 2^53). Flushes denormals when FZ (FZ16 for half, unless
-    /// <paramref name="cv"/>, as FPUnpackCV), and reports IDC for flushed single and double inputs.
+    /// 2^<paramref name="exp"/> with mant in [2^52, 2^53). Flushes denormals when FZ (FZ16 for half), and
+    /// reports IDC for flushed single and double inputs. <paramref name="cv"/> is FPUnpackCV: FZ16 does not
+    /// apply and FPCR.AHP selects the alternative half-precision format.
     /// </summary>
     public static FpType Unpack(ulong op, int n, ulong fpcr, ref ulong fpsr, out bool sign, out int exp, out ulong mant, bool cv = false)
     {
@@ -75,8 +76,9 @@ public static class FpCore
             exp = 1 - Bias(n) - f - shift;
             return FpType.Normal;
         }
-        // A1.4.2: the alternative half-precision format has no infinities or NaNs.
-        if (biased == (1 << e) - 1 && !(n == 16 && Ahp(fpcr)))
+        // A1.4.2: the alternative half-precision format has no infinities or NaNs. Only conversions see it
+        // (FPUnpackCV); FPUnpack clears AHP for arithmetic.
+        if (biased == (1 << e) - 1 && !(n == 16 && cv && Ahp(fpcr)))
         {
             if (frac == 0) return FpType.Infinity;
             return (frac >> (f - 1) & 1) != 0 ? FpType.QNaN : FpType.SNaN;
@@ -144,7 +146,8 @@ public static class FpCore
     /// <summary>
     /// FPRound of (−1)^sign × m × 2^e, plus, when <paramref name="sticky"/>, a positive amount smaller than one
     /// unit of m's last bit (callers keep that bit far below the rounding point). m must not be zero.
-    /// <paramref name="cv"/> is FPRoundCV: FZ16 does not flush a half-precision result.
+    /// <paramref name="cv"/> is FPRoundCV: FZ16 does not flush a half-precision result, and FPCR.AHP selects
+    /// the alternative format (arithmetic ignores it).
     /// </summary>
     public static ulong Round(bool sign, int e, UInt128 m, bool sticky, int n, ulong fpcr, FpRounding rounding, ref ulong fpsr, bool cv = false)
     {
@@ -232,7 +235,7 @@ public static class FpCore
         if (inexact && rounding == FpRounding.Odd) intMant |= 1;
 
         ulong result;
-        if (n != 16 || !Ahp(fpcr))
+        if (n != 16 || !cv || !Ahp(fpcr))
         {
             if (biasedExp >= (1 << ebits) - 1)
             {
