@@ -9,6 +9,28 @@ public enum InstructionClass
     LoadStoreSingle, LoadStorePair, LoadStoreExclusive, Atomics, System,
     /// <summary>Longer straight-line blocks mixing the arithmetic classes and NZCV moves.</summary>
     Mixed,
+    /// <summary>LDR/STR/LDUR/STUR/LDP/STP/LDNP/STNP of SIMD&amp;FP registers, literal loads.</summary>
+    FpLoadStore,
+    /// <summary>LD1–LD4/ST1–ST4: multiple structures, single lanes, replicate.</summary>
+    FpStructures,
+    /// <summary>FMOV (register), FABS, FNEG, FSQRT, FRINT*.</summary>
+    FpDataProcessing1,
+    /// <summary>FADD, FSUB, FMUL, FDIV, FNMUL, FMAX, FMIN, FMAXNM, FMINNM.</summary>
+    FpDataProcessing2,
+    /// <summary>FMADD, FMSUB, FNMADD, FNMSUB.</summary>
+    FpDataProcessing3,
+    /// <summary>FCMP, FCMPE, FCCMP, FCCMPE.</summary>
+    FpCompare,
+    /// <summary>FCSEL, FMOV (immediate), FMOV (register).</summary>
+    FpSelectMove,
+    /// <summary>FCVT between half, single and double.</summary>
+    FpConvertPrecision,
+    /// <summary>FCVT[NPMZA][SU], SCVTF/UCVTF and FMOV between FP and general registers.</summary>
+    FpIntConvert,
+    /// <summary>FCVTZS/FCVTZU/SCVTF/UCVTF with fraction bits.</summary>
+    FpFixedConvert,
+    /// <summary>Blocks of the FP classes together, with MSR/MRS of FPCR and FPSR in between.</summary>
+    FpMixed,
 }
 
 /// <summary>Words placed at <see cref="Offset"/> bytes into the region.</summary>
@@ -23,6 +45,10 @@ public sealed class TestCase
     public ulong[] X { get; } = new ulong[31];
     public ulong Sp { get; set; }
     public ulong Nzcv { get; set; }
+    /// <summary>V0–V31, Vn's low doubleword at 2n and its high one at 2n + 1 (as <c>CpuState.V</c>).</summary>
+    public ulong[] V { get; } = new ulong[64];
+    public ulong Fpcr { get; set; }
+    public ulong Fpsr { get; set; }
     public List<Chunk> Chunks { get; } = [];
     public byte[] Scratch { get; set; } = [];
 
@@ -38,5 +64,8 @@ public sealed class Outcome
     public ulong[] X { get; } = new ulong[31];
     public ulong Sp { get; set; }
     public ulong Nzcv { get; set; }
+    public ulong[] V { get; } = new ulong[64];
+    public ulong Fpcr { get; set; }
+    public ulong Fpsr { get; set; }
     public byte[] Scratch { get; set; } = [];
 }

@@ -218,7 +218,9 @@ public static unsafe class SystemRegisterFile
             case DAIF:
                 if (el0 && (s->SctlrEl1 & (1UL << 9)) == 0) return SysRegResult.Trapped;
                 s->Daif = value & 0x3C0; return SysRegResult.Ok;
-            case FPCR: s->Fpcr = value & 0x07FF_9F00; return SysRegResult.Ok;
+            // AHP, DN, FZ and RMode only: the exception trap enables are RAZ/WI (no trapping), FZ16 is RES0
+            // without FEAT_FP16, and Len/Stride are RES0 without AArch32.
+            case FPCR: s->Fpcr = value & 0x07C0_0000; return SysRegResult.Ok;
             case FPSR: s->Fpsr = value & 0xF800_009F; return SysRegResult.Ok;
             case TPIDR_EL0: s->TpidrEl0 = value; return SysRegResult.Ok;
         }
