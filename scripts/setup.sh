@@ -15,6 +15,9 @@ need qemu-aarch64 qemu-user
 need qemu-system-aarch64 qemu-system-arm
 need dtc device-tree-compiler
 need make make
+# cpio and gzip pack the guest initramfs (guests/initramfs/build.sh).
+need cpio cpio
+need gzip gzip
 # apt-get download/dpkg-deb fetch the arm64 kernel and busybox (scripts/fetch-arm64.sh).
 need dpkg-deb dpkg
 

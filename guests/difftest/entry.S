@@ -45,8 +45,8 @@ case_return:
     .ltorg
 
 /*
- * Copied to REGION_BASE + EXIT_STUB_OFFSET. Saves every register of the case, SP and NZCV into out_regs
- * without disturbing any of them first: TPIDR_EL0 holds x0 while x0 becomes the base address. Literals
+ * Copied to REGION_BASE + EXIT_STUB_OFFSET. Saves every register of the case, SP, NZCV, V0-V31, FPCR and FPSR
+ * into out_regs without disturbing any of them first: TPIDR_EL0 holds x0 while x0 becomes the base address. Literals
  * are absolute, so the copy works anywhere.
  */
     .balign 8
@@ -75,6 +75,26 @@ exit_stub_start:
     str     x1, [x0, #248]
     mrs     x1, nzcv
     str     x1, [x0, #256]
+    stp     q0, q1, [x0, #REGS_V + 0]
+    stp     q2, q3, [x0, #REGS_V + 32]
+    stp     q4, q5, [x0, #REGS_V + 64]
+    stp     q6, q7, [x0, #REGS_V + 96]
+    stp     q8, q9, [x0, #REGS_V + 128]
+    stp     q10, q11, [x0, #REGS_V + 160]
+    stp     q12, q13, [x0, #REGS_V + 192]
+    stp     q14, q15, [x0, #REGS_V + 224]
+    stp     q16, q17, [x0, #REGS_V + 256]
+    stp     q18, q19, [x0, #REGS_V + 288]
+    stp     q20, q21, [x0, #REGS_V + 320]
+    stp     q22, q23, [x0, #REGS_V + 352]
+    stp     q24, q25, [x0, #REGS_V + 384]
+    stp     q26, q27, [x0, #REGS_V + 416]
+    stp     q28, q29, [x0, #REGS_V + 448]
+    stp     q30, q31, [x0, #REGS_V + 480]
+    mrs     x1, fpcr
+    str     x1, [x0, #REGS_FPCR]
+    mrs     x1, fpsr
+    str     x1, [x0, #REGS_FPSR]
     ldr     x1, 2f
     ldr     x1, [x1]
     mov     sp, x1
@@ -88,7 +108,8 @@ exit_stub_start:
 exit_stub_end:
 
 /*
- * Copied to REGION_BASE + ENTRY_STUB_OFFSET. Loads the case's registers from in_regs; the last word is
+ * Copied to REGION_BASE + ENTRY_STUB_OFFSET. Loads the case's registers from in_regs (FP/SIMD ones too: the
+ * harness's C is built with -mgeneral-regs-only, so nothing else touches them); the last word is
  * patched with a branch to REGION_BASE. CLREX keeps an exclusive monitor left open by the previous case
  * from reaching this one.
  */
@@ -101,6 +122,26 @@ entry_stub_start:
     msr     nzcv, x1
     ldr     x1, [x0, #248]
     mov     sp, x1
+    ldr     x1, [x0, #REGS_FPCR]
+    msr     fpcr, x1
+    ldr     x1, [x0, #REGS_FPSR]
+    msr     fpsr, x1
+    ldp     q0, q1, [x0, #REGS_V + 0]
+    ldp     q2, q3, [x0, #REGS_V + 32]
+    ldp     q4, q5, [x0, #REGS_V + 64]
+    ldp     q6, q7, [x0, #REGS_V + 96]
+    ldp     q8, q9, [x0, #REGS_V + 128]
+    ldp     q10, q11, [x0, #REGS_V + 160]
+    ldp     q12, q13, [x0, #REGS_V + 192]
+    ldp     q14, q15, [x0, #REGS_V + 224]
+    ldp     q16, q17, [x0, #REGS_V + 256]
+    ldp     q18, q19, [x0, #REGS_V + 288]
+    ldp     q20, q21, [x0, #REGS_V + 320]
+    ldp     q22, q23, [x0, #REGS_V + 352]
+    ldp     q24, q25, [x0, #REGS_V + 384]
+    ldp     q26, q27, [x0, #REGS_V + 416]
+    ldp     q28, q29, [x0, #REGS_V + 448]
+    ldp     q30, q31, [x0, #REGS_V + 480]
     ldp     x1, x2, [x0, #8]
     ldp     x3, x4, [x0, #24]
     ldp     x5, x6, [x0, #40]

@@ -116,7 +116,14 @@ static int in_get(void *p, u64 n)
 /* Kernel layouts for arm64 (uapi asm/sigcontext.h, asm/ucontext.h, asm-generic/siginfo.h). */
 struct k_sigaction { u64 handler; u64 flags; u64 restorer; u64 mask; };
 struct k_stack { u64 sp; int flags; int pad; u64 size; };
-struct k_sigcontext { u64 fault_address; u64 regs[31]; u64 sp; u64 pc; u64 pstate; } __attribute__((aligned(16)));
+struct k_sigcontext {
+    u64 fault_address; u64 regs[31]; u64 sp; u64 pc; u64 pstate;
+    u8 reserved[4096] __attribute__((aligned(16)));
+};
+/* The records in reserved: a header each, ending with magic 0; FP/SIMD state is always one of them. */
+struct k_ctx_head { u32 magic; u32 size; };
+struct k_fpsimd_context { struct k_ctx_head head; u32 fpsr; u32 fpcr; u64 vregs[64]; };
+#define FPSIMD_MAGIC 0x46508001u
 struct k_ucontext {
     u64 flags;
     u64 link;
@@ -147,6 +154,19 @@ static void on_fault(int sig, struct k_siginfo *info, void *ctx)
     for (int i = 0; i < 31; i++) out_regs[i] = uc->mcontext.regs[i];
     out_regs[31] = uc->mcontext.sp;
     out_regs[32] = uc->mcontext.pstate & 0xf0000000ul;
+    /* The kernel put the case's FP/SIMD state in the frame; the harness's own code never touches it. */
+    for (u64 at = 0; at + sizeof(struct k_ctx_head) <= sizeof uc->mcontext.reserved;) {
+        struct k_ctx_head *h = (struct k_ctx_head *)(uc->mcontext.reserved + at);
+        if (h->magic == 0 || h->size == 0) break;
+        if (h->magic == FPSIMD_MAGIC) {
+            struct k_fpsimd_context *fp = (struct k_fpsimd_context *)h;
+            out_regs[REGS_FPCR / 8] = fp->fpcr;
+            out_regs[REGS_FPSR / 8] = fp->fpsr;
+            for (int i = 0; i < 64; i++) out_regs[REGS_V / 8 + i] = fp->vregs[i];
+            break;
+        }
+        at += h->size;
+    }
     uc->mcontext.regs[0] = (u64)sig;
     uc->mcontext.sp = harness_sp;
     uc->mcontext.pc = (u64)case_return;

@@ -7,7 +7,7 @@
  * Each case on stdin:
  *   u32 CASE_MAGIC (END_MAGIC instead ends the stream)
  *   u16 chunk count, u16 scratch length in bytes (at most SCRATCH_MAX, a multiple of 8)
- *   u64 X0..X30, u64 SP, u64 NZCV                  (REGS_WORDS words)
+ *   the registers (REGS_WORDS words, below)
  *   chunk count times: u32 byte offset in the region, u32 word count, the words
  *   the scratch bytes, placed at REGION_BASE + SCRATCH_OFFSET
  * Execution starts at REGION_BASE. The word END_WORD (an HVC the Jit side stops at) is replaced here by a
@@ -16,14 +16,17 @@
  * Each result on stdout:
  *   u32 RESULT_MAGIC, u32 status (0: reached END_WORD, otherwise the signal that stopped the case)
  *   u64 faulting PC, u64 fault address (both 0 unless status != 0)
- *   u64 X0..X30, u64 SP, u64 NZCV
+ *   the registers as they were at the end (or at the fault)
  *   the scratch bytes
+ *
+ * The registers: u64 X0..X30, u64 SP, u64 NZCV, u64 FPCR, u64 FPSR, u64 zero, then V0..V31 as 128-bit
+ * values (low doubleword first), 16-byte aligned so the stubs move them with LDP/STP of Q registers.
  */
 #ifndef DIFFTEST_PROTOCOL_H
 #define DIFFTEST_PROTOCOL_H
 
 #define HELLO_MAGIC      0x3154444au /* "JDT1" */
-#define PROTOCOL_VERSION 2u
+#define PROTOCOL_VERSION 3u
 #define CASE_MAGIC       0x45534143u /* "CASE" */
 #define END_MAGIC        0x21444e45u /* "END!" */
 #define RESULT_MAGIC     0x544c5352u /* "RSLT" */
@@ -43,7 +46,11 @@
 /* hvc #0xd1ff */
 #define END_WORD         (0xd4000002u | (0xd1ffu << 5))
 
-#define REGS_WORDS       33
+#define REGS_WORDS       100
+/* Byte offsets in the register record. */
+#define REGS_FPCR        264
+#define REGS_FPSR        272
+#define REGS_V           288
 #define MAX_CHUNKS       64
 
 #endif

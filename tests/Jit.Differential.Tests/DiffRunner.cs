@@ -17,7 +17,7 @@ public sealed class Report
 }
 
 /// <summary>
-/// Generates a class's cases, runs each on both sides and compares X0–X30, SP, NZCV and the scratch bytes
+/// Generates a class's cases, runs each on both sides and compares X0–X30, SP, NZCV, V0–V31, FPCR, FPSR and the scratch bytes
 /// bit for bit. Settings come from the environment (see README.md).
 /// </summary>
 public static class DiffRunner
@@ -104,6 +104,11 @@ public static class DiffRunner
             if (qemu.X[i] != jit.X[i]) d.Add($"X{i}: qemu 0x{qemu.X[i]:x16} jit 0x{jit.X[i]:x16}");
         if (qemu.Sp != jit.Sp) d.Add($"SP: qemu 0x{qemu.Sp:x16} jit 0x{jit.Sp:x16}");
         if (qemu.Nzcv != jit.Nzcv) d.Add($"NZCV: qemu {Flags(qemu.Nzcv)} jit {Flags(jit.Nzcv)}");
+        for (int i = 0; i < 32; i++)
+            if (qemu.V[2 * i] != jit.V[2 * i] || qemu.V[2 * i + 1] != jit.V[2 * i + 1])
+                d.Add($"V{i}: qemu 0x{qemu.V[2 * i + 1]:x16}_{qemu.V[2 * i]:x16} jit 0x{jit.V[2 * i + 1]:x16}_{jit.V[2 * i]:x16}");
+        if (qemu.Fpsr != jit.Fpsr) d.Add($"FPSR: qemu 0x{qemu.Fpsr:x8} ({FpsrFlags(qemu.Fpsr)}) jit 0x{jit.Fpsr:x8} ({FpsrFlags(jit.Fpsr)})");
+        if (qemu.Fpcr != jit.Fpcr) d.Add($"FPCR: qemu 0x{qemu.Fpcr:x8} jit 0x{jit.Fpcr:x8}");
         for (int at = 0; at < c.Scratch.Length; at += 8)
         {
             ulong q = BitConverter.ToUInt64(qemu.Scratch, at), j = BitConverter.ToUInt64(jit.Scratch, at);
@@ -117,6 +122,14 @@ public static class DiffRunner
         (nzcv & ~0xF000_0000UL) != 0 ? $"0x{nzcv:x}" :
         new string([(nzcv & 1UL << 31) != 0 ? 'N' : 'n', (nzcv & 1UL << 30) != 0 ? 'Z' : 'z',
                     (nzcv & 1UL << 29) != 0 ? 'C' : 'c', (nzcv & 1UL << 28) != 0 ? 'V' : 'v']);
+
+    private static string FpsrFlags(ulong fpsr)
+    {
+        string[] names = ["IOC", "DZC", "OFC", "UFC", "IXC", "", "", "IDC"];
+        var set = Enumerable.Range(0, 8).Where(b => names[b].Length > 0 && (fpsr >> b & 1) != 0).Select(b => names[b]).ToList();
+        if ((fpsr >> 27 & 1) != 0) set.Add("QC");
+        return set.Count == 0 ? "none" : string.Join(" ", set);
+    }
 
     private static void Describe(StringBuilder t, TestCase c, Outcome qemu, Outcome jit, List<string> differences)
     {
@@ -133,6 +146,10 @@ public static class DiffRunner
             for (int k = i; k < Math.Min(i + 4, 31); k++) t.Append($" X{k,-2} 0x{c.X[k]:x16}");
             t.AppendLine();
         }
+        t.AppendLine($"    input: FPCR 0x{c.Fpcr:x8} FPSR 0x{c.Fpsr:x8}");
+        for (int i = 0; i < 32; i++)
+            if (c.V[2 * i] != 0 || c.V[2 * i + 1] != 0)
+                t.AppendLine($"           V{i,-2} 0x{c.V[2 * i + 1]:x16}_{c.V[2 * i]:x16}");
         t.AppendLine("    scratch in:");
         for (int at = 0; at < c.Scratch.Length; at += 32)
             t.AppendLine($"      +0x{at:x3} {Convert.ToHexString(c.Scratch, at, Math.Min(32, c.Scratch.Length - at)).ToLowerInvariant()}");

@@ -13,6 +13,8 @@ public class GeneratorTests
         Op.Eret, Op.Drps, Op.Udf, Op.Sve, Op.SimdFp, Op.SimdFpLoadStore,
         Op.Stg, Op.Stzg, Op.St2g, Op.Stz2g, Op.Ldg, Op.Stgm, Op.Stzgm, Op.Ldgm, Op.Stgp, Op.Irg, Op.Gmi, Op.Subp, Op.Subps,
         Op.Addg, Op.Subg, Op.Cpyf, Op.Cpy, Op.Set, Op.Setg, Op.Sb, Op.DsbNxs, Op.Wfet, Op.Wfit,
+        // Range markers of the FP and AdvSIMD Op values, not forms.
+        Op.FpFirst, Op.SimdFirst, Op.OpsEnd,
     ];
 
     [Fact]

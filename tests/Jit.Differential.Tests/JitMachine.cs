@@ -63,6 +63,11 @@ public sealed unsafe class JitMachine : IDisposable, IHypervisorCalls
         s->SPSel = 1;
         s->X[31] = c.Sp;
         s->Nzcv = c.Nzcv;
+        // FP/SIMD enabled at EL0 and EL1, as Linux leaves it for the harness's user space.
+        s->CpacrEl1 = 3UL << 20;
+        s->Fpcr = c.Fpcr;
+        s->Fpsr = c.Fpsr;
+        for (int i = 0; i < 64; i++) s->V[i] = c.V[i];
         s->Daif = 0x3C0;
         s->SctlrEl1 = 0;
         s->VbarEl1 = Protocol.RegionBase + Protocol.VectorOffset;
@@ -96,6 +101,9 @@ public sealed unsafe class JitMachine : IDisposable, IHypervisorCalls
         for (int i = 0; i < 31; i++) o.X[i] = s->X[i];
         o.Sp = s->X[31];
         o.Nzcv = s->Nzcv;
+        o.Fpcr = s->Fpcr;
+        o.Fpsr = s->Fpsr;
+        for (int i = 0; i < 64; i++) o.V[i] = s->V[i];
         o.Scratch = scratch.ToArray();
         return o;
     }

@@ -7,7 +7,7 @@ namespace Jit.Differential.Tests;
 public static class Protocol
 {
     public const uint HelloMagic = 0x3154444a;
-    public const uint Version = 2;
+    public const uint Version = 3;
     public const uint CaseMagic = 0x45534143;
     public const uint EndMagic = 0x21444e45;
     public const uint ResultMagic = 0x544c5352;
@@ -29,6 +29,9 @@ public static class Protocol
     /// <summary><c>hvc #0xd1ff</c>: the Jit side stops at it; the harness turns it into a branch to its exit stub.</summary>
     public const uint EndWord = 0xd4000002u | (EndImm << 5);
 
-    public const int RegsWords = 33;
+    public const int RegsWords = 100;
+    public const int RegsFpcr = 264;
+    public const int RegsFpsr = 272;
+    public const int RegsV = 288;
     public const int MaxChunks = 64;
 }

@@ -113,7 +113,11 @@ public sealed class QemuHarness : IDisposable
         for (int i = 0; i < 31; i++, at += 8) BinaryPrimitives.WriteUInt64LittleEndian(span[at..], c.X[i]);
         BinaryPrimitives.WriteUInt64LittleEndian(span[at..], c.Sp);
         BinaryPrimitives.WriteUInt64LittleEndian(span[(at + 8)..], c.Nzcv);
-        at += 16;
+        int regs = 8;
+        BinaryPrimitives.WriteUInt64LittleEndian(span[(regs + Protocol.RegsFpcr)..], c.Fpcr);
+        BinaryPrimitives.WriteUInt64LittleEndian(span[(regs + Protocol.RegsFpsr)..], c.Fpsr);
+        for (int i = 0; i < 64; i++) BinaryPrimitives.WriteUInt64LittleEndian(span[(regs + Protocol.RegsV + 8 * i)..], c.V[i]);
+        at = regs + 8 * Protocol.RegsWords;
         foreach (var chunk in c.Chunks)
         {
             BinaryPrimitives.WriteUInt32LittleEndian(span[at..], chunk.Offset);
@@ -148,6 +152,10 @@ public sealed class QemuHarness : IDisposable
         for (int i = 0; i < 31; i++, at += 8) o.X[i] = BinaryPrimitives.ReadUInt64LittleEndian(head[at..]);
         o.Sp = BinaryPrimitives.ReadUInt64LittleEndian(head[at..]);
         o.Nzcv = BinaryPrimitives.ReadUInt64LittleEndian(head[(at + 8)..]);
+        var regs = head[24..];
+        o.Fpcr = BinaryPrimitives.ReadUInt64LittleEndian(regs[Protocol.RegsFpcr..]);
+        o.Fpsr = BinaryPrimitives.ReadUInt64LittleEndian(regs[Protocol.RegsFpsr..]);
+        for (int i = 0; i < 64; i++) o.V[i] = BinaryPrimitives.ReadUInt64LittleEndian(regs[(Protocol.RegsV + 8 * i)..]);
         o.Scratch = new byte[c.Scratch.Length];
         ReadExactly(o.Scratch, $"the scratch of case {c.Index}");
         return o;

@@ -23,6 +23,10 @@ public sealed class TestCase
     public ulong[] X { get; } = new ulong[31];
     public ulong Sp { get; set; }
     public ulong Nzcv { get; set; }
+    /// <summary>V0–V31, Vn's low doubleword at 2n and its high one at 2n + 1 (as <c>CpuState.V</c>).</summary>
+    public ulong[] V { get; } = new ulong[64];
+    public ulong Fpcr { get; set; }
+    public ulong Fpsr { get; set; }
     public List<Chunk> Chunks { get; } = [];
     public byte[] Scratch { get; set; } = [];
 
@@ -38,5 +42,8 @@ public sealed class Outcome
     public ulong[] X { get; } = new ulong[31];
     public ulong Sp { get; set; }
     public ulong Nzcv { get; set; }
+    public ulong[] V { get; } = new ulong[64];
+    public ulong Fpcr { get; set; }
+    public ulong Fpsr { get; set; }
     public byte[] Scratch { get; set; } = [];
 }

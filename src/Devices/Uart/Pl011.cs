@@ -1,17 +1,20 @@
 using Jit.Runtime;
+using Jit.Runtime.Interrupts;
 
 namespace Jit.Devices.Uart;
 
 /// <summary>
-/// Arm PrimeCell UART (PL011), the console of the guest platform. For now only what a polled console needs:
-/// the data register sends to the output stream, the flag register says the transmitter is always empty and
-/// the receiver always empty, and the identification registers let drivers probe it. Every other register
-/// reads as zero and ignores writes, reported once per offset.
+/// Arm PrimeCell UART (PL011 r1p5, DDI 0183), the console of the guest platform, with what Linux's amba-pl011
+/// driver uses: the data register with receive errors, 32-entry FIFOs (one entry when LCR_H.FEN is clear),
+/// the flag register, baud-rate and line-control registers (stored, no timing), the interrupt mask, raw and
+/// masked status and clear registers, DMACR, and the PrimeCell identification.
 /// </summary>
 /// <remarks>
-/// The PL011 sits on APB, which carries 32-bit transfers; SBSA's generic UART additionally allows 8- and 16-bit
-/// accesses. Both are accepted when naturally aligned. 64-bit accesses and misaligned accesses are rejected, so
-/// the guest sees an external abort rather than a silently split access.
+/// Transmission is instantaneous: a byte written to DR goes to the output at once, so the transmit FIFO is
+/// always empty and TXRIS rises on every write (it is cleared by ICR), which is what the driver's "transmit
+/// FIFO at or below its trigger level" interrupt needs to keep sending. RXRIS follows the receive FIFO:
+/// raised while it holds data. The PL011 sits on APB (32-bit transfers); SBSA's generic UART also allows 8-
+/// and 16-bit accesses, so naturally aligned 1, 2 and 4-byte accesses are accepted and anything else aborts.
 /// </remarks>
 public sealed class Pl011 : IMmioDevice
 {
@@ -42,14 +45,29 @@ public sealed class Pl011 : IMmioDevice
     public const uint FrRxfe = 1 << 4;
     public const uint FrBusy = 1 << 3;
 
+    // Interrupt bits of IMSC/RIS/MIS/ICR.
+    public const uint IntRx = 1 << 4;
+    public const uint IntTx = 1 << 5;
+    public const uint IntRt = 1 << 6;
+    private const uint IntAll = 0x7FF;
+
+    private const int FifoDepth = 32;
+    private const uint LcrhFen = 1 << 4;
+
     /// <summary>
     /// UARTPeriphID0–3 then UARTPCellID0–3 (0xFE0–0xFFC): part number 0x011, designer 0x41 (Arm),
     /// revision 3 (r1p5), and the PrimeCell identification 0xB105F00D.
     /// </summary>
     private static readonly byte[] IdRegisters = [0x11, 0x10, 0x34, 0x00, 0x0D, 0xF0, 0x05, 0xB1];
 
+    private readonly object gate = new();
     private readonly Stream output;
     private readonly string logKey;
+    private readonly Queue<byte> rx = new();
+    private uint ibrd, fbrd, lcrh, ifls = 0x12, imsc, ris, dmacr, ilpr, rsr;
+    // Reset: UARTEN clear, TXE and RXE set (TRM 3.3.8).
+    private uint cr = 0x300;
+    private bool lineLevel;
 
     /// <param name="output">Where transmitted bytes go. Lines are flushed as they complete.</param>
     /// <param name="name">Distinguishes several UARTs in logs.</param>
@@ -63,14 +81,42 @@ public sealed class Pl011 : IMmioDevice
     public string Name { get; }
     public ulong WindowSize => Size;
 
+    /// <summary>The UART's combined interrupt (UARTINTR), SPI 32 on the platform.</summary>
+    public IInterruptLine Interrupt { get; set; } = UnconnectedLine.Instance;
+
     /// <summary>Bytes the guest has transmitted.</summary>
     public long Transmitted { get; private set; }
+
+    private int RxCapacity => (lcrh & LcrhFen) != 0 ? FifoDepth : 1;
+
+    /// <summary>
+    /// Offers a received byte; false while the receive FIFO is full, so a console backend can wait instead of
+    /// dropping input (a real line would overrun).
+    /// </summary>
+    public bool Receive(byte b)
+    {
+        lock (gate)
+        {
+            if (rx.Count >= RxCapacity) return false;
+            rx.Enqueue(b);
+            ris |= IntRx | IntRt;
+            UpdateLine();
+            return true;
+        }
+    }
+
+    /// <summary>Whether <see cref="Receive"/> would accept a byte now.</summary>
+    public bool CanReceive
+    {
+        get { lock (gate) return rx.Count < RxCapacity; }
+    }
 
     public bool Read(ulong offset, int size, out ulong value)
     {
         value = 0;
         if (!Acceptable(offset, size)) return false;
-        uint reg = ReadRegister((int)(offset & ~3UL));
+        uint reg;
+        lock (gate) reg = ReadRegister((int)(offset & ~3UL));
         int shift = (int)(offset & 3) * 8;
         value = (reg >> shift) & SizeMask(size);
         return true;
@@ -81,23 +127,48 @@ public sealed class Pl011 : IMmioDevice
         if (!Acceptable(offset, size)) return false;
         int reg = (int)(offset & ~3UL);
         int shift = (int)(offset & 3) * 8;
-        if (reg == UartDr)
+        uint v = (uint)(value << shift);
+        lock (gate)
         {
-            // Only the low byte of DR carries data; a write to its upper bytes has no character to send.
-            if (shift == 0) Transmit((byte)value);
-            return true;
+            switch (reg)
+            {
+                case UartDr:
+                    // Only the low byte of DR carries data; a write to its upper bytes has no character to send.
+                    if (shift == 0) Transmit((byte)value);
+                    break;
+                case UartRsr: rsr = 0; break; // UARTECR: any write clears the errors
+                case UartIlpr: ilpr = v & 0xFF; break;
+                case UartIbrd: ibrd = v & 0xFFFF; break;
+                case UartFbrd: fbrd = v & 0x3F; break;
+                case UartLcrH:
+                    // Turning the FIFOs off or on flushes them (TRM 3.3.7).
+                    if (((lcrh ^ v) & LcrhFen) != 0) rx.Clear();
+                    lcrh = v & 0xFF;
+                    break;
+                case UartCr: cr = v & 0xFF87; break;
+                case UartIfls: ifls = v & 0x3F; break;
+                case UartImsc: imsc = v & IntAll; break;
+                case UartIcr: ris &= ~(v & IntAll); if (rx.Count > 0) ris |= IntRx | IntRt; break;
+                case UartDmacr: dmacr = v & 7; break;
+                case UartFr or UartRis or UartMis:
+                    break; // read-only
+                case >= PeriphId0:
+                    Log.Once($"{logKey}-ro-{reg:x}", $"{Name}: write to read-only identification register at offset 0x{reg:x} ignored");
+                    break;
+                default:
+                    Log.Once($"{logKey}-w-{reg:x}", $"{Name}: write to unimplemented register at offset 0x{reg:x} ignored");
+                    break;
+            }
+            UpdateLine();
         }
-        if (reg >= PeriphId0)
-        {
-            Log.Once($"{logKey}-ro-{reg:x}", $"{Name}: write to read-only identification register at offset 0x{reg:x} ignored");
-            return true;
-        }
-        Log.Once($"{logKey}-w-{reg:x}", $"{Name}: write to register at offset 0x{reg:x} is not modelled yet; ignored");
         return true;
     }
 
     /// <summary>Pushes buffered console output to its destination (called before the emulator exits).</summary>
-    public void Flush() => output.Flush();
+    public void Flush()
+    {
+        lock (gate) output.Flush();
+    }
 
     private static bool Acceptable(ulong offset, int size) =>
         size is 1 or 2 or 4 && offset < Size && (offset & (ulong)(size - 1)) == 0;
@@ -109,14 +180,31 @@ public sealed class Pl011 : IMmioDevice
         switch (reg)
         {
             case UartDr:
-                // Nothing is ever received yet: RXFE is set, so a well-behaved driver does not read here.
-                return 0;
+            {
+                if (rx.Count == 0) return 0;
+                uint b = rx.Dequeue();
+                if (rx.Count == 0) ris &= ~(IntRx | IntRt);
+                UpdateLine();
+                return b;
+            }
+            case UartRsr: return rsr;
             case UartFr:
-                return FrTxfe | FrRxfe;
+                return FrTxfe | (rx.Count == 0 ? FrRxfe : 0) | (rx.Count >= RxCapacity ? FrRxff : 0);
+            case UartIlpr: return ilpr;
+            case UartIbrd: return ibrd;
+            case UartFbrd: return fbrd;
+            case UartLcrH: return lcrh;
+            case UartCr: return cr;
+            case UartIfls: return ifls;
+            case UartImsc: return imsc;
+            case UartRis: return ris;
+            case UartMis: return ris & imsc;
+            case UartIcr: return 0;
+            case UartDmacr: return dmacr;
             case >= PeriphId0 and <= PCellId3:
                 return IdRegisters[(reg - PeriphId0) >> 2];
             default:
-                Log.Once($"{logKey}-r-{reg:x}", $"{Name}: read of register at offset 0x{reg:x} is not modelled yet; reads as zero");
+                Log.Once($"{logKey}-r-{reg:x}", $"{Name}: read of unimplemented register at offset 0x{reg:x} returns zero");
                 return 0;
         }
     }
@@ -126,5 +214,14 @@ public sealed class Pl011 : IMmioDevice
         output.WriteByte(b);
         Transmitted++;
         if (b == (byte)'\n') output.Flush();
+        ris |= IntTx;
+    }
+
+    private void UpdateLine()
+    {
+        bool level = (ris & imsc) != 0;
+        if (level == lineLevel) return;
+        lineLevel = level;
+        Interrupt.SetLevel(level);
     }
 }

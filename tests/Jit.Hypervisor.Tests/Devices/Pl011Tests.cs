@@ -76,14 +76,65 @@ public class Pl011Tests
     }
 
     [Fact]
-    public void UnmodelledRegistersReadZeroAndAcceptWrites()
+    public void ControlRegistersReadBackAndHolesReadZero()
     {
         Assert.True(uart.Write(Pl011.UartCr, 4, 0x301));
         Assert.True(uart.Read(Pl011.UartCr, 4, out ulong cr));
-        Assert.Equal(0UL, cr);
+        Assert.Equal(0x301UL, cr);
         Assert.True(uart.Read(0x800, 4, out ulong hole));
         Assert.Equal(0UL, hole);
         Assert.Empty(output.ToArray());
+    }
+
+    [Fact]
+    public void ReceivedBytesFillTheFifoRaiseRxAndDrainThroughDr()
+    {
+        var line = new Line();
+        uart.Interrupt = line;
+        Assert.True(uart.Write(Pl011.UartLcrH, 4, 0x70));      // FIFOs on, 8 bits
+        Assert.True(uart.Write(Pl011.UartImsc, 4, Pl011.IntRx));
+        Assert.True(uart.Receive((byte)'h'));
+        Assert.True(uart.Receive((byte)'i'));
+        Assert.True(line.Level);
+        Assert.True(uart.Read(Pl011.UartFr, 4, out ulong fr));
+        Assert.Equal(0UL, fr & Pl011.FrRxfe);
+        Assert.True(uart.Read(Pl011.UartDr, 4, out ulong a));
+        Assert.True(uart.Read(Pl011.UartDr, 4, out ulong b));
+        Assert.Equal("hi", $"{(char)a}{(char)b}");
+        Assert.False(line.Level);
+        Assert.True(uart.Read(Pl011.UartFr, 4, out fr));
+        Assert.NotEqual(0UL, fr & Pl011.FrRxfe);
+    }
+
+    [Fact]
+    public void FifoFullRefusesInputInsteadOfDroppingIt()
+    {
+        // FIFOs off: a one-byte holding register.
+        Assert.True(uart.Receive(1));
+        Assert.False(uart.Receive(2));
+        Assert.True(uart.Read(Pl011.UartFr, 4, out ulong fr));
+        Assert.NotEqual(0UL, fr & Pl011.FrRxff);
+    }
+
+    [Fact]
+    public void TransmitRaisesTxUntilClearedByIcr()
+    {
+        var line = new Line();
+        uart.Interrupt = line;
+        Assert.True(uart.Write(Pl011.UartImsc, 4, Pl011.IntTx));
+        Assert.False(line.Level);
+        Assert.True(uart.Write(Pl011.UartDr, 4, 'x'));
+        Assert.True(line.Level);
+        Assert.True(uart.Read(Pl011.UartMis, 4, out ulong mis));
+        Assert.Equal((ulong)Pl011.IntTx, mis);
+        Assert.True(uart.Write(Pl011.UartIcr, 4, Pl011.IntTx));
+        Assert.False(line.Level);
+    }
+
+    private sealed class Line : Jit.Runtime.Interrupts.IInterruptLine
+    {
+        public bool Level;
+        public void SetLevel(bool asserted) => Level = asserted;
     }
 
     [Theory]
