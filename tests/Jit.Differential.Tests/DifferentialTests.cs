@@ -21,6 +21,15 @@ public class DifferentialTests(ITestOutputHelper output)
     [Fact] public void Atomics() => Check(InstructionClass.Atomics);
     [Fact] public void System() => Check(InstructionClass.System);
     [Fact] public void Mixed() => Check(InstructionClass.Mixed);
+    [Fact] public void SimdArithmetic() => Check(InstructionClass.SimdArithmetic);
+    [Fact] public void SimdCompare() => Check(InstructionClass.SimdCompare);
+    [Fact] public void SimdLogicImmediate() => Check(InstructionClass.SimdLogicImmediate);
+    [Fact] public void SimdPermute() => Check(InstructionClass.SimdPermute);
+    [Fact] public void SimdShift() => Check(InstructionClass.SimdShift);
+    [Fact] public void SimdAcrossPairwise() => Check(InstructionClass.SimdAcrossPairwise);
+    [Fact] public void SimdWidenNarrow() => Check(InstructionClass.SimdWidenNarrow);
+    [Fact] public void SimdSaturating() => Check(InstructionClass.SimdSaturating);
+    [Fact] public void SimdMultiply() => Check(InstructionClass.SimdMultiply);
 
     private void Check(InstructionClass cls)
     {

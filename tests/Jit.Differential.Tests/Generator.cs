@@ -24,6 +24,7 @@ public static partial class Generator
             case InstructionClass.Atomics: Atomics(b); break;
             case InstructionClass.System: SystemInstructions(b); break;
             case InstructionClass.Mixed: return Mixed(b);
+            case var simd when IsSimd(simd): Simd(b); break;
             default: throw new ArgumentOutOfRangeException(nameof(cls));
         }
         return b.Finish();

@@ -9,6 +9,9 @@ public enum InstructionClass
     LoadStoreSingle, LoadStorePair, LoadStoreExclusive, Atomics, System,
     /// <summary>Longer straight-line blocks mixing the arithmetic classes and NZCV moves.</summary>
     Mixed,
+    // AdvSIMD integer forms, vector and scalar
+    SimdArithmetic, SimdCompare, SimdLogicImmediate, SimdPermute, SimdShift, SimdAcrossPairwise, SimdWidenNarrow,
+    SimdSaturating, SimdMultiply,
 }
 
 /// <summary>Words placed at <see cref="Offset"/> bytes into the region.</summary>
