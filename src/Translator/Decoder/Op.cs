@@ -34,6 +34,17 @@ public enum Op : ushort
     // FP and AdvSIMD. Scalar floating point and the SIMD&FP loads/stores take the values from FpFirst, the
     // AdvSIMD vector and scalar forms those from SimdFirst; the interpreter dispatches on these ranges.
     FpFirst = 1000,
+    // SIMD&FP loads and stores (C4.1.88 with V = 1)
+    LdrLitFp, LdStFpUimm, LdStFpReg, LdStFpUnscaled, LdStFpPost, LdStFpPre,
+    LdStnpFp, LdStpFpPost, LdStpFpOff, LdStpFpPre,
+    LdStMulti, LdStMultiPost, LdStSingle, LdStSinglePost, LdRep, LdRepPost,
+    // Scalar floating point (C4.1.96)
+    FmovReg, Fabs, Fneg, Fsqrt, Fcvt, Frintn, Frintp, Frintm, Frintz, Frinta, Frintx, Frinti,
+    Fcmp, Fccmp, Fcsel, FmovImm,
+    Fmul, Fdiv, Fadd, Fsub, Fmax, Fmin, Fmaxnm, Fminnm, Fnmul,
+    Fmadd, Fmsub, Fnmadd, Fnmsub,
+    FcvtInt, FcvtaInt, ScvtfInt, UcvtfInt, FmovToGp, FmovFromGp, FmovToGpTop, FmovFromGpTop,
+    FcvtzsFixed, FcvtzuFixed, ScvtfFixed, UcvtfFixed,
 
     SimdFirst = 2000,
     // AdvSIMD: one member per mnemonic; a scalar form shares its vector form's member (the scalar is one lane).
