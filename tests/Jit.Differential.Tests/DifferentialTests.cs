@@ -30,6 +30,8 @@ public class DifferentialTests(ITestOutputHelper output)
     [Fact] public void SimdWidenNarrow() => Check(InstructionClass.SimdWidenNarrow);
     [Fact] public void SimdSaturating() => Check(InstructionClass.SimdSaturating);
     [Fact] public void SimdMultiply() => Check(InstructionClass.SimdMultiply);
+    [Fact] public void SimdFloatArithmetic() => Check(InstructionClass.SimdFloatArithmetic);
+    [Fact] public void SimdFloatCompareConvert() => Check(InstructionClass.SimdFloatCompareConvert);
 
     private void Check(InstructionClass cls)
     {

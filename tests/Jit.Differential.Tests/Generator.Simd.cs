@@ -59,6 +59,20 @@ public static partial class Generator
             Op.VMulElem, Op.VMlaElem, Op.VMlsElem, Op.VSmullElem, Op.VUmullElem, Op.VSmlalElem, Op.VUmlalElem,
             Op.VSmlslElem, Op.VUmlslElem, Op.VSqdmulhElem, Op.VSqrdmulhElem, Op.VSqdmullElem, Op.VSqdmlalElem, Op.VSqdmlslElem,
         ],
+        [InstructionClass.SimdFloatArithmetic] =
+        [
+            Op.VFadd, Op.VFsub, Op.VFmul, Op.VFdiv, Op.VFmla, Op.VFmls, Op.VFmulx, Op.VFmax, Op.VFmin, Op.VFmaxnm, Op.VFminnm,
+            Op.VFabd, Op.VFabs, Op.VFneg, Op.VFsqrt, Op.VFaddp, Op.VFmaxp, Op.VFminp, Op.VFmaxnmp, Op.VFminnmp,
+            Op.VFmaxv, Op.VFminv, Op.VFmaxnmv, Op.VFminnmv, Op.VFmlaElem, Op.VFmlsElem, Op.VFmulElem, Op.VFmulxElem,
+        ],
+        [InstructionClass.SimdFloatCompareConvert] =
+        [
+            Op.VFcmeq, Op.VFcmge, Op.VFcmgt, Op.VFacge, Op.VFacgt, Op.VFcmeqZ, Op.VFcmgeZ, Op.VFcmgtZ, Op.VFcmleZ, Op.VFcmltZ,
+            Op.VFrintn, Op.VFrintp, Op.VFrintm, Op.VFrintz, Op.VFrinta, Op.VFrintx, Op.VFrinti,
+            Op.VFcvtns, Op.VFcvtnu, Op.VFcvtps, Op.VFcvtpu, Op.VFcvtms, Op.VFcvtmu, Op.VFcvtzs, Op.VFcvtzu, Op.VFcvtas,
+            Op.VFcvtau, Op.VScvtf, Op.VUcvtf, Op.VScvtfFixed, Op.VUcvtfFixed, Op.VFcvtzsFixed, Op.VFcvtzuFixed,
+            Op.VFcvtl, Op.VFcvtn, Op.VFcvtxn, Op.VFmovImm,
+        ],
     };
 
     private static readonly Dictionary<Op, Encoding[]> simdRows =
@@ -71,9 +85,18 @@ public static partial class Generator
     {
         var r = b.R;
         var c = b.Case;
-        for (int v = 0; v < 32; v++) SimdValue(r, out c.V[2 * v], out c.V[2 * v + 1]);
-        // QC is sticky: start with it set now and then, so clearing it by mistake shows.
+        bool fp = c.Class is InstructionClass.SimdFloatArithmetic or InstructionClass.SimdFloatCompareConvert;
+        for (int v = 0; v < 32; v++)
+            if (fp && r.Chance(85)) FloatValue(r, out c.V[2 * v], out c.V[2 * v + 1]);
+            else SimdValue(r, out c.V[2 * v], out c.V[2 * v + 1]);
+        // QC and the cumulative exception flags are sticky: start with some set now and then.
         c.Fpsr = r.Chance(20) ? 1UL << 27 : 0;
+        if (fp)
+        {
+            if (r.Chance(20)) c.Fpsr |= r.Bits(5) | (r.Bits(1) << 7);
+            // RMode (23:22), FZ (24) and DN (25) in every combination; AHP only now and then.
+            c.Fpcr = (ulong)r.Bits(4) << 22 | (r.Chance(5) ? 1UL << 26 : 0);
+        }
         var ops = simdClasses[c.Class];
         int n = r.Below(10) switch { < 6 => 1, < 9 => 2, _ => 3 };
         for (int i = 0; i < n; i++) EmitSimd(b, r.Pick(ops));
@@ -103,6 +126,46 @@ public static partial class Generator
             return;
         }
     }
+
+    /// <summary>A 128-bit value of S or D lanes: zeros, infinities, NaNs with payloads, denormals, ties and conversion limits.</summary>
+    private static void FloatValue(Rng r, out ulong lo, out ulong hi)
+    {
+        bool dbl = r.Coin();
+        int bits = dbl ? 64 : 32, fbits = dbl ? 52 : 23;
+        ulong sign = 1UL << (bits - 1), expMask = (dbl ? 0x7FFUL : 0xFFUL) << fbits, quiet = 1UL << (fbits - 1);
+        ulong fracMask = (1UL << fbits) - 1;
+        ulong F(double x) => dbl ? BitConverter.DoubleToUInt64Bits(x) : BitConverter.SingleToUInt32Bits((float)x);
+        lo = hi = 0;
+        for (int k = 0; k < 128 / bits; k++)
+        {
+            ulong x = r.Below(22) switch
+            {
+                0 => 0,
+                1 => expMask,                                  // infinity
+                2 => expMask | quiet,                          // default NaN
+                3 => expMask | quiet | (r.Next() & (quiet - 1)),  // quiet NaN with payload
+                4 => expMask | ((r.Next() & (quiet - 1)) | 1),    // signalling NaN
+                5 => r.Next() & fracMask,                      // denormal
+                6 => 1,                                        // smallest denormal
+                7 => 1UL << fbits,                             // smallest normal
+                8 => expMask - 1,                              // largest normal
+                9 => F(1.0),
+                10 => F(r.Range(-8, 8) + 0.5),                 // ties
+                11 => F(r.Range(-100, 100)),
+                12 => F(r.Pick(limits)),
+                13 => F(r.Pick(limits)) + (ulong)(long)r.Range(-1, 1),
+                14 => F(r.Range(-1000, 1000) / 16.0),
+                _ => r.Next() & (dbl ? ulong.MaxValue : 0xFFFF_FFFF),
+            };
+            if (r.Coin()) x |= sign;
+            if (!dbl) x &= 0xFFFF_FFFF;
+            int at = k * bits;
+            if (at < 64) lo |= x << at; else hi |= x << (at - 64);
+        }
+    }
+
+    // Where float-to-integer conversions saturate, and powers of two around the fixed-point scales.
+    private static readonly double[] limits = [2147483648.0, 4294967296.0, 9223372036854775808.0, 18446744073709551616.0, 65536.0, 0.25, 1e-40, 3.0e38];
 
     /// <summary>A 128-bit value whose lanes (of one random size) are edge values or noise.</summary>
     private static void SimdValue(Rng r, out ulong lo, out ulong hi)

@@ -11,7 +11,7 @@ public enum InstructionClass
     Mixed,
     // AdvSIMD integer forms, vector and scalar
     SimdArithmetic, SimdCompare, SimdLogicImmediate, SimdPermute, SimdShift, SimdAcrossPairwise, SimdWidenNarrow,
-    SimdSaturating, SimdMultiply,
+    SimdSaturating, SimdMultiply, SimdFloatArithmetic, SimdFloatCompareConvert,
 }
 
 /// <summary>Words placed at <see cref="Offset"/> bytes into the region.</summary>

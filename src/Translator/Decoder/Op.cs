@@ -75,6 +75,14 @@ public enum Op : ushort
     // By element
     VMulElem, VMlaElem, VMlsElem, VSmullElem, VUmullElem, VSmlalElem, VUmlalElem, VSmlslElem, VUmlslElem,
     VSqdmulhElem, VSqrdmulhElem, VSqdmullElem, VSqdmlalElem, VSqdmlslElem,
+    // Floating point (vector and scalar AdvSIMD forms)
+    VFadd, VFsub, VFmul, VFdiv, VFmla, VFmls, VFmulx, VFmax, VFmin, VFmaxnm, VFminnm, VFabd,
+    VFcmeq, VFcmge, VFcmgt, VFacge, VFacgt, VFaddp, VFmaxp, VFminp, VFmaxnmp, VFminnmp,
+    VFabs, VFneg, VFsqrt, VFcmeqZ, VFcmgeZ, VFcmgtZ, VFcmleZ, VFcmltZ,
+    VFrintn, VFrintp, VFrintm, VFrintz, VFrinta, VFrintx, VFrinti,
+    VFcvtns, VFcvtnu, VFcvtps, VFcvtpu, VFcvtms, VFcvtmu, VFcvtzs, VFcvtzu, VFcvtas, VFcvtau, VScvtf, VUcvtf,
+    VFcvtl, VFcvtn, VFcvtxn, VFmaxv, VFminv, VFmaxnmv, VFminnmv,
+    VFmlaElem, VFmlsElem, VFmulElem, VFmulxElem, VScvtfFixed, VUcvtfFixed, VFcvtzsFixed, VFcvtzuFixed, VFmovImm,
 
     OpsEnd = 3000,
 }

@@ -86,6 +86,89 @@ internal static class AdvSimd
             Op.VSqdmullElem, Op.VSqdmlalElem, Op.VSqdmlslElem,
         ];
         foreach (var op in longByElement) t[(int)op] = LongByElement;
+
+        Op[] floatSame =
+        [
+            Op.VFadd, Op.VFsub, Op.VFmul, Op.VFdiv, Op.VFmla, Op.VFmls, Op.VFmulx, Op.VFmax, Op.VFmin, Op.VFmaxnm, Op.VFminnm,
+            Op.VFabd, Op.VFcmeq, Op.VFcmge, Op.VFcmgt, Op.VFacge, Op.VFacgt,
+        ];
+        foreach (var op in floatSame) t[(int)op] = FloatSame;
+        foreach (var op in new[] { Op.VFaddp, Op.VFmaxp, Op.VFminp, Op.VFmaxnmp, Op.VFminnmp })
+            t[(int)op] = i => Scalar(i) ? Asm(Name(i.Op), $"{FloatScalar(i)}{i["Rd"]}, {V(i["Rn"], i["sz"] == 1 ? "2d" : "2s")}") : FloatSame(i);
+        Op[] floatMisc =
+        [
+            Op.VFabs, Op.VFneg, Op.VFsqrt, Op.VFrintn, Op.VFrintp, Op.VFrintm, Op.VFrintz, Op.VFrinta, Op.VFrintx, Op.VFrinti,
+            Op.VFcvtns, Op.VFcvtnu, Op.VFcvtps, Op.VFcvtpu, Op.VFcvtms, Op.VFcvtmu, Op.VFcvtzs, Op.VFcvtzu, Op.VFcvtas,
+            Op.VFcvtau, Op.VScvtf, Op.VUcvtf,
+        ];
+        foreach (var op in floatMisc) t[(int)op] = FloatTwo;
+        foreach (var op in new[] { Op.VFcmeqZ, Op.VFcmgeZ, Op.VFcmgtZ, Op.VFcmleZ, Op.VFcmltZ }) t[(int)op] = i => FloatTwo(i) + ", #0.0";
+        t[(int)Op.VFcvtl] = i => Asm(Part("fcvtl", i), $"{V(i["Rd"], i["sz"] == 1 ? "2d" : "4s")}, {V(i["Rn"], Arrangement(1 + i["sz"], i["Q"]))}");
+        t[(int)Op.VFcvtn] = i => Asm(Part("fcvtn", i), $"{V(i["Rd"], Arrangement(1 + i["sz"], i["Q"]))}, {V(i["Rn"], i["sz"] == 1 ? "2d" : "4s")}");
+        t[(int)Op.VFcvtxn] = i => Scalar(i)
+            ? Asm("fcvtxn", $"s{i["Rd"]}, d{i["Rn"]}")
+            : Asm(Part("fcvtxn", i), $"{V(i["Rd"], Arrangement(2, i["Q"]))}, {V(i["Rn"], "2d")}");
+        foreach (var op in new[] { Op.VFmaxv, Op.VFminv, Op.VFmaxnmv, Op.VFminnmv })
+            t[(int)op] = i => Asm(Name(i.Op), $"s{i["Rd"]}, {V(i["Rn"], "4s")}");
+        foreach (var op in new[] { Op.VFmlaElem, Op.VFmlsElem, Op.VFmulElem, Op.VFmulxElem }) t[(int)op] = FloatByElement;
+        foreach (var op in new[] { Op.VScvtfFixed, Op.VUcvtfFixed, Op.VFcvtzsFixed, Op.VFcvtzuFixed }) t[(int)op] = FloatFixed;
+        t[(int)Op.VFmovImm] = FloatMoveImmediate;
+    }
+
+    private static string FloatScalar(Inst i) => i["sz"] == 1 ? "d" : "s";
+    private static string FloatArrangement(Inst i) => i["sz"] == 1 ? (i["Q"] == 1 ? "2d" : "1d") : (i["Q"] == 1 ? "4s" : "2s");
+
+    private static string FloatSame(Inst i)
+    {
+        if (Scalar(i))
+        {
+            string s = FloatScalar(i);
+            return Asm(Name(i.Op), $"{s}{i["Rd"]}, {s}{i["Rn"]}, {s}{i["Rm"]}");
+        }
+        string t = FloatArrangement(i);
+        return Asm(Name(i.Op), $"{V(i["Rd"], t)}, {V(i["Rn"], t)}, {V(i["Rm"], t)}");
+    }
+
+    private static string FloatTwo(Inst i)
+    {
+        if (Scalar(i)) return Asm(Name(i.Op), $"{FloatScalar(i)}{i["Rd"]}, {FloatScalar(i)}{i["Rn"]}");
+        string t = FloatArrangement(i);
+        return Asm(Name(i.Op), $"{V(i["Rd"], t)}, {V(i["Rn"], t)}");
+    }
+
+    private static string FloatByElement(Inst i)
+    {
+        int size = 2 + i["sz"];
+        int rm = (i["M"] << 4) | i["Rm"], index = size == 2 ? (i["H"] << 1) | i["L"] : i["H"];
+        if (Scalar(i))
+        {
+            string s = FloatScalar(i);
+            return Asm(Name(i.Op), $"{s}{i["Rd"]}, {s}{i["Rn"]}, {Element(rm, size, index)}");
+        }
+        string t = FloatArrangement(i);
+        return Asm(Name(i.Op), $"{V(i["Rd"], t)}, {V(i["Rn"], t)}, {Element(rm, size, index)}");
+    }
+
+    private static string FloatFixed(Inst i)
+    {
+        int size = i["immh"] >= 8 ? 3 : 2, fbits = (16 << size) - ((i["immh"] << 3) | i["immb"]);
+        if (Scalar(i))
+        {
+            string s = ScalarName(size);
+            return Asm(Name(i.Op), $"{s}{i["Rd"]}, {s}{i["Rn"]}, #{fbits}");
+        }
+        string t = Arrangement(size, i["Q"]);
+        return Asm(Name(i.Op), $"{V(i["Rd"], t)}, {V(i["Rn"], t)}, #{fbits}");
+    }
+
+    /// <summary>objdump prints the immediate with C's "%.18e" whatever the lane size.</summary>
+    private static string FloatMoveImmediate(Inst i)
+    {
+        uint imm8 = (uint)((i["a"] << 7) | (i["b"] << 6) | (i["c"] << 5) | (i["d"] << 4) | (i["e"] << 3) | (i["f"] << 2) | (i["g"] << 1) | i["h"]);
+        double value = BitConverter.UInt64BitsToDouble(Interpreter.FloatingPoint.FpCore.ExpandImm(imm8, 64));
+        string text = value.ToString("0.000000000000000000e+00", System.Globalization.CultureInfo.InvariantCulture);
+        string t = i["op"] == 1 ? "2d" : i["Q"] == 1 ? "4s" : "2s";
+        return Asm("fmov", $"{V(i["Rd"], t)}, #{text}");
     }
 
     private static readonly string[] arrangements = ["8b", "16b", "4h", "8h", "2s", "4s", "1d", "2d"];
@@ -105,7 +188,7 @@ internal static class AdvSimd
     private static string Name(Op op)
     {
         string name = op.ToString()[1..];
-        foreach (var suffix in new[] { "Elem", "Imm", "Z" })
+        foreach (var suffix in new[] { "Elem", "Imm", "Fixed", "Z" })
             if (name.EndsWith(suffix, StringComparison.Ordinal)) { name = name[..^suffix.Length]; break; }
         return name.ToLowerInvariant();
     }

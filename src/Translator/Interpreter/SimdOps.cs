@@ -47,6 +47,7 @@ public sealed unsafe partial class BlockInterpreter
         switch (I.Op)
         {
             case >= Op.VAnd and <= Op.VBif: Logic(in I); break;
+            case >= Op.VFadd and <= Op.VFmovImm: SimdFloat(in I); break;
             case Op.VAdd: VWrite(I.Rd, Unsigned<AddOp>(I.A, VLoad(I.Rn), VLoad(I.Rm)), I.B); break;
             case Op.VSub: VWrite(I.Rd, Unsigned<SubOp>(I.A, VLoad(I.Rn), VLoad(I.Rm)), I.B); break;
             case Op.VMul: VWrite(I.Rd, Unsigned<MulOp>(I.A, VLoad(I.Rn), VLoad(I.Rm)), I.B); break;

@@ -27,6 +27,8 @@ public static class SimdPredecoder
         // the logic forms and RBIT, whose bits there choose the operation and which work on bytes.
         int size = e.Has("size") ? (int)F("size")
             : e.Op is (>= Op.VAnd and <= Op.VBif) or Op.VNot or Op.VRbit ? 0 : (int)(word >> 22 & 3);
+        // Floating-point rows have sz instead: S or D lanes.
+        if (e.Has("sz")) size = 2 + (int)F("sz");
         i.A = (byte)size;
         i.B = (byte)(scalar ? 1 << size : vbytes);
         i.C = (byte)q;
@@ -82,6 +84,36 @@ public static class SimdPredecoder
                 if (e.Op == Op.VMovi && F("op") == 1 && F("cmode") < 14) imm = ~imm;
                 if (e.Op == Op.VBicImm) imm = ~imm;
                 i.Imm = imm;
+                i.B = (byte)vbytes;
+                break;
+            }
+
+            case Op.VFcvtl:
+                i.A = (byte)(size - 1);
+                i.B = 16;
+                break;
+            case Op.VFcvtn: case Op.VFcvtxn:
+                i.A = (byte)(size - 1);
+                i.B = (byte)(scalar ? 4 : 8);
+                break;
+            case Op.VFmlaElem: case Op.VFmlsElem: case Op.VFmulElem: case Op.VFmulxElem:
+                i.Rm = (byte)((F("M") << 4) | F("Rm"));
+                i.Imm = size == 2 ? (F("H") << 1) | F("L") : F("H");
+                break;
+            case Op.VScvtfFixed: case Op.VUcvtfFixed: case Op.VFcvtzsFixed: case Op.VFcvtzuFixed:
+            {
+                uint immhb = (F("immh") << 3) | F("immb");
+                size = F("immh") >= 8 ? 3 : 2;
+                i.A = (byte)size;
+                i.Imm = (ulong)((16 << size) - immhb);
+                i.B = (byte)(scalar ? 1 << size : vbytes);
+                break;
+            }
+            case Op.VFmovImm:
+            {
+                uint imm8 = (F("a") << 7) | (F("b") << 6) | (F("c") << 5) | (F("d") << 4) | (F("e") << 3) | (F("f") << 2) | (F("g") << 1) | F("h");
+                ulong single = FloatingPoint.FpCore.ExpandImm(imm8, 32);
+                i.Imm = F("op") == 1 ? FloatingPoint.FpCore.ExpandImm(imm8, 64) : single | (single << 32);
                 i.B = (byte)vbytes;
                 break;
             }
