@@ -72,6 +72,7 @@ public static partial class Generator
             Op.VFcvtns, Op.VFcvtnu, Op.VFcvtps, Op.VFcvtpu, Op.VFcvtms, Op.VFcvtmu, Op.VFcvtzs, Op.VFcvtzu, Op.VFcvtas,
             Op.VFcvtau, Op.VScvtf, Op.VUcvtf, Op.VScvtfFixed, Op.VUcvtfFixed, Op.VFcvtzsFixed, Op.VFcvtzuFixed,
             Op.VFcvtl, Op.VFcvtn, Op.VFcvtxn, Op.VFmovImm,
+            Op.VFrecps, Op.VFrsqrts, Op.VFrecpe, Op.VFrsqrte, Op.VUrecpe, Op.VUrsqrte, Op.VFrecpx,
         ],
     };
 

@@ -301,6 +301,13 @@ public class AdvSimdDisassemblerTests
     [InlineData(0x4f03f600u, "fmov\tv0.4s, #1.000000000000000000e+00")]
     [InlineData(0x0f06f400u, "fmov\tv0.2s, #-1.250000000000000000e-01")]
     [InlineData(0x6f01f7e0u, "fmov\tv0.2d, #3.100000000000000000e+01")]
+    [InlineData(0x4e22fc20u, "frecps\tv0.4s, v1.4s, v2.4s")]
+    [InlineData(0x5ee2fc20u, "frsqrts\td0, d1, d2")]
+    [InlineData(0x4ee1d820u, "frecpe\tv0.2d, v1.2d")]
+    [InlineData(0x7ea1d820u, "frsqrte\ts0, s1")]
+    [InlineData(0x5ee1f820u, "frecpx\td0, d1")]
+    [InlineData(0x0ea1c820u, "urecpe\tv0.2s, v1.2s")]
+    [InlineData(0x6ea1c820u, "ursqrte\tv0.4s, v1.4s")]
     public void FloatingPointDisassemblesAsObjdump(uint word, string expected) => Assert.Equal(expected, A64Disassembler.Disassemble(word, 0));
 
     [Theory]

@@ -419,6 +419,18 @@ public static class A64TableSimd
         new(Op.VFcvtzsFixed, "01 0 111110 immh:4 immb:3 11111 1 Rn:5 Rd:5", FpFixedScalar),
         new(Op.VFcvtzuFixed, "0 Q:1 1 011110 immh:4 immb:3 11111 1 Rn:5 Rd:5", FpFixedVector),
         new(Op.VFcvtzuFixed, "01 1 111110 immh:4 immb:3 11111 1 Rn:5 Rd:5", FpFixedScalar),
+        // Reciprocal and reciprocal square root estimates and Newton-Raphson steps
+        new(Op.VFrecps,  "0 Q:1 0 01110 0 sz:1 1 Rm:5 11111 1 Rn:5 Rd:5", FpNotD1),
+        new(Op.VFrsqrts, "0 Q:1 0 01110 1 sz:1 1 Rm:5 11111 1 Rn:5 Rd:5", FpNotD1),
+        new(Op.VFrecps,  "01 0 11110 0 sz:1 1 Rm:5 11111 1 Rn:5 Rd:5"),
+        new(Op.VFrsqrts, "01 0 11110 1 sz:1 1 Rm:5 11111 1 Rn:5 Rd:5"),
+        new(Op.VUrecpe,  "0 Q:1 0 01110 1 0 10000 11100 10 Rn:5 Rd:5"),
+        new(Op.VUrsqrte, "0 Q:1 1 01110 1 0 10000 11100 10 Rn:5 Rd:5"),
+        new(Op.VFrecpe,  "0 Q:1 0 01110 1 sz:1 10000 11101 10 Rn:5 Rd:5", FpNotD1),
+        new(Op.VFrsqrte, "0 Q:1 1 01110 1 sz:1 10000 11101 10 Rn:5 Rd:5", FpNotD1),
+        new(Op.VFrecpe,  "01 0 11110 1 sz:1 10000 11101 10 Rn:5 Rd:5"),
+        new(Op.VFrsqrte, "01 1 11110 1 sz:1 10000 11101 10 Rn:5 Rd:5"),
+        new(Op.VFrecpx,  "01 0 11110 1 sz:1 10000 11111 10 Rn:5 Rd:5"),
         // FMOV (vector, immediate): S lanes with op 0, D lanes with op 1 and Q 1
         new(Op.VFmovImm, "0 Q:1 op:1 0111100000 a:1 b:1 c:1 1111 0 1 d:1 e:1 f:1 g:1 h:1 Rd:5", (e, w) => e.Get("op", w) == 0 || e.Get("Q", w) == 1),
     ];

@@ -82,7 +82,8 @@ public enum Op : ushort
     VFrintn, VFrintp, VFrintm, VFrintz, VFrinta, VFrintx, VFrinti,
     VFcvtns, VFcvtnu, VFcvtps, VFcvtpu, VFcvtms, VFcvtmu, VFcvtzs, VFcvtzu, VFcvtas, VFcvtau, VScvtf, VUcvtf,
     VFcvtl, VFcvtn, VFcvtxn, VFmaxv, VFminv, VFmaxnmv, VFminnmv,
-    VFmlaElem, VFmlsElem, VFmulElem, VFmulxElem, VScvtfFixed, VUcvtfFixed, VFcvtzsFixed, VFcvtzuFixed, VFmovImm,
+    VFmlaElem, VFmlsElem, VFmulElem, VFmulxElem, VScvtfFixed, VUcvtfFixed, VFcvtzsFixed, VFcvtzuFixed,
+    VFrecps, VFrsqrts, VFrecpe, VFrsqrte, VUrecpe, VUrsqrte, VFrecpx, VFmovImm,
 
     OpsEnd = 3000,
 }

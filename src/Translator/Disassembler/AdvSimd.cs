@@ -90,7 +90,7 @@ internal static class AdvSimd
         Op[] floatSame =
         [
             Op.VFadd, Op.VFsub, Op.VFmul, Op.VFdiv, Op.VFmla, Op.VFmls, Op.VFmulx, Op.VFmax, Op.VFmin, Op.VFmaxnm, Op.VFminnm,
-            Op.VFabd, Op.VFcmeq, Op.VFcmge, Op.VFcmgt, Op.VFacge, Op.VFacgt,
+            Op.VFabd, Op.VFcmeq, Op.VFcmge, Op.VFcmgt, Op.VFacge, Op.VFacgt, Op.VFrecps, Op.VFrsqrts,
         ];
         foreach (var op in floatSame) t[(int)op] = FloatSame;
         foreach (var op in new[] { Op.VFaddp, Op.VFmaxp, Op.VFminp, Op.VFmaxnmp, Op.VFminnmp })
@@ -99,7 +99,7 @@ internal static class AdvSimd
         [
             Op.VFabs, Op.VFneg, Op.VFsqrt, Op.VFrintn, Op.VFrintp, Op.VFrintm, Op.VFrintz, Op.VFrinta, Op.VFrintx, Op.VFrinti,
             Op.VFcvtns, Op.VFcvtnu, Op.VFcvtps, Op.VFcvtpu, Op.VFcvtms, Op.VFcvtmu, Op.VFcvtzs, Op.VFcvtzu, Op.VFcvtas,
-            Op.VFcvtau, Op.VScvtf, Op.VUcvtf,
+            Op.VFcvtau, Op.VScvtf, Op.VUcvtf, Op.VFrecpe, Op.VFrsqrte, Op.VFrecpx,
         ];
         foreach (var op in floatMisc) t[(int)op] = FloatTwo;
         foreach (var op in new[] { Op.VFcmeqZ, Op.VFcmgeZ, Op.VFcmgtZ, Op.VFcmleZ, Op.VFcmltZ }) t[(int)op] = i => FloatTwo(i) + ", #0.0";
@@ -113,6 +113,8 @@ internal static class AdvSimd
         foreach (var op in new[] { Op.VFmlaElem, Op.VFmlsElem, Op.VFmulElem, Op.VFmulxElem }) t[(int)op] = FloatByElement;
         foreach (var op in new[] { Op.VScvtfFixed, Op.VUcvtfFixed, Op.VFcvtzsFixed, Op.VFcvtzuFixed }) t[(int)op] = FloatFixed;
         t[(int)Op.VFmovImm] = FloatMoveImmediate;
+        t[(int)Op.VUrecpe] = i => Asm("urecpe", $"{V(i["Rd"], Arrangement(2, i["Q"]))}, {V(i["Rn"], Arrangement(2, i["Q"]))}");
+        t[(int)Op.VUrsqrte] = i => Asm("ursqrte", $"{V(i["Rd"], Arrangement(2, i["Q"]))}, {V(i["Rn"], Arrangement(2, i["Q"]))}");
     }
 
     private static string FloatScalar(Inst i) => i["sz"] == 1 ? "d" : "s";

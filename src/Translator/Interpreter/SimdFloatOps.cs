@@ -151,6 +151,13 @@ public sealed unsafe partial class BlockInterpreter
             case Op.VFcvtas: return FpCore.ToFixed(a, n, 0, false, n, FpRounding.TieAway, fpcr, ref fpsr);
             case Op.VFcvtau: return FpCore.ToFixed(a, n, 0, true, n, FpRounding.TieAway, fpcr, ref fpsr);
             case Op.VScvtf: return FpCore.FromFixed(a, n, 0, false, n, FpCore.RoundingMode(fpcr), fpcr, ref fpsr);
+            case Op.VFrecps: return StepFused(a, b, n, false, fpcr, ref fpsr);
+            case Op.VFrsqrts: return StepFused(a, b, n, true, fpcr, ref fpsr);
+            case Op.VFrecpe: return RecipEstimate(a, n, fpcr, ref fpsr);
+            case Op.VFrsqrte: return RSqrtEstimate(a, n, fpcr, ref fpsr);
+            case Op.VFrecpx: return RecipExponent(a, n, fpcr, ref fpsr);
+            case Op.VUrecpe: return (a >> 31) == 0 ? 0xFFFF_FFFFUL : (ulong)RecipEstimate((int)(a >> 23)) << 23;
+            case Op.VUrsqrte: return (a >> 30) == 0 ? 0xFFFF_FFFFUL : (ulong)RSqrtEstimate((int)(a >> 23)) << 23;
             default: return FpCore.FromFixed(a, n, 0, true, n, FpCore.RoundingMode(fpcr), fpcr, ref fpsr); // UCVTF
         }
     }
@@ -171,5 +178,130 @@ public sealed unsafe partial class BlockInterpreter
             return s1 != s2 ? two | 1UL << (n - 1) : two;
         }
         return FpCore.Mul(a, b, n, fpcr, ref fpsr);
+    }
+
+    private static ulong FpConstant(int n, ulong single, ulong dbl) => n == 32 ? single : dbl;
+
+    /// <summary>
+    /// FPRecipStepFused (FRECPS, 2 − a·b) and FPRSqrtStepFused (FRSQRTS, (3 − a·b) / 2), each rounded once.
+    /// FRSQRTS halves exactly: the fused 3 − a·b is halved afterwards when the product is far from overflow
+    /// (then 3 − a·b is zero or far above the subnormal range), else the larger operand is halved first.
+    /// </summary>
+    private static ulong StepFused(ulong a, ulong b, int n, bool sqrt, ulong fpcr, ref ulong fpsr)
+    {
+        ulong negA = FpCore.Neg(a, n);
+        ulong flags = fpsr;
+        var t1 = FpCore.Unpack(negA, n, fpcr, ref flags, out bool s1, out _, out _);
+        var t2 = FpCore.Unpack(b, n, fpcr, ref flags, out bool s2, out _, out _);
+        if (FpCore.ProcessNaNs(t1, t2, negA, b, n, fpcr, ref flags, out ulong nan)) { fpsr = flags; return nan; }
+        if ((t1 == FpType.Infinity && t2 == FpType.Zero) || (t1 == FpType.Zero && t2 == FpType.Infinity))
+        {
+            fpsr = flags;
+            return sqrt ? FpConstant(n, 0x3FC0_0000, 0x3FF8_0000_0000_0000) : FpConstant(n, 0x4000_0000, 0x4000_0000_0000_0000);
+        }
+        if (t1 == FpType.Infinity || t2 == FpType.Infinity) { fpsr = flags; return FpCore.Infinity(s1 != s2, n); }
+        if (!sqrt) return FpCore.MulAdd(FpConstant(n, 0x4000_0000, 0x4000_0000_0000_0000), negA, b, n, fpcr, ref fpsr);
+
+        int fbits = n == 32 ? 23 : 52, emask = n == 32 ? 0xFF : 0x7FF;
+        int ea = (int)(a >> fbits) & emask, eb = (int)(b >> fbits) & emask;
+        if (ea + eb < emask + emask / 2 - 4)
+        {
+            ulong r = FpCore.MulAdd(FpConstant(n, 0x4040_0000, 0x4008_0000_0000_0000), negA, b, n, fpcr, ref fpsr);
+            return (r & (Ones(n) >> 1)) == 0 ? r : r - (1UL << fbits);
+        }
+        if (ea >= eb) negA -= 1UL << fbits; else b -= 1UL << fbits;
+        return FpCore.MulAdd(FpConstant(n, 0x3FC0_0000, 0x3FF8_0000_0000_0000), negA, b, n, fpcr, ref fpsr);
+    }
+
+    /// <summary>RecipEstimate: 9-bit a in [256, 511] (0.5 ≤ x &lt; 1) to an 8-bit-accurate 1/x in [256, 511].</summary>
+    private static int RecipEstimate(int a)
+    {
+        a = a * 2 + 1;
+        int b = (1 << 19) / a;
+        return (b + 1) / 2;
+    }
+
+    /// <summary>RecipSqrtEstimate: a in [128, 511] (0.25 ≤ x &lt; 1) to 1/√x in [256, 511].</summary>
+    private static int RSqrtEstimate(int a)
+    {
+        a = a < 256 ? a * 2 + 1 : (((a >> 1) << 1) + 1) * 2;
+        int b = 512;
+        while ((long)a * (b + 1) * (b + 1) < 1L << 28) b++;
+        return (b + 1) / 2;
+    }
+
+    /// <summary>FPRecipEstimate (FRECPE).</summary>
+    private static ulong RecipEstimate(ulong op, int n, ulong fpcr, ref ulong fpsr)
+    {
+        var t = FpCore.Unpack(op, n, fpcr, ref fpsr, out bool sign, out _, out _);
+        if (FpCore.IsNaN(t)) return FpCore.ProcessNaN(t, op, n, fpcr, ref fpsr);
+        if (t == FpType.Infinity) return FpCore.Zero(sign, n);
+        if (t == FpType.Zero) { fpsr |= FpCore.Dzc; return FpCore.Infinity(sign, n); }
+        int fbits = n == 32 ? 23 : 52, emask = n == 32 ? 0xFF : 0x7FF;
+        int exp = (int)(op >> fbits) & emask;
+        ulong frac = op & ((1UL << fbits) - 1);
+        // Below 2^-(emax + 1) the reciprocal overflows.
+        if (exp == 0 && frac < 1UL << (fbits - 2))
+        {
+            bool toInfinity = FpCore.RoundingMode(fpcr) switch
+            {
+                FpRounding.TieEven => true, FpRounding.PosInf => !sign, FpRounding.NegInf => sign, _ => false,
+            };
+            fpsr |= FpCore.Ofc | FpCore.Ixc;
+            return toInfinity ? FpCore.Infinity(sign, n) : FpCore.MaxNormal(sign, n);
+        }
+        // With FZ, a reciprocal that would be subnormal is flushed (UFC without IXC).
+        if ((fpcr >> 24 & 1) != 0 && exp >= emask - 2)
+        {
+            fpsr |= FpCore.Ufc;
+            return FpCore.Zero(sign, n);
+        }
+        const ulong mask52 = (1UL << 52) - 1;
+        ulong fraction = n == 32 ? frac << 29 : frac;
+        if (exp == 0)
+        {
+            if ((fraction >> 51 & 1) == 0) { exp = -1; fraction = (fraction << 2) & mask52; }
+            else fraction = (fraction << 1) & mask52;
+        }
+        int resultExp = (n == 32 ? 253 : 2045) - exp;
+        ulong result = (ulong)(RecipEstimate((int)(0x100 | (fraction >> 44))) & 0xFF) << 44;
+        if (resultExp == 0) result = (1UL << 51) | (result >> 1);
+        else if (resultExp == -1) { result = (1UL << 50) | (result >> 2); resultExp = 0; }
+        if (n == 32) result >>= 29;
+        return (sign ? 1UL << (n - 1) : 0) | (ulong)resultExp << fbits | result;
+    }
+
+    /// <summary>FPRSqrtEstimate (FRSQRTE).</summary>
+    private static ulong RSqrtEstimate(ulong op, int n, ulong fpcr, ref ulong fpsr)
+    {
+        var t = FpCore.Unpack(op, n, fpcr, ref fpsr, out bool sign, out _, out _);
+        if (FpCore.IsNaN(t)) return FpCore.ProcessNaN(t, op, n, fpcr, ref fpsr);
+        if (t == FpType.Zero) { fpsr |= FpCore.Dzc; return FpCore.Infinity(sign, n); }
+        if (sign) { fpsr |= FpCore.Ioc; return FpCore.DefaultNaN(n); }
+        if (t == FpType.Infinity) return 0;
+        int fbits = n == 32 ? 23 : 52, emask = n == 32 ? 0xFF : 0x7FF;
+        int exp = (int)(op >> fbits) & emask;
+        const ulong mask52 = (1UL << 52) - 1;
+        ulong fraction = n == 32 ? (op & ((1UL << fbits) - 1)) << 29 : op & mask52;
+        if (exp == 0)
+        {
+            while ((fraction >> 51 & 1) == 0) { fraction = (fraction << 1) & mask52; exp--; }
+            fraction = (fraction << 1) & mask52;
+        }
+        int scaled = (exp & 1) == 0 ? (int)(0x100 | (fraction >> 44)) : (int)(0x80 | (fraction >> 45));
+        int resultExp = ((n == 32 ? 380 : 3068) - exp) / 2;
+        return (ulong)resultExp << fbits | (ulong)(RSqrtEstimate(scaled) & 0xFF) << (fbits - 8);
+    }
+
+    /// <summary>FPRecpX (FRECPX): the sign, the inverted exponent (the largest finite one for zero and subnormals), no fraction.</summary>
+    private static ulong RecipExponent(ulong op, int n, ulong fpcr, ref ulong fpsr)
+    {
+        var t = FpCore.Unpack(op, n, fpcr, ref fpsr, out bool sign, out _, out _);
+        if (FpCore.IsNaN(t)) return FpCore.ProcessNaN(t, op, n, fpcr, ref fpsr);
+        int fbits = n == 32 ? 23 : 52;
+        ulong emask = n == 32 ? 0xFFUL : 0x7FFUL;
+        ulong exp = (op >> fbits) & emask;
+        ulong e = exp == 0 ? emask - 1 : ~exp & emask;
+        return (sign ? 1UL << (n - 1) : 0) | e << fbits;
     }
 }
