@@ -21,6 +21,16 @@ public class DifferentialTests(ITestOutputHelper output)
     [Fact] public void Atomics() => Check(InstructionClass.Atomics);
     [Fact] public void System() => Check(InstructionClass.System);
     [Fact] public void Mixed() => Check(InstructionClass.Mixed);
+    [Fact] public void FpLoadStore() => Check(InstructionClass.FpLoadStore);
+    [Fact] public void FpStructures() => Check(InstructionClass.FpStructures);
+    [Fact] public void FpDataProcessing1() => Check(InstructionClass.FpDataProcessing1);
+    [Fact] public void FpDataProcessing2() => Check(InstructionClass.FpDataProcessing2);
+    [Fact] public void FpDataProcessing3() => Check(InstructionClass.FpDataProcessing3);
+    [Fact] public void FpCompare() => Check(InstructionClass.FpCompare);
+    [Fact] public void FpSelectMove() => Check(InstructionClass.FpSelectMove);
+    [Fact] public void FpConvertPrecision() => Check(InstructionClass.FpConvertPrecision);
+    [Fact] public void FpIntConvert() => Check(InstructionClass.FpIntConvert);
+    [Fact] public void FpFixedConvert() => Check(InstructionClass.FpFixedConvert);
     [Fact] public void SimdArithmetic() => Check(InstructionClass.SimdArithmetic);
     [Fact] public void SimdCompare() => Check(InstructionClass.SimdCompare);
     [Fact] public void SimdLogicImmediate() => Check(InstructionClass.SimdLogicImmediate);

@@ -24,6 +24,16 @@ public static partial class Generator
             case InstructionClass.Atomics: Atomics(b); break;
             case InstructionClass.System: SystemInstructions(b); break;
             case InstructionClass.Mixed: return Mixed(b);
+            case InstructionClass.FpLoadStore: return FpLoadStore(b);
+            case InstructionClass.FpStructures: FpStructures(b); break;
+            case InstructionClass.FpDataProcessing1: FpCase(b, FpOneSource); break;
+            case InstructionClass.FpDataProcessing2: FpCase(b, FpTwoSource); break;
+            case InstructionClass.FpDataProcessing3: FpCase(b, FpThreeSource); break;
+            case InstructionClass.FpCompare: FpCase(b, FpCompare); break;
+            case InstructionClass.FpSelectMove: FpCase(b, FpSelectMove); break;
+            case InstructionClass.FpConvertPrecision: FpConvertPrecision(b); break;
+            case InstructionClass.FpIntConvert: FpCase(b, FpIntConvert); break;
+            case InstructionClass.FpFixedConvert: FpCase(b, FpFixedConvert); break;
             case var simd when IsSimd(simd): Simd(b); break;
             default: throw new ArgumentOutOfRangeException(nameof(cls));
         }

@@ -9,7 +9,27 @@ public enum InstructionClass
     LoadStoreSingle, LoadStorePair, LoadStoreExclusive, Atomics, System,
     /// <summary>Longer straight-line blocks mixing the arithmetic classes and NZCV moves.</summary>
     Mixed,
-    // AdvSIMD integer forms, vector and scalar
+    /// <summary>LDR/STR/LDUR/STUR/LDP/STP/LDNP/STNP of SIMD&amp;FP registers, literal loads.</summary>
+    FpLoadStore,
+    /// <summary>LD1–LD4/ST1–ST4: multiple structures, single lanes, replicate.</summary>
+    FpStructures,
+    /// <summary>FMOV (register), FABS, FNEG, FSQRT, FRINT*.</summary>
+    FpDataProcessing1,
+    /// <summary>FADD, FSUB, FMUL, FDIV, FNMUL, FMAX, FMIN, FMAXNM, FMINNM.</summary>
+    FpDataProcessing2,
+    /// <summary>FMADD, FMSUB, FNMADD, FNMSUB.</summary>
+    FpDataProcessing3,
+    /// <summary>FCMP, FCMPE, FCCMP, FCCMPE.</summary>
+    FpCompare,
+    /// <summary>FCSEL, FMOV (immediate), FMOV (register).</summary>
+    FpSelectMove,
+    /// <summary>FCVT between half, single and double.</summary>
+    FpConvertPrecision,
+    /// <summary>FCVT[NPMZA][SU], SCVTF/UCVTF and FMOV between FP and general registers.</summary>
+    FpIntConvert,
+    /// <summary>FCVTZS/FCVTZU/SCVTF/UCVTF with fraction bits.</summary>
+    FpFixedConvert,
+    // AdvSIMD, vector and scalar forms: integer, then floating point
     SimdArithmetic, SimdCompare, SimdLogicImmediate, SimdPermute, SimdShift, SimdAcrossPairwise, SimdWidenNarrow,
     SimdSaturating, SimdMultiply, SimdFloatArithmetic, SimdFloatCompareConvert,
 }

@@ -9,7 +9,8 @@ public class DecoderTests
     [InlineData(0xd503201fu, Op.Hint)]       // nop
     [InlineData(0xf9400020u, Op.LdStUimm)]   // ldr x0, [x1]
     [InlineData(0xd65f03c0u, Op.Ret)]
-    [InlineData(0x1e602820u, Op.SimdFp)]     // fadd d0, d1, d0
+    [InlineData(0x1e602820u, Op.Fadd)]       // fadd d0, d1, d0
+    [InlineData(0x3dc00400u, Op.LdStFpUimm)] // ldr q0, [x0, #16]
     [InlineData(0x93407c00u, Op.Sbfm)]       // sxtw x0, w0
     [InlineData(0x00000000u, Op.Udf)]
     [InlineData(0xd9600000u, Op.Ldg)]        // ldg x0, [x0]
@@ -40,6 +41,8 @@ public class DecoderTests
             uint word = row.Value;
             if (row.Op is Op.Rev) word |= 1u << 31 | 1u << 10;
             if (!row.Matches(word)) continue;
+            // The not-implemented catch-alls stand behind the real rows, which are meant to shadow them.
+            if (row.Op is Op.SimdFp or Op.SimdFpLoadStore or Op.Sve) continue;
             Assert.Equal(row.Op, A64Decoder.Decode(word).Op);
         }
     }

@@ -305,9 +305,136 @@ public static class FpCore
 
     // ---- Arithmetic (C7.2 FADD … FNMSUB; their pseudocode functions) ----
 
-    public static ulong Add(ulong op1, ulong op2, int n, ulong fpcr, ref ulong fpsr) => AddSub(op1, op2, false, n, fpcr, ref fpsr);
+    public static ulong Add(ulong op1, ulong op2, int n, ulong fpcr, ref ulong fpsr) =>
+        HostAddSub(op1, op2, false, n, fpcr, ref fpsr, out ulong r) ? r : AddSub(op1, op2, false, n, fpcr, ref fpsr);
 
-    public static ulong Sub(ulong op1, ulong op2, int n, ulong fpcr, ref ulong fpsr) => AddSub(op1, op2, true, n, fpcr, ref fpsr);
+    public static ulong Sub(ulong op1, ulong op2, int n, ulong fpcr, ref ulong fpsr) =>
+        HostAddSub(op1, op2, true, n, fpcr, ref fpsr, out ulong r) ? r : AddSub(op1, op2, true, n, fpcr, ref fpsr);
+
+    // ---- The host's arithmetic where it agrees with Arm's ----
+    //
+    // In round-to-nearest, with normal operands and a result far enough from both ends of the exponent range,
+    // IEEE 754 leaves no choice: the host's correctly rounded single and double operations give Arm's result,
+    // and FZ, DN and the NaN rules cannot apply. The only flag is IXC, found with an error-free transformation
+    // (TwoSum, or a fused multiply-add giving the exact remainder). Anything else takes the soft-float path.
+
+    private static int BiasedExponent(ulong op, int n) => (int)(op >> FractionBits(n) & ((1UL << ExponentBits(n)) - 1));
+
+    /// <summary>Whether <paramref name="op"/> is normal with a biased exponent of at least <paramref name="min"/>.</summary>
+    private static bool NormalAbove(ulong op, int n, int min)
+    {
+        int e = BiasedExponent(op, n);
+        return e >= min && e < (1 << ExponentBits(n)) - 1;
+    }
+
+    /// <summary>
+    /// The host fast path can be turned off on its own, so a wrong result can be bisected to it (and its tests
+    /// compare it with the soft float it stands in for).
+    /// </summary>
+    public static bool UseHostArithmetic { get; set; } = true;
+
+    private static bool HostEligible(ulong op1, ulong op2, int n, ulong fpcr) =>
+        UseHostArithmetic && n != 16 && (fpcr & (3UL << 22)) == 0 && NormalAbove(op1, n, 1) && NormalAbove(op2, n, 1);
+
+    // Far enough above the denormals that the error term of a product, quotient or root is itself exact.
+    private static int ErrorTermFloor(int n) => 2 * FractionBits(n) + 4;
+
+    private static bool HostAddSub(ulong op1, ulong op2, bool subtract, int n, ulong fpcr, ref ulong fpsr, out ulong result)
+    {
+        result = 0;
+        if (!HostEligible(op1, op2, n, fpcr)) return false;
+        bool inexact;
+        if (n == 64)
+        {
+            double a = BitConverter.UInt64BitsToDouble(op1), b = BitConverter.UInt64BitsToDouble(op2);
+            if (subtract) b = -b;
+            double sum = a + b;
+            result = BitConverter.DoubleToUInt64Bits(sum);
+            // Exponent 1 could be a result that was tiny before rounding.
+            if (!NormalAbove(result, n, 2)) return false;
+            double bb = sum - a;
+            inexact = (a - (sum - bb)) + (b - bb) != 0;
+        }
+        else
+        {
+            float a = BitConverter.UInt32BitsToSingle((uint)op1), b = BitConverter.UInt32BitsToSingle((uint)op2);
+            if (subtract) b = -b;
+            float sum = a + b;
+            result = BitConverter.SingleToUInt32Bits(sum);
+            if (!NormalAbove(result, n, 2)) return false;
+            float bb = sum - a;
+            inexact = (a - (sum - bb)) + (b - bb) != 0;
+        }
+        if (inexact) fpsr |= Ixc;
+        return true;
+    }
+
+    private static bool HostMul(ulong op1, ulong op2, int n, ulong fpcr, ref ulong fpsr, out ulong result)
+    {
+        result = 0;
+        if (!HostEligible(op1, op2, n, fpcr)) return false;
+        bool inexact;
+        if (n == 64)
+        {
+            double a = BitConverter.UInt64BitsToDouble(op1), b = BitConverter.UInt64BitsToDouble(op2), p = a * b;
+            result = BitConverter.DoubleToUInt64Bits(p);
+            if (!NormalAbove(result, n, ErrorTermFloor(n))) return false;
+            inexact = Math.FusedMultiplyAdd(a, b, -p) != 0;
+        }
+        else
+        {
+            float a = BitConverter.UInt32BitsToSingle((uint)op1), b = BitConverter.UInt32BitsToSingle((uint)op2), p = a * b;
+            result = BitConverter.SingleToUInt32Bits(p);
+            if (!NormalAbove(result, n, ErrorTermFloor(n))) return false;
+            inexact = MathF.FusedMultiplyAdd(a, b, -p) != 0;
+        }
+        if (inexact) fpsr |= Ixc;
+        return true;
+    }
+
+    private static bool HostDiv(ulong op1, ulong op2, int n, ulong fpcr, ref ulong fpsr, out ulong result)
+    {
+        result = 0;
+        if (!HostEligible(op1, op2, n, fpcr) || !NormalAbove(op1, n, ErrorTermFloor(n))) return false;
+        bool inexact;
+        if (n == 64)
+        {
+            double a = BitConverter.UInt64BitsToDouble(op1), b = BitConverter.UInt64BitsToDouble(op2), q = a / b;
+            result = BitConverter.DoubleToUInt64Bits(q);
+            if (!NormalAbove(result, n, ErrorTermFloor(n))) return false;
+            inexact = Math.FusedMultiplyAdd(-q, b, a) != 0;
+        }
+        else
+        {
+            float a = BitConverter.UInt32BitsToSingle((uint)op1), b = BitConverter.UInt32BitsToSingle((uint)op2), q = a / b;
+            result = BitConverter.SingleToUInt32Bits(q);
+            if (!NormalAbove(result, n, ErrorTermFloor(n))) return false;
+            inexact = MathF.FusedMultiplyAdd(-q, b, a) != 0;
+        }
+        if (inexact) fpsr |= Ixc;
+        return true;
+    }
+
+    private static bool HostSqrt(ulong op, int n, ulong fpcr, ref ulong fpsr, out ulong result)
+    {
+        result = 0;
+        if (!HostEligible(op, op, n, fpcr) || (op >> (n - 1) & 1) != 0 || !NormalAbove(op, n, ErrorTermFloor(n))) return false;
+        bool inexact;
+        if (n == 64)
+        {
+            double a = BitConverter.UInt64BitsToDouble(op), r = Math.Sqrt(a);
+            result = BitConverter.DoubleToUInt64Bits(r);
+            inexact = Math.FusedMultiplyAdd(-r, r, a) != 0;
+        }
+        else
+        {
+            float a = BitConverter.UInt32BitsToSingle((uint)op), r = MathF.Sqrt(a);
+            result = BitConverter.SingleToUInt32Bits(r);
+            inexact = MathF.FusedMultiplyAdd(-r, r, a) != 0;
+        }
+        if (inexact) fpsr |= Ixc;
+        return true;
+    }
 
     private static ulong AddSub(ulong op1, ulong op2, bool subtract, int n, ulong fpcr, ref ulong fpsr)
     {
@@ -333,6 +460,7 @@ public static class FpCore
 
     public static ulong Mul(ulong op1, ulong op2, int n, ulong fpcr, ref ulong fpsr)
     {
+        if (HostMul(op1, op2, n, fpcr, ref fpsr, out ulong fast)) return fast;
         var t1 = Unpack(op1, n, fpcr, ref fpsr, out bool s1, out int e1, out ulong m1);
         var t2 = Unpack(op2, n, fpcr, ref fpsr, out bool s2, out int e2, out ulong m2);
         if (ProcessNaNs(t1, t2, op1, op2, n, fpcr, ref fpsr, out ulong nan)) return nan;
@@ -349,6 +477,7 @@ public static class FpCore
 
     public static ulong Div(ulong op1, ulong op2, int n, ulong fpcr, ref ulong fpsr)
     {
+        if (HostDiv(op1, op2, n, fpcr, ref fpsr, out ulong fast)) return fast;
         var t1 = Unpack(op1, n, fpcr, ref fpsr, out bool s1, out int e1, out ulong m1);
         var t2 = Unpack(op2, n, fpcr, ref fpsr, out bool s2, out int e2, out ulong m2);
         if (ProcessNaNs(t1, t2, op1, op2, n, fpcr, ref fpsr, out ulong nan)) return nan;
@@ -373,6 +502,7 @@ public static class FpCore
 
     public static ulong Sqrt(ulong op, int n, ulong fpcr, ref ulong fpsr)
     {
+        if (HostSqrt(op, n, fpcr, ref fpsr, out ulong fast)) return fast;
         var t = Unpack(op, n, fpcr, ref fpsr, out bool sign, out int e, out ulong m);
         if (IsNaN(t)) return ProcessNaN(t, op, n, fpcr, ref fpsr);
         if (t == FpType.Zero) return Zero(sign, n);
