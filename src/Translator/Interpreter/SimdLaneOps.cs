@@ -45,13 +45,6 @@ public sealed unsafe partial class BlockInterpreter
                 break;
             }
 
-            case Op.VRev64: case Op.VRev32: case Op.VRev16:
-            {
-                int count = I.B >> size;
-                int container = (I.Op == Op.VRev64 ? 8 : I.Op == Op.VRev32 ? 4 : 2) >> size;
-                for (int k = 0; k < count; k++) Set(p, size, k, Get(n, size, k ^ (container - 1)));
-                break;
-            }
             case Op.VClz: case Op.VCls: case Op.VRbit: case Op.VAbs: case Op.VSqabs: case Op.VSqneg:
             case Op.VSuqadd: case Op.VUsqadd:
             {

@@ -79,8 +79,19 @@ public sealed unsafe partial class BlockInterpreter
 
             case Op.VSmaxp: case Op.VUmaxp: case Op.VSminp: case Op.VUminp:
             case Op.VAddp when I.Sf == 0:
-                Pairwise(in I);
+            {
+                var (even, odd) = Deinterleave(in I);
+                Vector128<byte> r = I.Op switch
+                {
+                    Op.VAddp => Unsigned<AddOp>(I.A, even, odd),
+                    Op.VUmaxp => Unsigned<MaxOp>(I.A, even, odd),
+                    Op.VUminp => Unsigned<MinOp>(I.A, even, odd),
+                    Op.VSmaxp => Signed<MaxOp>(I.A, even, odd),
+                    _ => Signed<MinOp>(I.A, even, odd),
+                };
+                VWrite(I.Rd, r, I.B);
                 break;
+            }
             case Op.VAddp:
             {
                 ulong* n = VReg(I.Rn);
@@ -117,30 +128,84 @@ public sealed unsafe partial class BlockInterpreter
 
             case Op.VExt:
             {
-                // Bytes imm4 onwards of Vm:Vn (the 8- or 16-byte concatenation).
-                byte* n = (byte*)VReg(I.Rn), m = (byte*)VReg(I.Rm);
-                Vec r = default;
-                byte* p = (byte*)&r;
-                int pos = (int)I.Imm;
-                for (int k = 0; k < I.B; k++, pos++) p[k] = pos < I.B ? n[pos] : m[pos - I.B];
-                VWrite(I.Rd, in r, I.B);
+                // Bytes imm4 onwards of Vm:Vn; out-of-range shuffle indices give zero, so two shuffles OR together.
+                Vector128<byte> at = Iota + Vector128.Create((byte)I.Imm);
+                Vector128<byte> r = I.B == 16
+                    ? Vector128.Shuffle(VLoad(I.Rn), at) | Vector128.Shuffle(VLoad(I.Rm), at - Vector128.Create((byte)16))
+                    : Vector128.Shuffle(Vector128.Create(VReg(I.Rn)[0], VReg(I.Rm)[0]).AsByte(), at);
+                VWrite(I.Rd, r, I.B);
                 break;
             }
             case Op.VTbl: case Op.VTbx:
             {
-                Vec r = default;
-                byte* p = (byte*)&r, idx = (byte*)VReg(I.Rm), d = (byte*)VReg(I.Rd);
-                int tableBytes = 16 * I.C;
-                for (int k = 0; k < I.B; k++)
-                {
-                    int x = idx[k];
-                    if (x < tableBytes) p[k] = ((byte*)VReg((I.Rn + x / 16) % 32))[x % 16];
-                    else if (I.Op == Op.VTbx) p[k] = d[k];
-                }
-                VWrite(I.Rd, in r, I.B);
+                // Each table register answers the indices in its 16-byte window; the others shuffle to zero.
+                Vector128<byte> idx = VLoad(I.Rm), r = Vector128<byte>.Zero;
+                for (int k = 0; k < I.C; k++)
+                    r |= Vector128.Shuffle(VLoad((I.Rn + k) % 32), idx - Vector128.Create((byte)(16 * k)));
+                if (I.Op == Op.VTbx)
+                    r = Vector128.ConditionalSelect(Vector128.LessThan(idx, Vector128.Create((byte)(16 * I.C))), r, VLoad(I.Rd));
+                VWrite(I.Rd, r, I.B);
                 break;
             }
-            case >= Op.VUzp1 and <= Op.VTrn2: Permute(in I); break;
+            case Op.VUzp1: case Op.VUzp2:
+            {
+                var (even, odd) = Deinterleave(in I);
+                VWrite(I.Rd, I.Op == Op.VUzp1 ? even : odd, I.B);
+                break;
+            }
+            case Op.VRev64: case Op.VRev32: case Op.VRev16:
+            {
+                // Reversing the elements of a container is an XOR of the byte index.
+                int container = I.Op == Op.VRev64 ? 8 : I.Op == Op.VRev32 ? 4 : 2;
+                var at = Iota ^ Vector128.Create((byte)((container - 1) & ~((1 << I.A) - 1)));
+                VWrite(I.Rd, Vector128.Shuffle(VLoad(I.Rn), at), I.B);
+                break;
+            }
+            case Op.VShrn when I.Sf == 0: case Op.VXtn:
+            {
+                Vector128<byte> n = VLoad(I.Rn);
+                int shift = I.Op == Op.VShrn ? (int)I.Imm : 0;
+                Vector128<byte> r = I.A switch
+                {
+                    0 => Vector128.Narrow(Vector128.ShiftRightLogical(n.AsUInt16(), shift), Vector128<ushort>.Zero),
+                    1 => Vector128.Narrow(Vector128.ShiftRightLogical(n.AsUInt32(), shift), Vector128<uint>.Zero).AsByte(),
+                    _ => Vector128.Narrow(Vector128.ShiftRightLogical(n.AsUInt64(), shift), Vector128<ulong>.Zero).AsByte(),
+                };
+                VWriteNarrow(in I, r.AsUInt64().ToScalar());
+                break;
+            }
+            case Op.VSshll: case Op.VUshll:
+            {
+                // SXTL/UXTL and their shifted forms: widen the lower (or, for the "2" forms, upper) half.
+                Vector128<byte> n = VLoad(I.Rn);
+                bool upper = I.C == 1;
+                int shift = (int)I.Imm;
+                Vector128<byte> r = (I.A, I.Op == Op.VSshll) switch
+                {
+                    (0, true) => Vector128.ShiftLeft(upper ? Vector128.WidenUpper(n.AsSByte()) : Vector128.WidenLower(n.AsSByte()), shift).AsByte(),
+                    (0, false) => Vector128.ShiftLeft(upper ? Vector128.WidenUpper(n) : Vector128.WidenLower(n), shift).AsByte(),
+                    (1, true) => Vector128.ShiftLeft(upper ? Vector128.WidenUpper(n.AsInt16()) : Vector128.WidenLower(n.AsInt16()), shift).AsByte(),
+                    (1, false) => Vector128.ShiftLeft(upper ? Vector128.WidenUpper(n.AsUInt16()) : Vector128.WidenLower(n.AsUInt16()), shift).AsByte(),
+                    (_, true) => Vector128.ShiftLeft(upper ? Vector128.WidenUpper(n.AsInt32()) : Vector128.WidenLower(n.AsInt32()), shift).AsByte(),
+                    _ => Vector128.ShiftLeft(upper ? Vector128.WidenUpper(n.AsUInt32()) : Vector128.WidenLower(n.AsUInt32()), shift).AsByte(),
+                };
+                VWrite(I.Rd, r, 16);
+                break;
+            }
+            case Op.VAddv when I.A < 3:
+            {
+                Vector128<byte> n = VLoad(I.Rn);
+                if (I.B == 8) n = n.AsUInt64().WithElement(1, 0UL).AsByte();
+                ulong sum = I.A switch
+                {
+                    0 => Vector128.Sum(n),
+                    1 => Vector128.Sum(n.AsUInt16()),
+                    _ => Vector128.Sum(n.AsUInt32()),
+                };
+                VWrite(I.Rd, sum, 0, 1 << I.A);
+                break;
+            }
+            case >= Op.VZip1 and <= Op.VTrn2: Permute(in I); break;
 
             case Op.VShl:
                 VWrite(I.Rd, I.A switch
@@ -160,16 +225,6 @@ public sealed unsafe partial class BlockInterpreter
                     _ => Vector128.ShiftRightLogical(VLoad(I.Rn).AsUInt64(), (int)I.Imm).AsByte(),
                 }, I.B);
                 break;
-
-            case Op.VXtn:
-            {
-                ulong* n = VReg(I.Rn);
-                ulong r = 0;
-                int count = I.B >> I.A;
-                for (int k = 0; k < count; k++) r |= (Get(n, I.A + 1, k) & Ones(8 << I.A)) << (k * (8 << I.A));
-                VWriteNarrow(in I, r);
-                break;
-            }
 
             default:
                 if (!Lanes(in I, ref qc)) return Undefined(in I);
@@ -204,28 +259,32 @@ public sealed unsafe partial class BlockInterpreter
         VWrite(I.Rd, r, I.B);
     }
 
-    /// <summary>ADDP, SMAXP, …: the adjacent pairs of Vm:Vn (Vn's pairs fill the lower half of the result).</summary>
-    private void Pairwise(in Inst I)
+    private static readonly Vector128<byte> Iota = Vector128.Create((byte)0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+
+    /// <summary>
+    /// The even and the odd elements of Vn:Vm (Vn's first), as UZP1 and UZP2 give them and the pairwise forms
+    /// combine them. Narrowing keeps the low half of each double-width lane, which is the even element.
+    /// </summary>
+    private (Vector128<byte> Even, Vector128<byte> Odd) Deinterleave(in Inst I)
     {
-        ulong* n = VReg(I.Rn), m = VReg(I.Rm);
-        Vec r = default;
-        int count = I.B >> I.A, half = count / 2, bits = 8 << I.A;
-        for (int k = 0; k < count; k++)
+        Vector128<byte> x, y;
+        if (I.B == 16) { x = VLoad(I.Rn); y = VLoad(I.Rm); }
+        else { x = Vector128.Create(VReg(I.Rn)[0], VReg(I.Rm)[0]).AsByte(); y = Vector128<byte>.Zero; }
+        switch (I.A)
         {
-            ulong* src = k < half ? n : m;
-            int j = 2 * (k < half ? k : k - half);
-            ulong a = Get(src, I.A, j), b = Get(src, I.A, j + 1);
-            ulong x = I.Op switch
-            {
-                Op.VAddp => a + b,
-                Op.VUmaxp => Math.Max(a, b),
-                Op.VUminp => Math.Min(a, b),
-                Op.VSmaxp => (ulong)Math.Max(Sx(a, bits), Sx(b, bits)),
-                _ => (ulong)Math.Min(Sx(a, bits), Sx(b, bits)),
-            };
-            Set(&r.Lo, I.A, k, x);
+            case 0:
+                return (Vector128.Narrow(x.AsUInt16(), y.AsUInt16()),
+                        Vector128.Narrow(x.AsUInt16() >> 8, y.AsUInt16() >> 8));
+            case 1:
+                return (Vector128.Narrow(x.AsUInt32(), y.AsUInt32()).AsByte(),
+                        Vector128.Narrow(x.AsUInt32() >> 16, y.AsUInt32() >> 16).AsByte());
+            case 2:
+                return (Vector128.Narrow(x.AsUInt64(), y.AsUInt64()).AsByte(),
+                        Vector128.Narrow(x.AsUInt64() >> 32, y.AsUInt64() >> 32).AsByte());
+            default:
+                return (Vector128.Create(x.AsUInt64().GetElement(0), y.AsUInt64().GetElement(0)).AsByte(),
+                        Vector128.Create(x.AsUInt64().GetElement(1), y.AsUInt64().GetElement(1)).AsByte());
         }
-        VWrite(I.Rd, in r, I.B);
     }
 
     private void Permute(in Inst I)
@@ -238,12 +297,6 @@ public sealed unsafe partial class BlockInterpreter
             ulong x;
             switch (I.Op)
             {
-                case Op.VUzp1: case Op.VUzp2:
-                {
-                    int j = 2 * k + (I.Op == Op.VUzp2 ? 1 : 0);
-                    x = j < count ? Get(n, I.A, j) : Get(m, I.A, j - count);
-                    break;
-                }
                 case Op.VZip1: case Op.VZip2:
                 {
                     int j = k / 2 + (I.Op == Op.VZip2 ? half : 0);
