@@ -33,20 +33,56 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
     public Vcpu AddVcpu()
     {
         var v = new Vcpu(this, vcpus.Count);
+        v.Processor.Broadcast = bits =>
+        {
+            foreach (var other in vcpus)
+                if (other != v) other.RequestExit(bits);
+        };
         vcpus.Add(v);
         return v;
     }
 
+    /// <summary>An emulator failure on a secondary vCPU's thread, reported by <see cref="Run"/> on the caller's.</summary>
+    public Exception? Failure { get; private set; }
+
+    internal void Fail(Exception e)
+    {
+        Failure ??= e;
+        Stop();
+    }
+
     /// <summary>
-    /// Runs the domain on the calling thread until it shuts down, is stopped, or has retired
-    /// <paramref name="maxInstructions"/>. Only vCPU 0 is scheduled for now.
+    /// Runs the domain until it shuts down, is stopped, or vCPU 0 has retired <paramref name="maxInstructions"/>:
+    /// vCPU 0 on the calling thread, every secondary vCPU on a thread of its own that waits for PSCI CPU_ON.
     /// </summary>
     public VcpuExit Run(ulong maxInstructions = ulong.MaxValue)
     {
         if (vcpus.Count == 0) throw new InvalidOperationException($"domain {Name} has no vCPU");
-        if (vcpus.Count > 1)
-            Log.Once("smp", $"domain {Name}: only vCPU 0 is scheduled; {vcpus.Count - 1} secondary vCPUs stay off");
-        return vcpus[0].Run(maxInstructions);
+        var threads = new List<Thread>();
+        for (int i = 1; i < vcpus.Count; i++)
+        {
+            var v = vcpus[i];
+            var t = new Thread(() =>
+            {
+                try { v.RunSecondary(); }
+                catch (Exception e) { Fail(e); }
+            }) { Name = $"{Name} vCPU {i}", IsBackground = true };
+            threads.Add(t);
+            t.Start();
+        }
+        VcpuExit exit;
+        try
+        {
+            exit = vcpus[0].Run(maxInstructions);
+        }
+        finally
+        {
+            // vCPU 0 left: whatever the reason, the secondaries leave too before the domain can be disposed.
+            foreach (var v in vcpus.Skip(1)) v.RequestExit(ExitRequests.Stop);
+            foreach (var t in threads) t.Join();
+        }
+        if (Failure is not null) throw new InvalidOperationException($"a secondary vCPU failed: {Failure.GetType().Name}: {Failure.Message}", Failure);
+        return exit;
     }
 
     /// <summary>Asks every vCPU to leave its run loop; safe from any thread, including a signal handler.</summary>
@@ -70,13 +106,8 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
 
     VcpuPowerState IPsciPlatform.PowerState(int vcpu) => vcpus[vcpu].Power;
 
-    long IPsciPlatform.CpuOn(int vcpu, ulong entry, ulong context)
-    {
-        // Reachable only with secondary vCPUs, which nothing schedules yet: refuse rather than leave the
-        // guest waiting for a CPU that never starts.
-        Log.Once("psci-cpu-on", $"domain {Name}: PSCI CPU_ON of vCPU {vcpu} refused: secondary vCPUs are not scheduled yet");
-        return Psci.InternalFailure;
-    }
+    long IPsciPlatform.CpuOn(int vcpu, ulong entry, ulong context) =>
+        vcpus[vcpu].PowerOn(entry, context) ? Psci.Success : vcpus[vcpu].Power == VcpuPowerState.On ? Psci.AlreadyOn : Psci.OnPending;
 
     void IPsciPlatform.CpuOff(int vcpu)
     {

@@ -1,5 +1,6 @@
 using Jit.Hypervisor.Smccc;
 using Jit.Runtime;
+using Jit.Runtime.Interrupts;
 using Jit.Runtime.Memory;
 using Jit.Translator;
 
@@ -42,22 +43,53 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
         Id = id;
         state = CpuState.Allocate();
         Mmu = new Mmu(state, domain.Memory, domain.Mmio);
-        Engine = new Engine(state, Mmu, this);
-        Power = id == 0 ? VcpuPowerState.On : VcpuPowerState.Off;
+        Processor = new Processor(state, Mmu);
+        Processor.Timer.Fired += () => wake.Set();
+        Engine = new Engine(Processor, this);
+        IrqInput = new IrqLine(this);
+        power = id == 0 ? (int)VcpuPowerState.On : (int)VcpuPowerState.Off;
         Reset(0);
+    }
+
+    /// <summary>The interrupt controller's IRQ output towards this vCPU: sets the CPU's IRQ input and wakes it from WFI.</summary>
+    public IInterruptLine IrqInput { get; }
+
+    private sealed class IrqLine(Vcpu vcpu) : IInterruptLine
+    {
+        public void SetLevel(bool asserted)
+        {
+            if (vcpu.state == null) return;
+            Volatile.Write(ref vcpu.state->IrqPending, asserted ? 1 : 0);
+            if (asserted) vcpu.wake.Set();
+        }
     }
 
     public int Id { get; }
     public CpuState* State => state;
     public Mmu Mmu { get; }
+    public Processor Processor { get; }
     public Engine Engine { get; }
-    public VcpuPowerState Power { get; private set; }
+
+    private int power;
+    public VcpuPowerState Power => (VcpuPowerState)Volatile.Read(ref power);
 
     /// <summary>MPIDR_EL1: bit 31 is RES1, Aff0 numbers the vCPUs of the domain.</summary>
     public ulong Mpidr => (1UL << 31) | (uint)Id;
 
     /// <summary>The guest PC, for error messages; null-safe after disposal.</summary>
     public ulong PcForDiagnostics => state == null ? 0 : state->PC;
+
+    /// <summary>A one-paragraph dump of the architectural state, for diagnosing a guest that went astray.</summary>
+    public string Describe()
+    {
+        var s = state;
+        var sb = new System.Text.StringBuilder();
+        sb.Append($"vCPU {Id} ({Power}): PC={s->PC:x16} EL{s->EL}{(s->SPSel != 0 ? "h" : "t")} NZCV={s->Nzcv >> 28:x} DAIF={s->Daif >> 6:x} retired={s->Retired:N0}\n");
+        sb.Append($"  SCTLR={s->SctlrEl1:x} TCR={s->TcrEl1:x} TTBR0={s->Ttbr0El1:x} TTBR1={s->Ttbr1El1:x} VBAR={s->VbarEl1:x}\n");
+        sb.Append($"  ESR={s->EsrEl1:x} ELR={s->ElrEl1:x} FAR={s->FarEl1:x} SPSR={s->SpsrEl1:x} IRQ={s->IrqPending}\n");
+        for (int r = 0; r < 32; r++) sb.Append($"  x{r}={s->X[r]:x}").Append(r % 4 == 3 ? "\n" : "");
+        return sb.ToString();
+    }
 
     /// <summary>Guest instructions this vCPU has retired.</summary>
     public ulong Retired => state->Retired;
@@ -69,8 +101,10 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
     public void Reset(ulong pc)
     {
         ulong retired = state->Retired;
+        int irq = state->IrqPending;
         *state = default;
         state->Retired = retired;
+        state->IrqPending = irq;
         state->PC = pc;
         state->EL = 1;
         state->SPSel = 1;
@@ -88,8 +122,44 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
 
     internal void PowerOff()
     {
-        Power = VcpuPowerState.Off;
+        Volatile.Write(ref power, (int)VcpuPowerState.Off);
         RequestExit(ExitRequests.Halt);
+    }
+
+    /// <summary>
+    /// PSCI CPU_ON: enters the guest at <paramref name="entry"/> with X0 = <paramref name="context"/>, EL1h,
+    /// MMU off, DAIF masked (PSCI 1.1, 6.4). False when the vCPU is not off.
+    /// </summary>
+    internal bool PowerOn(ulong entry, ulong context)
+    {
+        if (Interlocked.CompareExchange(ref power, (int)VcpuPowerState.OnPending, (int)VcpuPowerState.Off) != (int)VcpuPowerState.Off)
+            return false;
+        Reset(entry);
+        state->X[0] = context;
+        // The vCPU's thread is parked while it is off, so its caches can be cleared from here.
+        Engine.FlushTranslations();
+        Mmu.Tlb.Flush();
+        Volatile.Write(ref power, (int)VcpuPowerState.On);
+        wake.Set();
+        return true;
+    }
+
+    /// <summary>A secondary vCPU's thread: waits for CPU_ON, runs until CPU_OFF, and again, until the domain ends.</summary>
+    internal void RunSecondary()
+    {
+        while (true)
+        {
+            while (Power != VcpuPowerState.On)
+            {
+                wake.Reset();
+                if (domain.ShutdownRequest is not null || (Volatile.Read(ref state->ExitRequest) & ExitRequests.Stop) != 0) return;
+                if (Power == VcpuPowerState.On) break;
+                wake.Wait();
+            }
+            Interlocked.And(ref state->ExitRequest, ~ExitRequests.Halt);
+            var exit = Run();
+            if (exit is VcpuExit.Shutdown or VcpuExit.Stopped) return;
+        }
     }
 
     /// <summary>Runs this vCPU on the calling thread until an exit the hypervisor cannot resolve by itself.</summary>
@@ -126,16 +196,20 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
     }
 
     /// <summary>
-    /// WFI with no interrupt controller or timer yet: nothing can ever wake the vCPU except a request to stop,
-    /// so it sleeps on that instead of spinning.
+    /// WFI: the vCPU thread sleeps until an interrupt is signalled to it (masked or not, as WFI wake-up events
+    /// are defined), a timer fires, or the domain asks it to stop. Without an interrupt controller only a stop
+    /// request can wake it.
     /// </summary>
     private void Park()
     {
-        Log.Once("wfi-park", $"vCPU {Id}: WFI with no interrupt source modelled yet; the vCPU sleeps until stopped");
-        while ((Volatile.Read(ref state->ExitRequest) & (ExitRequests.Stop | ExitRequests.Halt)) == 0)
+        if (Processor.Gic is null)
+            Log.Once("wfi-park", $"vCPU {Id}: WFI with no interrupt controller; the vCPU sleeps until stopped");
+        while (true)
         {
-            wake.Wait();
             wake.Reset();
+            if (Volatile.Read(ref state->IrqPending) != 0) return;
+            if ((Volatile.Read(ref state->ExitRequest) & (ExitRequests.Stop | ExitRequests.Halt)) != 0) return;
+            wake.Wait();
         }
     }
 

@@ -127,4 +127,8 @@ public static class ExitRequests
     public const int Halt = 1;
     public const int Interrupt = 2;
     public const int Stop = 4;
+    /// <summary>Another vCPU ran a broadcast TLB maintenance instruction (TLBI …IS) or made a page code: flush the soft TLB.</summary>
+    public const int FlushTlb = 8;
+    /// <summary>Another vCPU wrote pages holding code this vCPU decoded: drop those blocks (the pages are queued).</summary>
+    public const int InvalidateCode = 16;
 }

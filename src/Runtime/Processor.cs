@@ -14,6 +14,29 @@ public sealed unsafe class Processor
     public Mmu Mmu { get; }
     public GenericTimer Timer { get; }
 
+    /// <summary>
+    /// The self-hosted debug registers: 6 breakpoints and 4 watchpoints as ID_AA64DFR0_EL1 reports, indexed by
+    /// the register number n of DBGB{V,C}Rn_EL1/DBGW{V,C}Rn_EL1. They hold what software writes; breakpoints
+    /// and watchpoints do not fire yet.
+    /// </summary>
+    public ulong[] BreakpointValue { get; } = new ulong[6];
+    public ulong[] BreakpointControl { get; } = new ulong[6];
+    public ulong[] WatchpointValue { get; } = new ulong[4];
+    public ulong[] WatchpointControl { get; } = new ulong[4];
+    /// <summary>OSLSR_EL1.OSLK: the OS lock, set at reset (D2.5).</summary>
+    public bool OsLock { get; set; } = true;
+    public ulong OsDoubleLock { get; set; }
+    public ulong MdccintEl1 { get; set; }
+    public ulong CsselrEl1 { get; set; }
+    public ulong Afsr0 { get; set; }
+    public ulong Afsr1 { get; set; }
+
+    /// <summary>
+    /// Raises <see cref="ExitRequests"/> bits on every other vCPU of the domain (TLB shootdowns). Set by the
+    /// hypervisor; without it this is a uniprocessor and broadcasts have nobody to reach.
+    /// </summary>
+    public Action<int>? Broadcast { get; set; }
+
     /// <summary>The GICv3 CPU interface; null on a machine without a GIC (ICC_* accesses are then UNDEFINED).</summary>
     public IGicCpuInterface? Gic { get; set; }
 

@@ -31,6 +31,7 @@ public class DifferentialTests(ITestOutputHelper output)
     [Fact] public void FpConvertPrecision() => Check(InstructionClass.FpConvertPrecision);
     [Fact] public void FpIntConvert() => Check(InstructionClass.FpIntConvert);
     [Fact] public void FpFixedConvert() => Check(InstructionClass.FpFixedConvert);
+    [Fact] public void FpMixed() => Check(InstructionClass.FpMixed);
     [Fact] public void SimdArithmetic() => Check(InstructionClass.SimdArithmetic);
     [Fact] public void SimdCompare() => Check(InstructionClass.SimdCompare);
     [Fact] public void SimdLogicImmediate() => Check(InstructionClass.SimdLogicImmediate);

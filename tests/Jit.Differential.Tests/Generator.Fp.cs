@@ -19,6 +19,18 @@ public static class FpValues
         _ => BitConverter.HalfToUInt16Bits((Half)d),
     };
 
+    /// <summary>
+    /// A value of <paramref name="n"/> bits near 2^<paramref name="exponent"/> (unbiased, clamped to the normal
+    /// range): for conversions, the edges of the destination format.
+    /// </summary>
+    public static ulong Near(Rng r, int n, int exponent)
+    {
+        int f = FractionBits(n), bias = (1 << (ExponentBits(n) - 1)) - 1;
+        int biased = Math.Clamp(exponent + bias + r.Range(-2, 2), 1, 2 * bias);
+        ulong frac = r.Below(3) switch { 0 => 0, 1 => (1UL << f) - 1 - (ulong)r.Below(3), _ => r.Next() };
+        return Make(n, r.Coin(), (ulong)biased, frac);
+    }
+
     public static ulong Next(Rng r, int n)
     {
         int f = FractionBits(n), e = ExponentBits(n);
@@ -185,6 +197,14 @@ public static partial class Generator
         do to = r.Pick([16, 32, 64]); while (to == from);
         FpControl(b);
         FillV(b, from);
+        // Narrowing: some sources near the destination's overflow, its smallest normal and its denormals.
+        if (to < from)
+        {
+            int bias = (1 << (FpValues.ExponentBits(to) - 1)) - 1, fbits = FpValues.FractionBits(to);
+            for (int i = 0; i < 32; i++)
+                if (r.Chance(40))
+                    b.Case.V[2 * i] = FpValues.Near(r, from, r.Pick([bias, 1 - bias, 1 - bias - fbits, 1 - bias - fbits / 2]));
+        }
         int count = r.Chance(70) ? 1 : 2;
         for (int i = 0; i < count; i++)
             b.Emit(Op.Fcvt, ("ftype", FType(from)), ("opc", FType(to)), ("Rn", r.Bits(5)), ("Rd", r.Bits(5)));
@@ -229,5 +249,50 @@ public static partial class Generator
         Op op = r.Pick([Op.FcvtzsFixed, Op.FcvtzuFixed, Op.ScvtfFixed, Op.UcvtfFixed]);
         bool toInt = op is Op.FcvtzsFixed or Op.FcvtzuFixed;
         b.Emit(op, ("sf", sf), ("ftype", ftype), ("scale", scale), ("Rn", toInt ? r.Bits(5) : b.Reg()), ("Rd", toInt ? b.Reg() : r.Bits(5)));
+    }
+}
+
+public static partial class Generator
+{
+    private static readonly Action<CaseBuilder, int>[] fpMixable =
+        [FpOneSource, FpTwoSource, FpThreeSource, FpCompare, FpSelectMove, FpIntConvert, FpFixedConvert, FpControlRegisters];
+
+    /// <summary>
+    /// Three to twelve FP instructions of every class in one block, with FPCR changed and FPCR/FPSR read in the
+    /// middle, so a new rounding mode or FZ/DN must reach the very next instruction.
+    /// </summary>
+    private static void FpMixed(CaseBuilder b)
+    {
+        int n = ArithmeticWidth(b.R);
+        FpControl(b);
+        FillV(b, n);
+        int count = b.R.Range(3, 12);
+        for (int i = 0; i < count; i++) b.R.Pick(fpMixable)(b, n);
+    }
+
+    /// <summary>
+    /// MSR and MRS of FPCR (3,3,4,4,0) and FPSR (3,3,4,4,1). A written value is set up by MOVZ/MOVK just
+    /// before: mostly a plain control word, else any bits but FPCR[21:16] (FZ16, Len and Stride, which
+    /// qemu's CPU implements and ours, with neither FP16 nor AArch32, keeps RES0).
+    /// </summary>
+    private static void FpControlRegisters(CaseBuilder b, int n)
+    {
+        var r = b.R;
+        uint op2 = r.Bits(1);
+        if (r.Coin())
+        {
+            uint rt;
+            do rt = b.Reg(); while (rt == 31);
+            ulong value = r.Chance(60) ? (op2 == 0 ? (ulong)r.Bits(2) << 22 | (ulong)r.Bits(2) << 24 : r.Bits(5)) : r.Next();
+            if (op2 == 0) value &= ~0x3F_0000UL;
+            b.EmitRaw(Encoder.Make(Op.Movz, ("sf", 1), ("hw", 0), ("imm16", (uint)(value & 0xFFFF)), ("Rd", rt)));
+            for (uint hw = 1; hw < 4; hw++)
+                b.EmitRaw(Encoder.Make(Op.Movk, ("sf", 1), ("hw", hw), ("imm16", (uint)(value >> (int)(16 * hw) & 0xFFFF)), ("Rd", rt)));
+            b.Emit(Op.MsrReg, ("o0", 1), ("op1", 3), ("CRn", 4), ("CRm", 4), ("op2", op2), ("Rt", rt));
+        }
+        else
+        {
+            b.Emit(Op.Mrs, ("o0", 1), ("op1", 3), ("CRn", 4), ("CRm", 4), ("op2", op2), ("Rt", b.Reg()));
+        }
     }
 }

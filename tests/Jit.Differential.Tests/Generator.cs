@@ -34,6 +34,7 @@ public static partial class Generator
             case InstructionClass.FpConvertPrecision: FpConvertPrecision(b); break;
             case InstructionClass.FpIntConvert: FpCase(b, FpIntConvert); break;
             case InstructionClass.FpFixedConvert: FpCase(b, FpFixedConvert); break;
+            case InstructionClass.FpMixed: FpMixed(b); break;
             case var simd when IsSimd(simd): Simd(b); break;
             default: throw new ArgumentOutOfRangeException(nameof(cls));
         }

@@ -29,6 +29,8 @@ public enum InstructionClass
     FpIntConvert,
     /// <summary>FCVTZS/FCVTZU/SCVTF/UCVTF with fraction bits.</summary>
     FpFixedConvert,
+    /// <summary>Blocks of the FP classes together, with MSR/MRS of FPCR and FPSR in between.</summary>
+    FpMixed,
     // AdvSIMD, vector and scalar forms: integer, then floating point
     SimdArithmetic, SimdCompare, SimdLogicImmediate, SimdPermute, SimdShift, SimdAcrossPairwise, SimdWidenNarrow,
     SimdSaturating, SimdMultiply, SimdFloatArithmetic, SimdFloatCompareConvert,

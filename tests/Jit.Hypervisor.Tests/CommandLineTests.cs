@@ -29,7 +29,11 @@ public class CommandLineTests
     }
 
     [Theory]
-    [InlineData("nothing to run", "run")]
+    [InlineData("give exactly one of --bare <file> or --kernel <Image>", "run")]
+    [InlineData("give exactly one of --bare <file> or --kernel <Image>", "run", "--bare", "x.elf", "--kernel", "Image")]
+    [InlineData("--initrd, --dtb and --dtb-out need --kernel", "run", "--bare", "x.elf", "--initrd", "i.cpio")]
+    [InlineData("--smp must be between 1 and 8", "run", "--kernel", "Image", "--smp", "9")]
+    [InlineData("--mem must be a multiple of 4K between 64M and 3G for a Linux guest", "run", "--kernel", "Image", "--mem", "16M")]
     [InlineData("--timeout needs a value", "run", "--bare", "x.elf", "--timeout")]
     [InlineData("--timeout '0' is not a number of seconds", "run", "--bare", "x.elf", "--timeout", "0")]
     [InlineData("--timeout 'soon' is not a number of seconds", "run", "--bare", "x.elf", "--timeout", "soon")]
@@ -39,13 +43,20 @@ public class CommandLineTests
     [InlineData("--mem 'lots' is not a size", "run", "--bare", "x.elf", "--mem", "lots")]
     [InlineData("unknown option --fast", "run", "--bare", "x.elf", "--fast")]
     [InlineData("unexpected argument 'extra'", "run", "--bare", "x.elf", "extra")]
-    [InlineData("--kernel is not implemented yet", "run", "--kernel", "vmlinuz")]
     public void BadOptionsAreUsageErrors(string message, params string[] args)
     {
         var (rc, err) = Run(args);
         Assert.Equal(2, rc);
         Assert.StartsWith($"jit run: {message}", err);
-        Assert.Contains("usage: jit run --bare", err);
+        Assert.Contains("usage: jit run (--bare", err);
+    }
+
+    [Fact]
+    public void MissingKernelFileIsNamed()
+    {
+        var (rc, err) = Run("run", "--kernel", "no-such-Image");
+        Assert.Equal(2, rc);
+        Assert.StartsWith("jit: no-such-Image: no such file", err);
     }
 
     [Theory]

@@ -105,6 +105,12 @@ public sealed class Pl011 : IMmioDevice
         }
     }
 
+    /// <summary>Whether the guest listens: the UART and its receiver are enabled and the receive interrupts unmasked.</summary>
+    public bool ReceiveEnabled
+    {
+        get { lock (gate) return (cr & 0x201) == 0x201 && (imsc & (IntRx | IntRt)) != 0; }
+    }
+
     /// <summary>Whether <see cref="Receive"/> would accept a byte now.</summary>
     public bool CanReceive
     {

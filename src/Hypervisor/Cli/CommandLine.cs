@@ -16,6 +16,7 @@ public static class CommandLine
         public const int Failure = 1;
         public const int BadInput = 2;
         public const int GuestReset = 3;
+        public const int GuestPanic = 4;
         public const int Timeout = 124;
         public const int Interrupted = 130;
     }
@@ -23,6 +24,8 @@ public static class CommandLine
     private static readonly Command[] Commands =
     [
         new("run", RunCommand.Usage, "run a guest program until it powers off", RunCommand.Execute),
+        new("boot", BootCommand.Usage, "boot the default guest: Debian's arm64 Linux with a busybox shell", BootCommand.Execute),
+        new("dtb", DtbCommand.Usage, "write the device tree of the Linux guest platform", DtbCommand.Execute),
     ];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)

@@ -1,35 +1,49 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Jit.Hypervisor.Builder;
+using Jit.Hypervisor.ConsoleBackend;
 
 namespace Jit.Hypervisor.Cli;
 
-/// <summary><c>jit run</c>: runs one guest in the foreground with its console on stdout.</summary>
+/// <summary><c>jit run</c>: runs one guest in the foreground with its console on the terminal.</summary>
 internal static class RunCommand
 {
     public const string Usage =
-        "jit run --bare <file.elf|file.bin> [--mem SIZE] [--timeout SECONDS] [--max-instructions N]";
+        "jit run (--bare <file.elf|file.bin> | --kernel <Image> [--initrd F] [--append \"…\"] [--smp N] [--dtb-out F] [--dtb F]) " +
+        "[--mem SIZE] [--timeout SECONDS] [--max-instructions N]";
 
     private const string Help = """
-        Runs a bare-metal AArch64 program on a minimal machine: RAM at 0x40000000 (default 128M), a PL011
-        UART at 0x22000000 printing to stdout, PSCI 1.1 over HVC #0. An ELF64 executable is loaded at the
+        --bare FILE: runs a bare-metal AArch64 program on a minimal machine: RAM at 0x40000000 (default 128M), a
+        PL011 UART at 0x22000000 printing to stdout, PSCI 1.1 over HVC #0. An ELF64 executable is loaded at the
         physical addresses of its PT_LOAD segments and entered at e_entry; any other file is a flat binary
         loaded and entered at 0x40000000. The vCPU starts at EL1h with the MMU off, DAIF masked and all
         general-purpose registers (and SP) zero.
 
+        --kernel IMAGE: boots a Linux kernel (arm64 Image, gzip'd Image or ELF vmlinux) on the full platform:
+        RAM at 0x40000000 (default 512M), GICv3, generic timer, PL011 console on stdin/stdout (Ctrl-A X quits),
+        PL031 RTC, PSCI 1.1 over HVC, described by a generated device tree.
+
+          --initrd FILE         initramfs (cpio newc, plain or compressed)
+          --append "ARGS"       kernel command line (default "console=ttyAMA0")
+          --smp N               vCPUs, 1 to 8 (default 1)
+          --dtb-out FILE        also write the generated device tree to FILE
+          --dtb FILE            use this device tree instead of the generated one
           --mem SIZE            RAM size, e.g. 64M or 1G (at most 3G)
           --timeout SECONDS     stop the guest after this much wall time
-          --max-instructions N  stop after about N guest instructions (k, M, G suffixes)
+          --max-instructions N  stop after about N guest instructions of vCPU 0 (k, M, G suffixes)
 
-        Exit codes: 0 the guest called PSCI SYSTEM_OFF; 1 it stopped otherwise (CPU_OFF, instruction limit,
-        emulator failure); 2 bad command line or image; 3 the guest called SYSTEM_RESET; 124 timeout;
-        130 interrupted (Ctrl-C). Statistics (instructions, wall time, MIPS) go to stderr.
+        Exit codes: 0 the guest powered off (PSCI SYSTEM_OFF); 1 it stopped otherwise (CPU_OFF, instruction
+        limit, emulator failure); 2 bad command line or image; 3 the guest called SYSTEM_RESET; 4 the guest
+        kernel panicked (the reason is printed); 124 timeout; 130 interrupted (Ctrl-C). Statistics
+        (instructions, wall time, MIPS) go to stderr.
         """;
 
     public static int Execute(string[] args, TextWriter stderr)
     {
-        string? bare = null;
-        ulong mem = BareMetalMachine.DefaultRamSize;
+        string? bare = null, kernel = null, initrd = null, dtbOut = null, dtb = null;
+        string append = "console=ttyAMA0";
+        ulong? mem = null;
+        int smp = 1;
         TimeSpan? timeout = null;
         ulong maxInstructions = ulong.MaxValue;
         for (int i = 0; i < args.Length; i++)
@@ -37,29 +51,73 @@ internal static class RunCommand
             switch (args[i])
             {
                 case "-h" or "--help":
-                    Console.Out.WriteLine($"usage: {Usage}");
-                    Console.Out.WriteLine();
-                    Console.Out.WriteLine(Help);
+                    System.Console.Out.WriteLine($"usage: {Usage}");
+                    System.Console.Out.WriteLine();
+                    System.Console.Out.WriteLine(Help);
                     return CommandLine.ExitCodes.Ok;
                 case "--bare": bare = Options.Value(args, ref i); break;
+                case "--kernel": kernel = Options.Value(args, ref i); break;
+                case "--initrd": initrd = Options.Value(args, ref i); break;
+                case "--append": append = Options.Value(args, ref i); break;
+                case "--dtb-out": dtbOut = Options.Value(args, ref i); break;
+                case "--dtb": dtb = Options.Value(args, ref i); break;
+                case "--smp": smp = (int)Options.Count("--smp", Options.Value(args, ref i)); break;
                 case "--mem": mem = Options.Size("--mem", Options.Value(args, ref i)); break;
                 case "--timeout": timeout = Options.Seconds("--timeout", Options.Value(args, ref i)); break;
                 case "--max-instructions": maxInstructions = Options.Count("--max-instructions", Options.Value(args, ref i)); break;
-                case "--kernel":
-                    throw new UsageError("--kernel is not implemented yet; only --bare programs run so far");
                 default:
                     throw new UsageError(args[i].StartsWith('-') ? $"unknown option {args[i]}" : $"unexpected argument '{args[i]}'");
             }
         }
-        if (bare is null) throw new UsageError("nothing to run: give --bare <file>");
-        if (mem < 4096 || mem % 4096 != 0 || mem > BareMetalMachine.MaxRamSize)
-            throw new UsageError($"--mem must be a multiple of 4K between 4K and 3G");
+        if ((bare is null) == (kernel is null)) throw new UsageError("give exactly one of --bare <file> or --kernel <Image>");
+        if (bare is not null && (initrd ?? dtbOut ?? dtb) is not null)
+            throw new UsageError("--initrd, --dtb and --dtb-out need --kernel");
+        if (bare is not null)
+        {
+            ulong size = mem ?? BareMetalMachine.DefaultRamSize;
+            if (size < 4096 || size % 4096 != 0 || size > BareMetalMachine.MaxRamSize)
+                throw new UsageError("--mem must be a multiple of 4K between 4K and 3G");
+            return RunMachine(console => BareMetalMachine.Create(bare, console, size), withInput: false, timeout, maxInstructions, stderr);
+        }
+        var options = Linux(kernel!, initrd, append, mem, smp, dtb);
+        return RunMachine(console =>
+        {
+            var m = LinuxMachine.Create(options, console);
+            if (dtbOut is not null) WriteFile(dtbOut, m.DeviceTree);
+            return m;
+        }, withInput: true, timeout, maxInstructions, stderr);
+    }
 
-        using var console = new BufferedStream(Console.OpenStandardOutput(), 4096);
-        BareMetalMachine machine;
+    internal static LinuxOptions Linux(string kernel, string? initrd, string append, ulong? mem, int smp, string? dtb = null)
+    {
+        ulong size = mem ?? 512UL << 20;
+        if (size < LinuxMachine.MinRamSize || size % 4096 != 0 || size > GuestMemoryMap.Ram0MaxSize)
+            throw new UsageError("--mem must be a multiple of 4K between 64M and 3G for a Linux guest");
+        if (smp is < 1 or > 8) throw new UsageError("--smp must be between 1 and 8");
+        return new LinuxOptions(kernel, initrd, append, size, smp, dtb);
+    }
+
+    internal static void WriteFile(string path, byte[] data)
+    {
         try
         {
-            machine = BareMetalMachine.Create(bare, console, mem);
+            File.WriteAllBytes(path, data);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ImageError(path, $"cannot be written: {e.Message}");
+        }
+    }
+
+    /// <summary>Builds a machine around a console, runs it and turns the way it ended into an exit code.</summary>
+    internal static int RunMachine(Func<Stream, Machine> build, bool withInput, TimeSpan? timeout, ulong maxInstructions, TextWriter stderr)
+    {
+        using var stdout = new BufferedStream(System.Console.OpenStandardOutput(), 4096);
+        var console = new ConsoleOutput(stdout);
+        Machine machine;
+        try
+        {
+            machine = build(console);
         }
         catch (ImageError e)
         {
@@ -67,10 +125,17 @@ internal static class RunCommand
             return CommandLine.ExitCodes.BadInput;
         }
 
+        if (Environment.GetEnvironmentVariable("JIT_TRACE") is { } trace && trace.Split(',').Contains("int"))
+            Jit.Runtime.Exceptions.ExceptionEntry.Trace = (esr, elr, far) =>
+                stderr.WriteLine($"jit: exception EC=0x{esr >> 26:x2} ESR=0x{esr:x8} ELR=0x{elr:x} FAR=0x{far:x}");
         using (machine)
         using (OnSignal(PosixSignal.SIGINT, machine))
         using (OnSignal(PosixSignal.SIGTERM, machine))
+        using (withInput ? new ConsoleInput(machine.Uart, machine.Interrupt) : null)
         {
+            // A panicking kernel spins or waits forever; give it a moment to print the rest, then stop it.
+            using var panicStop = new Timer(_ => machine.Domain.Stop());
+            console.Panicked += _ => panicStop.Change(TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan);
             RunResult result;
             try
             {
@@ -85,12 +150,19 @@ internal static class RunCommand
             }
             stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"jit: {result.Instructions:N0} instructions in {result.WallTime.TotalSeconds:F3} s, {result.Mips:F1} MIPS"));
+            if (Environment.GetEnvironmentVariable("JIT_DEBUG_STATE") == "1")
+                foreach (var v in machine.Domain.Vcpus) stderr.WriteLine(v.Describe());
+            if (console.Panic is { } panic)
+            {
+                stderr.WriteLine($"jit: the guest kernel panicked: {panic}");
+                return CommandLine.ExitCodes.GuestPanic;
+            }
             switch (result.End)
             {
                 case RunEnd.PowerOff:
                     return CommandLine.ExitCodes.Ok;
                 case RunEnd.Reset:
-                    stderr.WriteLine("jit: the guest requested a system reset (PSCI SYSTEM_RESET); bare-metal runs do not restart");
+                    stderr.WriteLine("jit: the guest requested a system reset (PSCI SYSTEM_RESET); runs do not restart");
                     return CommandLine.ExitCodes.GuestReset;
                 case RunEnd.AllVcpusOff:
                     stderr.WriteLine("jit: the guest turned off its last vCPU (PSCI CPU_OFF) without SYSTEM_OFF");
@@ -113,7 +185,7 @@ internal static class RunCommand
     /// The first signal stops the guest cleanly (the vCPU leaves at its next check and the console is flushed);
     /// a second one, if the guest did not stop, gets the default action so the user is never stuck.
     /// </summary>
-    private static PosixSignalRegistration OnSignal(PosixSignal signal, BareMetalMachine machine)
+    private static PosixSignalRegistration OnSignal(PosixSignal signal, Machine machine)
     {
         int count = 0;
         return PosixSignalRegistration.Create(signal, ctx =>

@@ -90,6 +90,11 @@ public sealed class Psci : ISmcccService
                 return SmcccOutcome.Done;
             case CpuOn32 or CpuOn64:
                 return DoCpuOn(ref call);
+            case CpuSuspend32 or CpuSuspend64:
+                // Every power state is entered as standby, and standby ends at the next wake-up event; returning
+                // at once is such an early wake-up (DEN0022D 5.4.2), so the caller resumes after the call.
+                call.Return(Success);
+                return SmcccOutcome.Done;
             case CpuOff:
                 // On success CPU_OFF does not return to the caller; the vCPU stops here.
                 platform.CpuOff(call.Vcpu);
@@ -110,8 +115,9 @@ public sealed class Psci : ISmcccService
         }
     }
 
-    private static bool Implements(uint fid) => fid is PsciVersion or PsciFeatures or MigrateInfoType or CpuOn32
-        or CpuOn64 or CpuOff or AffinityInfo32 or AffinityInfo64 or SystemOff or SystemReset;
+    // PSCI_FEATURES also answers for SMCCC_VERSION: that is how callers discover SMCCC 1.1 (DEN0022D 5.1.15).
+    private static bool Implements(uint fid) => fid is ArchCalls.SmcccVersion or PsciVersion or PsciFeatures or MigrateInfoType or CpuOn32
+        or CpuOn64 or CpuOff or AffinityInfo32 or AffinityInfo64 or SystemOff or SystemReset or CpuSuspend32 or CpuSuspend64;
 
     private SmcccOutcome DoCpuOn(ref SmcccCall call)
     {

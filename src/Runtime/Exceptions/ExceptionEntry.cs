@@ -5,6 +5,9 @@ namespace Jit.Runtime.Exceptions;
 /// <summary>Synchronous exception entry to EL1 and exception return (D1.10, D1.11).</summary>
 public static unsafe class ExceptionEntry
 {
+    /// <summary>Called on every exception entry (ESR value, preferred return address); null when nobody traces.</summary>
+    public static Action<ulong, ulong, ulong>? Trace;
+
     /// <summary>
     /// Takes a synchronous exception to EL1 with the preferred return address <paramref name="returnAddress"/>.
     /// </summary>
@@ -16,6 +19,7 @@ public static unsafe class ExceptionEntry
         s->SpsrEl1 = s->Pstate;
         s->ElrEl1 = returnAddress;
         s->EsrEl1 = ((ulong)ec << 26) | (1UL << 25) | (iss & 0x1FF_FFFF);
+        Trace?.Invoke(s->EsrEl1, returnAddress, s->FarEl1);
         s->SelectStack(1, 1);
         s->Daif = 0x3C0;
         s->ExclusiveValid = 0;

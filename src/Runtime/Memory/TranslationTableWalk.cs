@@ -84,7 +84,9 @@ public static unsafe class TranslationTableWalk
             }
             if (level < 3 && (desc & 2) != 0)
             {
-                if ((desc >> 48 & 0xF) != 0 || ((desc & OutputMask) >> Mmu.PaBits) != 0)
+                // With the 4K granule and 48-bit OAs, descriptor bits [51:48] are not address bits (51 is DBM,
+                // which Linux uses as its software write bit; 50 is GP): only OA bits above the PA size fault.
+                if (((desc & OutputMask) >> Mmu.PaBits) != 0)
                 {
                     r.Fault = (uint)level; // address size fault
                     return r;
@@ -99,7 +101,7 @@ public static unsafe class TranslationTableWalk
 
             ulong blockMask = (1UL << shift) - 1;
             ulong output = desc & OutputMask & ~blockMask;
-            if ((desc >> 48 & 0xF) != 0 || (output >> Mmu.PaBits) != 0)
+            if ((output >> Mmu.PaBits) != 0)
             {
                 r.Fault = (uint)level;
                 return r;

@@ -61,6 +61,18 @@ public static unsafe class SystemRegisterFile
     public const int CNTV_CTL_EL0 = (3 << 14) | (3 << 11) | (14 << 7) | (3 << 3) | 1;
     public const int CNTV_CVAL_EL0 = (3 << 14) | (3 << 11) | (14 << 7) | (3 << 3) | 2;
     public const int ICC_PMR_EL1 = (3 << 14) | (0 << 11) | (4 << 7) | (6 << 3) | 0;
+    public const int CCSIDR_EL1 = (3 << 14) | (1 << 11) | (0 << 7) | (0 << 3) | 0;
+    public const int CLIDR_EL1 = (3 << 14) | (1 << 11) | (0 << 7) | (0 << 3) | 1;
+    public const int AIDR_EL1 = (3 << 14) | (1 << 11) | (0 << 7) | (0 << 3) | 7;
+    public const int CSSELR_EL1 = (3 << 14) | (2 << 11) | (0 << 7) | (0 << 3) | 0;
+    public const int AFSR0_EL1 = (3 << 14) | (0 << 11) | (5 << 7) | (1 << 3) | 0;
+    public const int AFSR1_EL1 = (3 << 14) | (0 << 11) | (5 << 7) | (1 << 3) | 1;
+    public const int MDCCINT_EL1 = (2 << 14) | (0 << 11) | (0 << 7) | (2 << 3) | 0;
+    public const int MDRAR_EL1 = (2 << 14) | (0 << 11) | (1 << 7) | (0 << 3) | 0;
+    public const int OSLAR_EL1 = (2 << 14) | (0 << 11) | (1 << 7) | (0 << 3) | 4;
+    public const int OSLSR_EL1 = (2 << 14) | (0 << 11) | (1 << 7) | (1 << 3) | 4;
+    public const int OSDLR_EL1 = (2 << 14) | (0 << 11) | (1 << 7) | (3 << 3) | 4;
+    public const int DBGPRCR_EL1 = (2 << 14) | (0 << 11) | (1 << 7) | (4 << 3) | 4;
     public const int MDSCR_EL1 = (2 << 14) | (0 << 11) | (0 << 7) | (2 << 3) | 2;
 
     /// <summary>SCTLR_EL1 bits that are RES1 in ARMv8.0 (D17.2.118).</summary>
@@ -162,6 +174,22 @@ public static unsafe class SystemRegisterFile
             case TPIDR_EL1: value = s->TpidrEl1; return SysRegResult.Ok;
             case CNTKCTL_EL1: value = s->CntkctlEl1; return SysRegResult.Ok;
             case MDSCR_EL1: value = s->MdscrEl1; return SysRegResult.Ok;
+            case CLIDR_EL1: value = CpuModel.Clidr; return SysRegResult.Ok;
+            case CCSIDR_EL1: value = CpuModel.Ccsidr(p.CsselrEl1); return SysRegResult.Ok;
+            case CSSELR_EL1: value = p.CsselrEl1; return SysRegResult.Ok;
+            case AIDR_EL1: value = 0; return SysRegResult.Ok;
+            case AFSR0_EL1: value = p.Afsr0; return SysRegResult.Ok;
+            case AFSR1_EL1: value = p.Afsr1; return SysRegResult.Ok;
+            case MDCCINT_EL1: value = p.MdccintEl1; return SysRegResult.Ok;
+            case MDRAR_EL1: value = 0; return SysRegResult.Ok; // no memory-mapped debug ROM table
+            case OSLSR_EL1: value = 0b1000 | (p.OsLock ? 0b10UL : 0); return SysRegResult.Ok; // OSLM = 0b10: OS lock implemented
+            case OSDLR_EL1: value = p.OsDoubleLock; return SysRegResult.Ok;
+            case DBGPRCR_EL1: value = 0; return SysRegResult.Ok;
+        }
+        if (DebugRegister(key, out var bank, out int n))
+        {
+            value = bank(p)[n];
+            return SysRegResult.Ok;
         }
         // The rest of the ID register space (op0=3, op1=0, CRn=0, CRm=1..7) is RAZ (D17.1.3).
         if ((key & ~0x3F) == ((3 << 14) | (0 << 11) | (0 << 7)) && ((key >> 3) & 0xF) is >= 1 and <= 7) return SysRegResult.Ok;
@@ -190,7 +218,9 @@ public static unsafe class SystemRegisterFile
             case DAIF:
                 if (el0 && (s->SctlrEl1 & (1UL << 9)) == 0) return SysRegResult.Trapped;
                 s->Daif = value & 0x3C0; return SysRegResult.Ok;
-            case FPCR: s->Fpcr = value & 0x07FF_9F00; return SysRegResult.Ok;
+            // AHP, DN, FZ and RMode only: the exception trap enables are RAZ/WI (no trapping), FZ16 is RES0
+            // without FEAT_FP16, and Len/Stride are RES0 without AArch32.
+            case FPCR: s->Fpcr = value & 0x07C0_0000; return SysRegResult.Ok;
             case FPSR: s->Fpsr = value & 0xF800_009F; return SysRegResult.Ok;
             case TPIDR_EL0: s->TpidrEl0 = value; return SysRegResult.Ok;
         }
@@ -230,9 +260,37 @@ public static unsafe class SystemRegisterFile
             case TPIDRRO_EL0: s->TpidrroEl0 = value; return SysRegResult.Ok;
             case CNTKCTL_EL1: s->CntkctlEl1 = value & 0x3FF; return SysRegResult.Ok;
             case MDSCR_EL1: s->MdscrEl1 = value; return SysRegResult.Ok;
+            case CSSELR_EL1: p.CsselrEl1 = value & 0xF; return SysRegResult.Ok;
+            case AFSR0_EL1: p.Afsr0 = value; return SysRegResult.Ok;
+            case AFSR1_EL1: p.Afsr1 = value; return SysRegResult.Ok;
+            case MDCCINT_EL1: p.MdccintEl1 = value; return SysRegResult.Ok;
+            case OSLAR_EL1: p.OsLock = (value & 1) != 0; return SysRegResult.Ok;
+            case OSDLR_EL1: p.OsDoubleLock = value & 1; return SysRegResult.Ok;
+            case DBGPRCR_EL1: return SysRegResult.Ok;
+        }
+        if (DebugRegister(key, out var bank, out int n))
+        {
+            bank(p)[n] = value;
+            return SysRegResult.Ok;
         }
         LogUnimplemented(key, "write");
         return SysRegResult.Undefined;
+    }
+
+    /// <summary>DBGBVRn/DBGBCRn/DBGWVRn/DBGWCRn_EL1: op0 = 2, op1 = 0, CRn = 0, CRm = n, op2 = 4..7.</summary>
+    private static bool DebugRegister(int key, out Func<Processor, ulong[]> bank, out int n)
+    {
+        bank = static _ => [];
+        n = (key >> 3) & 15;
+        if ((key & ~0x7F) != (2 << 14) || (key & 7) < 4) return false;
+        bank = (key & 7) switch
+        {
+            4 => static p => p.BreakpointValue,
+            5 => static p => p.BreakpointControl,
+            6 => static p => p.WatchpointValue,
+            _ => static p => p.WatchpointControl,
+        };
+        return n < ((key & 7) < 6 ? 6 : 4);
     }
 
     private static void LogUnimplemented(int key, string what)

@@ -25,6 +25,9 @@ public sealed unsafe partial class BlockInterpreter
     private readonly Mmu mmu;
     private readonly IHypervisorCalls? hypervisor;
     private readonly BlockCache cache = new();
+    // Pages another vCPU's writes invalidated; drained by this vCPU's thread, which alone touches the cache.
+    private readonly System.Collections.Concurrent.ConcurrentQueue<ulong> invalidatedPages = new();
+    private Thread? owner;
 
     public BlockInterpreter(Processor processor, IHypervisorCalls? hypervisor)
     {
@@ -32,7 +35,33 @@ public sealed unsafe partial class BlockInterpreter
         s = processor.State;
         mmu = processor.Mmu;
         this.hypervisor = hypervisor;
-        mmu.Ram.CodePageWritten += cache.InvalidatePage;
+        mmu.Ram.CodePageWritten += OnCodePageWritten;
+    }
+
+    private void OnCodePageWritten(ulong page)
+    {
+        if (owner is null || owner == Thread.CurrentThread)
+        {
+            cache.InvalidatePage(page);
+            return;
+        }
+        invalidatedPages.Enqueue(page);
+        Interlocked.Or(ref s->ExitRequest, ExitRequests.InvalidateCode);
+    }
+
+    /// <summary>Applies invalidations other vCPUs asked for; returns false when the engine must return to its caller.</summary>
+    private void HandleMaintenanceRequests(int request)
+    {
+        if ((request & ExitRequests.InvalidateCode) != 0)
+        {
+            Interlocked.And(ref s->ExitRequest, ~ExitRequests.InvalidateCode);
+            while (invalidatedPages.TryDequeue(out ulong page)) cache.InvalidatePage(page);
+        }
+        if ((request & ExitRequests.FlushTlb) != 0)
+        {
+            Interlocked.And(ref s->ExitRequest, ~ExitRequests.FlushTlb);
+            mmu.Tlb.Flush();
+        }
     }
 
     public int BlocksDecoded { get; private set; }
@@ -42,6 +71,7 @@ public sealed unsafe partial class BlockInterpreter
     public ExitReason Run(ulong maxInstructions)
     {
         ulong budget = maxInstructions;
+        owner = Thread.CurrentThread;
         while (true)
         {
             int request = Volatile.Read(ref s->ExitRequest);
@@ -49,6 +79,7 @@ public sealed unsafe partial class BlockInterpreter
             {
                 if ((request & ExitRequests.Halt) != 0) return ExitReason.Halt;
                 if ((request & ExitRequests.Stop) != 0) return ExitReason.Stopped;
+                HandleMaintenanceRequests(request);
             }
             if (budget == 0) return ExitReason.InstructionLimit;
             // Interrupts are taken between blocks: every instruction that can unmask them ends a block.
@@ -89,8 +120,11 @@ public sealed unsafe partial class BlockInterpreter
         var block = new Block(pa, [.. insts]);
         if (!mmu.Ram.IsCodePage(pa))
         {
+            // From now on writes to this page must reach the slow path on every vCPU, so that they drop the
+            // blocks decoded from it.
             mmu.Ram.MarkCodePage(pa);
             mmu.Tlb.FlushWritesToHostPage(host - (pa & 0xFFF));
+            processor.Broadcast?.Invoke(ExitRequests.FlushTlb);
         }
         cache.Add(block);
         BlocksDecoded++;

@@ -192,6 +192,8 @@ public sealed unsafe partial class BlockInterpreter
         else if (crn == 8 && op1 == 0 && !el0) // TLBI …E1, …E1IS: the soft TLB is flushed whole
         {
             mmu.Tlb.Flush();
+            // CRm 3 is the Inner Shareable group: the other vCPUs flush before they run another block.
+            if (crm == 3) processor.Broadcast?.Invoke(ExitRequests.FlushTlb);
             return Next(pc);
         }
         Log.Once($"sys:{key}", $"unimplemented SYS operation op1={op1} C{crn} C{crm} op2={op2} at 0x{pc:x} (UNDEFINED to the guest)");

@@ -22,8 +22,9 @@ public class ArchCallsTests
     [Theory]
     [InlineData(0x8000_0000u, 0L)]    // SMCCC_VERSION
     [InlineData(0x8000_0001u, 0L)]    // SMCCC_ARCH_FEATURES
-    [InlineData(0x8000_8000u, -1L)]   // SMCCC_ARCH_WORKAROUND_1
-    [InlineData(0x8000_7FFFu, -1L)]   // SMCCC_ARCH_WORKAROUND_2
+    [InlineData(0x8000_8000u, 1L)]    // SMCCC_ARCH_WORKAROUND_1: not affected (CSV2)
+    [InlineData(0x8000_7FFFu, -2L)]   // SMCCC_ARCH_WORKAROUND_2: not required
+    [InlineData(0x8000_3FFFu, 1L)]    // SMCCC_ARCH_WORKAROUND_3: not affected
     [InlineData(0x8400_0000u, -1L)]   // PSCI_VERSION: not an Arm architecture call
     public void FeaturesReportOnlyWhatIsImplemented(uint queried, long expected)
     {

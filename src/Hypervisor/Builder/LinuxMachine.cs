@@ -1,0 +1,101 @@
+using Jit.Devices.Gic;
+using Jit.Devices.Rtc;
+using Jit.Devices.Uart;
+using static Jit.Hypervisor.Builder.GuestMemoryMap;
+
+namespace Jit.Hypervisor.Builder;
+
+/// <summary>What <c>jit run --kernel</c> and <c>jit boot</c> ask for.</summary>
+public sealed record LinuxOptions(string Kernel, string? Initrd, string BootArgs, ulong RamSize, int Cpus, string? DeviceTree = null);
+
+/// <summary>
+/// The platform of the design for a Linux guest: RAM bank 0, a GICv3 with a redistributor per vCPU, the
+/// generic timers on PPIs 27/30, the PL011 console on SPI 32, the PL031 on SPI 33 and PSCI over HVC. The domain
+/// builder loads the kernel at its Image placement, the initramfs and the device tree at the top of RAM, and
+/// enters the kernel on vCPU 0 with X0 = the device tree's address (booting.rst).
+/// </summary>
+public sealed class LinuxMachine : Machine
+{
+    public const ulong MinRamSize = 64UL << 20;
+
+    private LinuxMachine(Domain domain, Pl011 uart, GicV3 gic, Pl031 rtc, byte[] deviceTree, LoadedKernel kernel) : base(domain, uart)
+    {
+        Gic = gic;
+        Rtc = rtc;
+        DeviceTree = deviceTree;
+        Kernel = kernel;
+    }
+
+    public GicV3 Gic { get; }
+    public Pl031 Rtc { get; }
+    public byte[] DeviceTree { get; }
+    public LoadedKernel Kernel { get; }
+
+    /// <summary>The device tree a domain with these options gets (for <c>jit dtb</c> and --dtb-out).</summary>
+    public static byte[] DescribePlatform(LinuxOptions o, (ulong Start, ulong End)? initrd) =>
+        PlatformDeviceTree.Build(new PlatformDescription([(Ram0Base, o.RamSize)], o.Cpus, o.BootArgs, initrd,
+            BitConverter.ToUInt64(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)),
+            System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+
+    public static LinuxMachine Create(LinuxOptions o, Stream console)
+    {
+        if (o.RamSize < MinRamSize || o.RamSize > Ram0MaxSize || o.RamSize % 4096 != 0)
+            throw new ArgumentOutOfRangeException(nameof(o), $"RAM must be a multiple of 4K between 64M and 3G");
+        if (o.Cpus is < 1 or > 8) throw new ArgumentOutOfRangeException(nameof(o), "1 to 8 vCPUs");
+        var domain = new Domain(Path.GetFileName(o.Kernel));
+        try
+        {
+            domain.Memory.AddRam(Ram0Base, o.RamSize);
+            var kernel = LinuxImage.Load(o.Kernel, domain.Memory, Ram0Base, o.RamSize);
+
+            // The device tree goes in the last 2 MiB of RAM (booting.rst: 8-byte aligned, at most 2 MiB, within
+            // one 2 MiB region), the initramfs right below it.
+            ulong ramEnd = Ram0Base + o.RamSize;
+            ulong dtbBase = ramEnd - (2UL << 20);
+            (ulong, ulong)? initrd = null;
+            if (o.Initrd is not null)
+            {
+                byte[] image = LinuxImage.ReadInitramfs(o.Initrd, dtbBase - kernel.End);
+                ulong start = (dtbBase - (ulong)image.Length) & ~0xFFFUL;
+                if (start < kernel.End) throw new ImageError(o.Initrd, "does not fit in RAM beside the kernel; give the guest more memory (--mem)");
+                domain.Memory.Write(start, image);
+                initrd = (start, start + (ulong)image.Length);
+            }
+            byte[] dtb = o.DeviceTree is not null ? LinuxImage.ReadDeviceTree(o.DeviceTree) : DescribePlatform(o, initrd);
+            domain.Memory.Write(dtbBase, dtb);
+
+            var gic = new GicV3(o.Cpus);
+            domain.Mmio.Register(GicdBase, gic.Distributor);
+            domain.Mmio.Register(GicrBase, gic.Redistributors);
+            var uart = new Pl011(console) { Interrupt = gic.SpiLine(Pl011Spi) };
+            domain.Mmio.Register(Pl011Base, uart);
+            var rtc = new Pl031 { Interrupt = gic.SpiLine(Pl031Spi) };
+            domain.Mmio.Register(Pl031Base, rtc);
+
+            for (int i = 0; i < o.Cpus; i++)
+            {
+                var v = domain.AddVcpu();
+                gic.ConnectCpu(i, v.IrqInput);
+                v.Processor.Gic = gic.CpuInterface(i);
+                v.Processor.Timer.VirtualLine = gic.PpiLine(i, VirtualTimerPpi);
+                v.Processor.Timer.PhysicalLine = gic.PpiLine(i, PhysicalTimerPpi);
+            }
+            var boot = domain.Vcpus[0];
+            boot.Reset(kernel.Entry);
+            unsafe { boot.State->X[0] = dtbBase; }
+            return new LinuxMachine(domain, uart, gic, rtc, dtb, kernel);
+        }
+        catch
+        {
+            domain.Dispose();
+            throw;
+        }
+    }
+
+    public override void Dispose()
+    {
+        Rtc.Dispose();
+        foreach (var v in Domain.Vcpus) v.Processor.Timer.Dispose();
+        base.Dispose();
+    }
+}

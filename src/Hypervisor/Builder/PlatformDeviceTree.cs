@@ -1,0 +1,98 @@
+using Jit.Hypervisor.DeviceTree;
+using static Jit.Hypervisor.Builder.GuestMemoryMap;
+
+namespace Jit.Hypervisor.Builder;
+
+/// <summary>What the device tree describes besides the fixed platform: memory, CPUs and what /chosen passes.</summary>
+public sealed record PlatformDescription(
+    IReadOnlyList<(ulong Base, ulong Size)> Memory,
+    int Cpus,
+    string BootArgs,
+    (ulong Start, ulong End)? Initrd,
+    ulong? KaslrSeed = null,
+    byte[]? RngSeed = null);
+
+/// <summary>
+/// Generates the device tree of the guest platform, as Xen's toolstack does for a domU: memory, PSCI CPUs,
+/// the GICv3, the generic timer, the PL011 console (with the fixed clock its driver asks for) and the PL031.
+/// </summary>
+public static class PlatformDeviceTree
+{
+    private const uint GicPhandle = 1, ClockPhandle = 2;
+    // Interrupt specifier cells: type (0 SPI, 1 PPI), number relative to the type, flags (4 level-high).
+    private const uint Spi = 0, Ppi = 1, LevelHigh = 4;
+
+    public static byte[] Build(PlatformDescription p)
+    {
+        var w = new FdtWriter();
+        w.BeginNode("")
+            .Property("#address-cells", 2u).Property("#size-cells", 2u)
+            .Property("compatible", "jit,virt", "linux,dummy-virt")
+            .Property("model", "Jit virtual platform")
+            .Property("interrupt-parent", GicPhandle);
+
+        w.BeginNode("chosen").Property("bootargs", p.BootArgs).Property("stdout-path", $"/pl011@{Pl011Base:x}");
+        if (p.Initrd is var (start, end)) w.Property("linux,initrd-start", start).Property("linux,initrd-end", end);
+        // As a boot loader would: entropy for KASLR (which Debian's kernel turns on, with KPTI, when it gets
+        // a seed) and for the early random pool.
+        if (p.KaslrSeed is ulong seed) w.Property("kaslr-seed", seed);
+        if (p.RngSeed is { } rng) w.Property("rng-seed", rng);
+        w.EndNode();
+
+        w.BeginNode("psci").Property("compatible", "arm,psci-1.0", "arm,psci-0.2").Property("method", "hvc").EndNode();
+
+        w.BeginNode("cpus").Property("#address-cells", 1u).Property("#size-cells", 0u);
+        for (int i = 0; i < p.Cpus; i++)
+        {
+            w.BeginNode($"cpu@{i:x}")
+                .Property("device_type", "cpu").Property("compatible", "arm,cortex-a57")
+                .Property("reg", (uint)i).Property("enable-method", "psci")
+                .EndNode();
+        }
+        w.EndNode();
+
+        foreach (var (b, size) in p.Memory)
+            w.BeginNode($"memory@{b:x}").Property("device_type", "memory").Property("reg", b, size).EndNode();
+
+        w.BeginNode($"interrupt-controller@{GicdBase:x}")
+            .Property("compatible", "arm,gic-v3")
+            .Property("#interrupt-cells", 3u).Property("#address-cells", 2u).Property("#size-cells", 2u)
+            .Property("ranges").Property("interrupt-controller")
+            .Property("redistributor-regions", 1u)
+            .Property("reg", GicdBase, GicdSize, GicrBase, Jit.Devices.Gic.Redistributors.FrameSize * (ulong)p.Cpus)
+            .Property("phandle", GicPhandle)
+            .EndNode();
+
+        w.BeginNode("timer")
+            .Property("compatible", "arm,armv8-timer")
+            .Property("interrupts",
+                Ppi, (uint)(SecurePhysicalTimerPpi - 16), LevelHigh,
+                Ppi, (uint)(PhysicalTimerPpi - 16), LevelHigh,
+                Ppi, (uint)(VirtualTimerPpi - 16), LevelHigh,
+                Ppi, (uint)(HypervisorTimerPpi - 16), LevelHigh)
+            .EndNode();
+
+        w.BeginNode("apb-pclk")
+            .Property("compatible", "fixed-clock").Property("#clock-cells", 0u)
+            .Property("clock-frequency", 24_000_000u).Property("clock-output-names", "clk24mhz")
+            .Property("phandle", ClockPhandle)
+            .EndNode();
+
+        w.BeginNode($"pl011@{Pl011Base:x}")
+            .Property("compatible", "arm,pl011", "arm,primecell")
+            .Property("reg", Pl011Base, Pl011Size)
+            .Property("interrupts", Spi, (uint)(Pl011Spi - 32), LevelHigh)
+            .Property("clocks", ClockPhandle, ClockPhandle).Property("clock-names", "uartclk", "apb_pclk")
+            .EndNode();
+
+        w.BeginNode($"pl031@{Pl031Base:x}")
+            .Property("compatible", "arm,pl031", "arm,primecell")
+            .Property("reg", Pl031Base, Pl031Size)
+            .Property("interrupts", Spi, (uint)(Pl031Spi - 32), LevelHigh)
+            .Property("clocks", ClockPhandle).Property("clock-names", "apb_pclk")
+            .EndNode();
+
+        w.EndNode();
+        return w.Finish();
+    }
+}
