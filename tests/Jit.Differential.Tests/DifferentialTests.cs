@@ -32,6 +32,17 @@ public class DifferentialTests(ITestOutputHelper output)
     [Fact] public void FpIntConvert() => Check(InstructionClass.FpIntConvert);
     [Fact] public void FpFixedConvert() => Check(InstructionClass.FpFixedConvert);
     [Fact] public void FpMixed() => Check(InstructionClass.FpMixed);
+    [Fact] public void SimdArithmetic() => Check(InstructionClass.SimdArithmetic);
+    [Fact] public void SimdCompare() => Check(InstructionClass.SimdCompare);
+    [Fact] public void SimdLogicImmediate() => Check(InstructionClass.SimdLogicImmediate);
+    [Fact] public void SimdPermute() => Check(InstructionClass.SimdPermute);
+    [Fact] public void SimdShift() => Check(InstructionClass.SimdShift);
+    [Fact] public void SimdAcrossPairwise() => Check(InstructionClass.SimdAcrossPairwise);
+    [Fact] public void SimdWidenNarrow() => Check(InstructionClass.SimdWidenNarrow);
+    [Fact] public void SimdSaturating() => Check(InstructionClass.SimdSaturating);
+    [Fact] public void SimdMultiply() => Check(InstructionClass.SimdMultiply);
+    [Fact] public void SimdFloatArithmetic() => Check(InstructionClass.SimdFloatArithmetic);
+    [Fact] public void SimdFloatCompareConvert() => Check(InstructionClass.SimdFloatCompareConvert);
 
     private void Check(InstructionClass cls)
     {

@@ -35,6 +35,7 @@ public static partial class Generator
             case InstructionClass.FpIntConvert: FpCase(b, FpIntConvert); break;
             case InstructionClass.FpFixedConvert: FpCase(b, FpFixedConvert); break;
             case InstructionClass.FpMixed: FpMixed(b); break;
+            case var simd when IsSimd(simd): Simd(b); break;
             default: throw new ArgumentOutOfRangeException(nameof(cls));
         }
         return b.Finish();

@@ -31,6 +31,9 @@ public enum InstructionClass
     FpFixedConvert,
     /// <summary>Blocks of the FP classes together, with MSR/MRS of FPCR and FPSR in between.</summary>
     FpMixed,
+    // AdvSIMD, vector and scalar forms: integer, then floating point
+    SimdArithmetic, SimdCompare, SimdLogicImmediate, SimdPermute, SimdShift, SimdAcrossPairwise, SimdWidenNarrow,
+    SimdSaturating, SimdMultiply, SimdFloatArithmetic, SimdFloatCompareConvert,
 }
 
 /// <summary>Words placed at <see cref="Offset"/> bytes into the region.</summary>

@@ -47,6 +47,43 @@ public enum Op : ushort
     FcvtzsFixed, FcvtzuFixed, ScvtfFixed, UcvtfFixed,
 
     SimdFirst = 2000,
+    // AdvSIMD: one member per mnemonic; a scalar form shares its vector form's member (the scalar is one lane).
+    // Three same
+    VAnd, VBic, VOrr, VOrn, VEor, VBsl, VBit, VBif,
+    VAdd, VSub, VMul, VMla, VMls, VPmul, VCmeq, VCmtst, VCmgt, VCmge, VCmhi, VCmhs,
+    VSmax, VUmax, VSmin, VUmin, VSmaxp, VUmaxp, VSminp, VUminp, VAddp,
+    VShadd, VUhadd, VSrhadd, VUrhadd, VShsub, VUhsub, VSabd, VUabd, VSaba, VUaba,
+    VSqadd, VUqadd, VSqsub, VUqsub, VSshl, VUshl, VSrshl, VUrshl, VSqshl, VUqshl, VSqrshl, VUqrshl,
+    VSqdmulh, VSqrdmulh,
+    // Two-register miscellaneous
+    VRev64, VRev32, VRev16, VCnt, VClz, VCls, VNot, VRbit, VAbs, VNeg, VSqabs, VSqneg,
+    VCmgtZ, VCmgeZ, VCmeqZ, VCmleZ, VCmltZ, VXtn, VSqxtn, VUqxtn, VSqxtun, VShll,
+    VSaddlp, VUaddlp, VSadalp, VUadalp, VSuqadd, VUsqadd,
+    // Across lanes
+    VAddv, VSaddlv, VUaddlv, VSmaxv, VUmaxv, VSminv, VUminv,
+    // Copy, immediate, permute
+    VDupElement, VDupGeneral, VIns, VInsElement, VUmov, VSmov, VMovi, VOrrImm, VBicImm,
+    VExt, VTbl, VTbx, VUzp1, VUzp2, VZip1, VZip2, VTrn1, VTrn2,
+    // Shift by immediate
+    VSshr, VUshr, VSsra, VUsra, VSrshr, VUrshr, VSrsra, VUrsra, VShl, VSli, VSri,
+    VSqshlImm, VUqshlImm, VSqshlu, VShrn, VRshrn, VSqshrn, VUqshrn, VSqrshrn, VUqrshrn, VSqshrun, VSqrshrun,
+    VSshll, VUshll,
+    // Three different
+    VSaddl, VUaddl, VSsubl, VUsubl, VSaddw, VUaddw, VSsubw, VUsubw, VAddhn, VRaddhn, VSubhn, VRsubhn,
+    VSabal, VUabal, VSabdl, VUabdl, VSmlal, VUmlal, VSmlsl, VUmlsl, VSmull, VUmull, VPmull,
+    VSqdmlal, VSqdmlsl, VSqdmull,
+    // By element
+    VMulElem, VMlaElem, VMlsElem, VSmullElem, VUmullElem, VSmlalElem, VUmlalElem, VSmlslElem, VUmlslElem,
+    VSqdmulhElem, VSqrdmulhElem, VSqdmullElem, VSqdmlalElem, VSqdmlslElem,
+    // Floating point (vector and scalar AdvSIMD forms)
+    VFadd, VFsub, VFmul, VFdiv, VFmla, VFmls, VFmulx, VFmax, VFmin, VFmaxnm, VFminnm, VFabd,
+    VFcmeq, VFcmge, VFcmgt, VFacge, VFacgt, VFaddp, VFmaxp, VFminp, VFmaxnmp, VFminnmp,
+    VFabs, VFneg, VFsqrt, VFcmeqZ, VFcmgeZ, VFcmgtZ, VFcmleZ, VFcmltZ,
+    VFrintn, VFrintp, VFrintm, VFrintz, VFrinta, VFrintx, VFrinti,
+    VFcvtns, VFcvtnu, VFcvtps, VFcvtpu, VFcvtms, VFcvtmu, VFcvtzs, VFcvtzu, VFcvtas, VFcvtau, VScvtf, VUcvtf,
+    VFcvtl, VFcvtn, VFcvtxn, VFmaxv, VFminv, VFmaxnmv, VFminnmv,
+    VFmlaElem, VFmlsElem, VFmulElem, VFmulxElem, VScvtfFixed, VUcvtfFixed, VFcvtzsFixed, VFcvtzuFixed,
+    VFrecps, VFrsqrts, VFrecpe, VFrsqrte, VUrecpe, VUrsqrte, VFrecpx, VFmovImm,
 
     OpsEnd = 3000,
 }
