@@ -1,17 +1,17 @@
 namespace Jit.Runtime;
 
 /// <summary>
-/// The identity the guest sees: a Cortex-A57-like core (r1p0) with AArch64-only EL0/EL1, CRC32 and LSE atomics.
-/// FP/AdvSIMD read as not implemented until the FP issue lands, so software does not rely on them.
+/// The identity the guest sees: a Cortex-A57-like core (r1p0) with AArch64-only EL0/EL1, FP and AdvSIMD, CRC32
+/// and LSE atomics; no Crypto extension, no SVE, PAuth, BTI or MTE.
 /// </summary>
 public static class CpuModel
 {
     public const ulong Midr = 0x411F_D070;          // Arm, variant 1, architecture 0xF, part 0xD07 (A57), revision 0
     public const ulong Revidr = 0;
     // ID_AA64PFR0_EL1: EL0 and EL1 AArch64 only (1), EL2/EL3 not visible to a guest (0), FP and AdvSIMD
-    // not implemented (0xF each), GIC system registers (1), CSV2 and CSV3 (1 each): the emulated CPU does not
-    // speculate, so it is immune to Spectre v2 and Meltdown.
-    public const ulong IdAa64Pfr0 = 0x1100_0000_01FF_0011;
+    // without half-precision arithmetic (0), GIC system registers (1), CSV2 and CSV3 (1 each): the emulated CPU
+    // does not speculate, so it is immune to Spectre v2 and Meltdown.
+    public const ulong IdAa64Pfr0 = 0x1100_0000_0100_0011;
     public const ulong IdAa64Pfr1 = 0;
     // ID_AA64DFR0_EL1: Armv8 debug (6), 6 breakpoints, 4 watchpoints, 2 context-aware (as the A57), no PMU yet.
     public const ulong IdAa64Dfr0 = 0x0000_0000_1030_5006;

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Wall time from start to BOOT-OK for Jit and for QEMU's TCG on the same kernel and initramfs, runs
+# interleaved (Jit, QEMU, Jit, QEMU, ...), medians printed.   perf/boot-time.sh [RUNS] [extra jit options]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+runs="${1:-3}"; shift || true
+kernel="$("$root/scripts/fetch-arm64.sh" kernel)"
+cache="${JIT_CACHE:-$HOME/.cache/jit}"
+initrd="$("$root/guests/initramfs/build.sh" test "$cache/initramfs-test.cpio.gz")"
+"$root/jit" run --help >/dev/null   # build once, outside the timings
+
+# time_to_marker CMD...: seconds until BOOT-OK appears on stdout (the guest then powers off by itself).
+time_to_marker() {
+  local start end
+  start=$(date +%s.%N)
+  if ! "$@" 2>/dev/null | grep -q -m1 BOOT-OK; then echo "fail"; return; fi
+  end=$(date +%s.%N)
+  awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f\n", b - a }'
+}
+
+jit=(); qemu=()
+for i in $(seq "$runs"); do
+  jit+=("$(time_to_marker "$root/jit" run --kernel "$kernel" --initrd "$initrd" --append "console=ttyAMA0 panic=-1" --timeout 600 "$@")")
+  qemu+=("$(time_to_marker timeout 600 qemu-system-aarch64 -M virt,gic-version=3 -cpu cortex-a57 -m 512 -nographic \
+        -kernel "$kernel" -initrd "$initrd" -append "console=ttyAMA0 panic=-1" -no-reboot)")
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+printf 'jit  runs: %s\n' "${jit[*]}"
+printf 'qemu runs: %s\n' "${qemu[*]}"
+jm=$(median "${jit[@]}"); qm=$(median "${qemu[@]}")
+awk -v j="$jm" -v q="$qm" 'BEGIN { printf "median to BOOT-OK: jit %.2f s, qemu-system-aarch64 %.2f s, ratio %.2f\n", j, q, j / q }'

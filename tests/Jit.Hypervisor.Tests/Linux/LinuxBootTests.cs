@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace Jit.Hypervisor.Tests.Linux;
+
+/// <summary>
+/// Debian's arm64 kernel booted by the jit tool, as a user would: the test initramfs prints BOOT-OK and powers
+/// off; the shell initramfs answers commands piped to the console. The guest comes through the project's own
+/// scripts (scripts/fetch-arm64.sh, guests/initramfs/build.sh).
+/// </summary>
+[Collection("linux")]
+public class LinuxBootTests
+{
+    private static readonly Lazy<(string Root, string Kernel, string Initrd)> guest = new(Prepare);
+
+    private static (string, string, string) Prepare()
+    {
+        string root = RepositoryRoot();
+        string kernel = Script(root, "scripts/fetch-arm64.sh", "kernel");
+        string cache = Environment.GetEnvironmentVariable("JIT_CACHE") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "jit");
+        string initrd = Script(root, "guests/initramfs/build.sh", "test", Path.Combine(cache, "initramfs-test.cpio.gz"));
+        return (root, kernel, initrd);
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "Jit.sln"))) return d.FullName;
+        throw new InvalidOperationException("cannot find the repository root (Jit.sln)");
+    }
+
+    private static string Script(string root, string script, params string[] args)
+    {
+        var (rc, output, error) = Exec(Path.Combine(root, script), args, null, TimeSpan.FromMinutes(10));
+        Assert.True(rc == 0, $"{script} {string.Join(' ', args)} failed ({rc}): {error}");
+        return output.Trim().Split('\n').Last();
+    }
+
+    private static (int Rc, string Out, string Err) Exec(string file, IEnumerable<string> args, string? input, TimeSpan limit)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (input is not null) p.StandardInput.Write(input);
+        p.StandardInput.Close();
+        if (!p.WaitForExit(limit))
+        {
+            p.Kill(entireProcessTree: true);
+            Assert.Fail($"{file} did not finish within {limit}");
+        }
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    private static (int Rc, string Out, string Err) Boot(params string[] extra)
+    {
+        var (root, kernel, initrd) = guest.Value;
+        string[] args = ["run", "--kernel", kernel, "--initrd", initrd, "--append", "console=ttyAMA0 panic=-1", "--timeout", "300", .. extra];
+        return Exec(Path.Combine(root, "jit"), args, null, TimeSpan.FromMinutes(6));
+    }
+
+    private static void AssertCleanKernelLog(string log)
+    {
+        foreach (var bad in new[] { "Oops", "BUG", "WARNING", "Unhandled", "undefined instruction", "Kernel panic" })
+            Assert.False(Regex.IsMatch(log, $@"^\[.*\].*{Regex.Escape(bad)}", RegexOptions.Multiline), $"kernel log has a '{bad}' line:\n{log}");
+    }
+
+    [Fact]
+    public void UniprocessorBootReachesUserSpaceAndPowersOff()
+    {
+        var (rc, log, err) = Boot();
+        Assert.True(rc == 0, $"exit {rc}: {err}\n{log}");
+        Assert.Contains("BOOT-OK", log);
+        AssertCleanKernelLog(log);
+        Assert.Contains("ttyAMA0 at MMIO 0x22000000", log);
+        Assert.Matches(@"GICv3: \d+ SPIs implemented", log);
+        Assert.Contains("arch_timer: cp15 timer(s) running at 62.50MHz (virt)", log);
+        Assert.Contains("rtc-pl031 22010000.pl031: registered as rtc0", log);
+    }
+
+    [Fact]
+    public void TwoVcpusComeUpThroughPsci()
+    {
+        var (rc, log, err) = Boot("--smp", "2");
+        Assert.True(rc == 0, $"exit {rc}: {err}\n{log}");
+        Assert.Contains("SMP: Total of 2 processors activated", log);
+        Assert.Contains("BOOT-OK", log);
+        AssertCleanKernelLog(log);
+    }
+
+    [Fact]
+    public void ShellAnswersCommandsPipedToTheConsole()
+    {
+        var (root, _, _) = guest.Value;
+        var (rc, log, err) = Exec(Path.Combine(root, "jit"), ["boot", "--timeout", "300"], "echo hi-from-shell\npoweroff -f\n", TimeSpan.FromMinutes(6));
+        Assert.True(rc == 0, $"exit {rc}: {err}\n{log}");
+        Assert.Matches(@"(?m)^hi-from-shell\r?$", log);
+    }
+
+    [Fact]
+    public void MalformedGuestFilesGetOneLineErrors()
+    {
+        var (root, kernel, initrd) = guest.Value;
+        string dir = Directory.CreateTempSubdirectory("jit-bad-").FullName;
+        try
+        {
+            string truncated = Path.Combine(dir, "truncated-Image");
+            File.WriteAllBytes(truncated, File.ReadAllBytes(kernel)[..40]);
+            string text = Path.Combine(dir, "notes.txt");
+            File.WriteAllText(text, string.Concat(Enumerable.Repeat("this text file is neither a kernel nor an initramfs\n", 8)));
+            string badDtb = Path.Combine(dir, "bad.dtb");
+            File.WriteAllText(badDtb, "not a device tree");
+            string jit = Path.Combine(root, "jit");
+            foreach (var (args, file, problem) in new[]
+            {
+                (new[] { "run", "--kernel", truncated }, truncated, "truncated"),
+                (new[] { "run", "--kernel", text }, text, "not an arm64 Linux Image"),
+                (new[] { "run", "--kernel", kernel, "--initrd", text }, text, "not an initramfs"),
+                (new[] { "run", "--kernel", kernel, "--initrd", initrd, "--dtb", badDtb }, badDtb, "not a flattened device tree"),
+                (new[] { "run", "--kernel", Path.Combine(dir, "missing") }, Path.Combine(dir, "missing"), "no such file"),
+            })
+            {
+                var (rc, _, err) = Exec(jit, args, null, TimeSpan.FromMinutes(2));
+                Assert.Equal(2, rc);
+                string line = err.Trim();
+                Assert.DoesNotContain("\n", line);
+                Assert.Contains(file, line);
+                Assert.Contains(problem, line);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+}
