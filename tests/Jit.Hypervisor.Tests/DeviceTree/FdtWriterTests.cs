@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Jit.Hypervisor.DeviceTree;
 
 namespace Jit.Hypervisor.Tests.DeviceTree;
@@ -6,26 +5,6 @@ namespace Jit.Hypervisor.Tests.DeviceTree;
 /// <summary>The blobs FdtWriter produces, decoded by the reference tool (dtc).</summary>
 public class FdtWriterTests
 {
-    private static string Decompile(byte[] blob)
-    {
-        string path = Path.Combine(Path.GetTempPath(), $"jit-fdt-{Guid.NewGuid():N}.dtb");
-        File.WriteAllBytes(path, blob);
-        try
-        {
-            var psi = new ProcessStartInfo("dtc", $"-I dtb -O dts {path}") { RedirectStandardOutput = true, RedirectStandardError = true };
-            using var p = Process.Start(psi) ?? throw new InvalidOperationException("dtc not found (run scripts/setup.sh)");
-            string dts = p.StandardOutput.ReadToEnd();
-            string err = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            Assert.True(p.ExitCode == 0, $"dtc rejected the blob: {err}");
-            return dts;
-        }
-        finally
-        {
-            File.Delete(path);
-        }
-    }
-
     [Fact]
     public void NodesPropertiesAndCellsDecodeWithDtc()
     {
@@ -40,7 +19,7 @@ public class FdtWriterTests
             .BeginNode("chosen").Property("bootargs", "console=ttyAMA0").Property("linux,initrd-start", 0x4800_0000UL).EndNode()
             .BeginNode("psci").Property("method", "hvc").Property("dma-coherent").EndNode()
         .EndNode();
-        string dts = Decompile(w.Finish());
+        string dts = Dtc.Decompile(w.Finish());
         // dtc prints a string list either as "a", "b" or as "a\0b" depending on its version.
         Assert.Matches("compatible = \"xen,xenvm-4.17(\\\\0|\", \")xen,xenvm\";", dts);
         Assert.Contains("memory@40000000 {", dts);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Jit.Hypervisor.Builder;
 
 namespace Jit.Hypervisor.Tests.DeviceTree;
@@ -6,17 +5,6 @@ namespace Jit.Hypervisor.Tests.DeviceTree;
 /// <summary>The guest platform's device tree as `jit dtb` writes it, decoded by dtc.</summary>
 public class PlatformDeviceTreeTests
 {
-    private static string Decompile(string path)
-    {
-        var psi = new ProcessStartInfo("dtc", ["-I", "dtb", "-O", "dts", path]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException("dtc not found (run scripts/setup.sh)");
-        string dts = p.StandardOutput.ReadToEnd();
-        string err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"dtc rejected {path}: {err}");
-        return dts;
-    }
-
     [Fact]
     public void JitDtbDescribesThePlatformMap()
     {
@@ -25,7 +13,7 @@ public class PlatformDeviceTreeTests
         {
             var err = new StringWriter();
             Assert.Equal(0, Cli.CommandLine.Run(["dtb", "--smp", "2", "--mem", "512M", "--append", "console=ttyAMA0 quiet", "--out", path], TextWriter.Null, err));
-            string dts = Decompile(path);
+            string dts = Dtc.Decompile(path);
             Assert.Contains("memory@40000000 {", dts);
             Assert.Contains("reg = <0x00 0x40000000 0x00 0x20000000>;", dts);
             Assert.Contains("cpu@0 {", dts);
@@ -54,17 +42,8 @@ public class PlatformDeviceTreeTests
     public void InitrdRangeIsPassedInChosen()
     {
         byte[] blob = PlatformDeviceTree.Build(new PlatformDescription([(0x4000_0000, 0x2000_0000)], 1, "console=ttyAMA0", (0x5F00_0000, 0x5F10_0000)));
-        string path = Path.Combine(Path.GetTempPath(), $"jit-initrd-{Guid.NewGuid():N}.dtb");
-        File.WriteAllBytes(path, blob);
-        try
-        {
-            string dts = Decompile(path);
-            Assert.Contains("linux,initrd-start = <0x00 0x5f000000>;", dts);
-            Assert.Contains("linux,initrd-end = <0x00 0x5f100000>;", dts);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        string dts = Dtc.Decompile(blob);
+        Assert.Contains("linux,initrd-start = <0x00 0x5f000000>;", dts);
+        Assert.Contains("linux,initrd-end = <0x00 0x5f100000>;", dts);
     }
 }

@@ -1,0 +1,32 @@
+using System.Diagnostics;
+
+namespace Jit.Hypervisor.Tests.DeviceTree;
+
+/// <summary>The reference decoder for device-tree blobs: dtc -I dtb -O dts.</summary>
+internal static class Dtc
+{
+    public static string Decompile(byte[] blob)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"jit-fdt-{Guid.NewGuid():N}.dtb");
+        File.WriteAllBytes(path, blob);
+        try
+        {
+            return Decompile(path);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    public static string Decompile(string path)
+    {
+        var psi = new ProcessStartInfo("dtc", ["-I", "dtb", "-O", "dts", path]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException("dtc not found (run scripts/setup.sh)");
+        string dts = p.StandardOutput.ReadToEnd();
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"dtc rejected {path}: {err}");
+        return dts;
+    }
+}
