@@ -70,7 +70,7 @@ public sealed unsafe partial class BlockInterpreter
                 return SystemInstruction(in I, pc);
 
             case Op.SimdFp: case Op.SimdFpLoadStore:
-                Log.Once("simdfp", $"FP/AdvSIMD instructions are not implemented yet (first: 0x{I.Word:x8} at 0x{pc:x}); the guest gets Undefined");
+                Log.Once("simdfp", $"FP/AdvSIMD instruction of an extension this CPU does not have (FP16, dot product, Crypto, ...): 0x{I.Word:x8} at 0x{pc:x}; the guest gets Undefined");
                 return Undefined(in I);
             case Op.Sve:
                 Log.Once("sve", $"SVE is not part of this CPU (0x{I.Word:x8} at 0x{pc:x}); the guest gets Undefined");
