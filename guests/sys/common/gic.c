@@ -49,7 +49,11 @@ void gic_init(void)
     wait_rwp();
     mmio_write32(platform.gicd + GICD_CTLR, GICD_CTLR_ARE | GICD_CTLR_GRP1);
     wait_rwp();
+    gic_init_cpu();
+}
 
+void gic_init_cpu(void)
+{
     u64 rd = find_redistributor();
     mmio_write32(rd + GICR_WAKER, mmio_read32(rd + GICR_WAKER) & ~WAKER_SLEEP);
     int spins = 0;

@@ -43,7 +43,8 @@ extern char el0_back[];
 static inline void return_from_el0(struct frame *f) { f->elr = (u64)el0_back; f->spsr = 0x3c5; }
 
 /* GICv3 (gic.c): the CPU interface registers by their encodings, which the assembler accepts for any core. */
-void gic_init(void);
+void gic_init(void);     /* the distributor, then gic_init_cpu for the calling CPU */
+void gic_init_cpu(void); /* this CPU's redistributor and CPU interface; later gic_enable_ppi calls act on this CPU */
 void gic_enable_ppi(u32 intid, u32 priority); /* an SGI or PPI of this CPU's redistributor */
 u32 gic_pending_ppis(void);
 #define ICC_IAR1_EL1   S3_0_C12_C12_0
