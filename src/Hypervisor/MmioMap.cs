@@ -52,22 +52,35 @@ public sealed class MmioMap : IMmioBus
         return i < 0 ? null : regions[i];
     }
 
+    /// <summary>
+    /// Called after every access that reaches the map, claimed or not (<c>jit run --trace mmio</c>); null when
+    /// nobody traces. MMIO is already the slow path, so the check costs nothing measurable.
+    /// </summary>
+    public Action<MmioAccess>? Trace { get; set; }
+
     public bool Read(ulong pa, int size, out ulong value)
     {
         int i = IndexOf(pa);
+        bool ok;
         if (i < 0 || !Fits(regions[i], pa, size))
         {
             value = 0;
-            return false;
+            ok = false;
         }
-        return regions[i].Device.Read(pa - regions[i].Base, size, out value);
+        else
+        {
+            ok = regions[i].Device.Read(pa - regions[i].Base, size, out value);
+        }
+        Trace?.Invoke(new MmioAccess(false, pa, size, value, ok, i < 0 ? null : regions[i]));
+        return ok;
     }
 
     public bool Write(ulong pa, int size, ulong value)
     {
         int i = IndexOf(pa);
-        if (i < 0 || !Fits(regions[i], pa, size)) return false;
-        return regions[i].Device.Write(pa - regions[i].Base, size, value);
+        bool ok = i >= 0 && Fits(regions[i], pa, size) && regions[i].Device.Write(pa - regions[i].Base, size, value);
+        Trace?.Invoke(new MmioAccess(true, pa, size, value, ok, i < 0 ? null : regions[i]));
+        return ok;
     }
 
     // An access that runs past the end of a window would reach whatever follows it; refuse it instead.
@@ -87,3 +100,6 @@ public sealed class MmioMap : IMmioBus
         return -1;
     }
 }
+
+/// <summary>One MMIO access as the map handled it: <paramref name="Ok"/> false means the guest gets a data abort.</summary>
+public readonly record struct MmioAccess(bool Write, ulong Pa, int Size, ulong Value, bool Ok, MmioMap.Region? Region);

@@ -33,6 +33,20 @@ public sealed unsafe class Engine
     /// <summary>Blocks decoded so far (a cold-path statistic).</summary>
     public int BlocksDecoded => interpreter.BlocksDecoded;
 
+    /// <summary>Trace hook, called when a block is decoded; set before <see cref="Run"/>, on the vCPU's thread.</summary>
+    public BlockTranslatedHandler? BlockTranslated
+    {
+        get => interpreter.BlockTranslated;
+        set => interpreter.BlockTranslated = value;
+    }
+
+    /// <summary>Trace hook, called on every block entry (VA, PA); null costs nothing in the run loop.</summary>
+    public Action<ulong, ulong>? BlockEntered
+    {
+        get => interpreter.BlockEntered;
+        set => interpreter.BlockEntered = value;
+    }
+
     /// <summary>Runs until an exit, or until about <paramref name="maxInstructions"/> more instructions have retired.</summary>
     public ExitReason Run(ulong maxInstructions = ulong.MaxValue) => interpreter.Run(maxInstructions);
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Jit.Hypervisor.Tracing;
 
 namespace Jit.Hypervisor.Cli;
 
@@ -57,4 +58,8 @@ internal static class Options
             throw new UsageError($"{option} '{text}' is not a size (e.g. 128M, 1G)");
         return n << shift;
     }
+
+    /// <summary>A <c>--trace</c> value: <see cref="GuestTrace.Syntax"/>.</summary>
+    public static (TraceKinds Kinds, string? File) Trace(string text) =>
+        GuestTrace.Parse(text, out string? error) ?? throw new UsageError($"--trace '{text}': {error}");
 }

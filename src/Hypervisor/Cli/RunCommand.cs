@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Jit.Hypervisor.Builder;
 using Jit.Hypervisor.ConsoleBackend;
+using Jit.Hypervisor.Tracing;
 
 namespace Jit.Hypervisor.Cli;
 
@@ -10,7 +11,7 @@ internal static class RunCommand
 {
     public const string Usage =
         "jit run (--bare <file.elf|file.bin> | --kernel <Image> [--initrd F] [--append \"…\"] [--smp N] [--dtb-out F] [--dtb F]) " +
-        "[--mem SIZE] [--timeout SECONDS] [--max-instructions N]";
+        "[--mem SIZE] [--timeout SECONDS] [--max-instructions N] [--trace KINDS]";
 
     private const string Help = """
         --bare FILE: runs a bare-metal AArch64 program on a minimal machine: RAM at 0x40000000 (default 128M), a
@@ -31,6 +32,10 @@ internal static class RunCommand
           --mem SIZE            RAM size, e.g. 64M or 1G (at most 3G)
           --timeout SECONDS     stop the guest after this much wall time
           --max-instructions N  stop after about N guest instructions of vCPU 0 (k, M, G suffixes)
+          --trace KINDS         log guest events to stderr, like QEMU's -d: a comma-separated list of
+                                in_asm (each block when decoded, disassembled), exec (each block entry),
+                                int (exceptions and IRQs taken), mmio (device accesses), smc (HVC/SMC calls),
+                                and file=F to write the log to F instead
 
         Exit codes: 0 the guest powered off (PSCI SYSTEM_OFF); 1 it stopped otherwise (CPU_OFF, instruction
         limit, emulator failure); 2 bad command line or image; 3 the guest called SYSTEM_RESET; 4 the guest
@@ -46,6 +51,7 @@ internal static class RunCommand
         int smp = 1;
         TimeSpan? timeout = null;
         ulong maxInstructions = ulong.MaxValue;
+        (TraceKinds, string?)? trace = null;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -65,6 +71,7 @@ internal static class RunCommand
                 case "--mem": mem = Options.Size("--mem", Options.Value(args, ref i)); break;
                 case "--timeout": timeout = Options.Seconds("--timeout", Options.Value(args, ref i)); break;
                 case "--max-instructions": maxInstructions = Options.Count("--max-instructions", Options.Value(args, ref i)); break;
+                case "--trace": trace = Options.Trace(Options.Value(args, ref i)); break;
                 default:
                     throw new UsageError(args[i].StartsWith('-') ? $"unknown option {args[i]}" : $"unexpected argument '{args[i]}'");
             }
@@ -77,7 +84,7 @@ internal static class RunCommand
             ulong size = mem ?? BareMetalMachine.DefaultRamSize;
             if (size < 4096 || size % 4096 != 0 || size > BareMetalMachine.MaxRamSize)
                 throw new UsageError("--mem must be a multiple of 4K between 4K and 3G");
-            return RunMachine(console => BareMetalMachine.Create(bare, console, size), withInput: false, timeout, maxInstructions, stderr);
+            return RunMachine(console => BareMetalMachine.Create(bare, console, size), withInput: false, timeout, maxInstructions, stderr, trace);
         }
         var options = Linux(kernel!, initrd, append, mem, smp, dtb);
         return RunMachine(console =>
@@ -85,7 +92,7 @@ internal static class RunCommand
             var m = LinuxMachine.Create(options, console);
             if (dtbOut is not null) WriteFile(dtbOut, m.DeviceTree);
             return m;
-        }, withInput: true, timeout, maxInstructions, stderr);
+        }, withInput: true, timeout, maxInstructions, stderr, trace);
     }
 
     internal static LinuxOptions Linux(string kernel, string? initrd, string append, ulong? mem, int smp, string? dtb = null)
@@ -110,14 +117,29 @@ internal static class RunCommand
     }
 
     /// <summary>Builds a machine around a console, runs it and turns the way it ended into an exit code.</summary>
-    internal static int RunMachine(Func<Stream, Machine> build, bool withInput, TimeSpan? timeout, ulong maxInstructions, TextWriter stderr)
+    internal static int RunMachine(Func<Stream, Machine> build, bool withInput, TimeSpan? timeout, ulong maxInstructions, TextWriter stderr,
+        (TraceKinds Kinds, string? File)? trace = null)
     {
         using var stdout = new BufferedStream(System.Console.OpenStandardOutput(), 4096);
         var console = new ConsoleOutput(stdout);
         Machine machine;
+        GuestTrace? tracer = null;
         try
         {
             machine = build(console);
+            if (trace is { } t)
+            {
+                try
+                {
+                    tracer = GuestTrace.Create(t.Kinds, t.File, stderr);
+                }
+                catch
+                {
+                    machine.Dispose();
+                    throw;
+                }
+                tracer.Attach(machine);
+            }
         }
         catch (ImageError e)
         {
@@ -125,10 +147,8 @@ internal static class RunCommand
             return CommandLine.ExitCodes.BadInput;
         }
 
-        if (Environment.GetEnvironmentVariable("JIT_TRACE") is { } trace && trace.Split(',').Contains("int"))
-            Jit.Runtime.Exceptions.ExceptionEntry.Trace = (esr, elr, far) =>
-                stderr.WriteLine($"jit: exception EC=0x{esr >> 26:x2} ESR=0x{esr:x8} ELR=0x{elr:x} FAR=0x{far:x}");
         using (machine)
+        using (tracer)
         using (OnSignal(PosixSignal.SIGINT, machine))
         using (OnSignal(PosixSignal.SIGTERM, machine))
         using (withInput ? new ConsoleInput(machine.Uart, machine.Interrupt) : null)

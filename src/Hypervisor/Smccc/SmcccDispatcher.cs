@@ -34,8 +34,26 @@ public sealed class SmcccDispatcher
 
     public void RoutePsci(ISmcccService service) => psci = service;
 
+    /// <summary>
+    /// Called after every call with the request and the results (<c>jit run --trace smc</c>); null when nobody
+    /// traces, and then the fast path pays one test.
+    /// </summary>
+    public Action<SmcccCall, SmcccCall>? Trace { get; set; }
+
     /// <summary>Handles one call; on return X0–X3 of <paramref name="call"/> hold the results.</summary>
     public SmcccOutcome Dispatch(ref SmcccCall call)
+    {
+        if (Trace is { } trace)
+        {
+            var request = call;
+            var traced = DispatchUntraced(ref call);
+            trace(request, call);
+            return traced;
+        }
+        return DispatchUntraced(ref call);
+    }
+
+    private SmcccOutcome DispatchUntraced(ref SmcccCall call)
     {
         var service = Lookup(in call);
         var outcome = service is null ? SmcccOutcome.Unknown : service.Call(ref call);

@@ -5,8 +5,11 @@ namespace Jit.Runtime.Exceptions;
 /// <summary>Synchronous exception entry to EL1 and exception return (D1.10, D1.11).</summary>
 public static unsafe class ExceptionEntry
 {
-    /// <summary>Called on every exception entry (ESR value, preferred return address); null when nobody traces.</summary>
-    public static Action<ulong, ulong, ulong>? Trace;
+    /// <summary>
+    /// Called on every exception entry to EL1, synchronous or IRQ, before the vector is entered; null when nobody
+    /// traces (<c>jit run --trace int</c>). Exception entry is a cold path, so the check costs nothing measurable.
+    /// </summary>
+    public static Action<TakenException>? Trace;
 
     /// <summary>
     /// Takes a synchronous exception to EL1 with the preferred return address <paramref name="returnAddress"/>.
@@ -19,7 +22,7 @@ public static unsafe class ExceptionEntry
         s->SpsrEl1 = s->Pstate;
         s->ElrEl1 = returnAddress;
         s->EsrEl1 = ((ulong)ec << 26) | (1UL << 25) | (iss & 0x1FF_FFFF);
-        Trace?.Invoke(s->EsrEl1, returnAddress, s->FarEl1);
+        Trace?.Invoke(new TakenException(s->Mpidr, false, s->EsrEl1, returnAddress, s->FarEl1, s->VbarEl1 + offset));
         s->SelectStack(1, 1);
         s->Daif = 0x3C0;
         s->ExclusiveValid = 0;
@@ -35,6 +38,7 @@ public static unsafe class ExceptionEntry
         ulong offset = (s->EL == 0 ? 0x400UL : (s->SPSel == 0 ? 0x000UL : 0x200UL)) + 0x80;
         s->SpsrEl1 = s->Pstate;
         s->ElrEl1 = s->PC;
+        Trace?.Invoke(new TakenException(s->Mpidr, true, 0, s->PC, 0, s->VbarEl1 + offset));
         s->SelectStack(1, 1);
         s->Daif = 0x3C0;
         s->PC = s->VbarEl1 + offset;
@@ -95,3 +99,6 @@ public static unsafe class ExceptionEntry
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void IllegalState(CpuState* s) => TakeToEl1(s, ExceptionClass.IllegalState, 0, s->PC);
 }
+
+/// <summary>An exception as it is taken to EL1, for tracing: ESR and FAR are meaningful for synchronous ones only.</summary>
+public readonly record struct TakenException(ulong Mpidr, bool Irq, ulong Esr, ulong ReturnAddress, ulong Far, ulong Vector);

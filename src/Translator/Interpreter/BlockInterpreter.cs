@@ -68,7 +68,33 @@ public sealed unsafe partial class BlockInterpreter
 
     public void Flush() => cache.Clear();
 
-    public ExitReason Run(ulong maxInstructions)
+    /// <summary>Called when a block is decoded (guest VA, PA, its instruction words): <c>--trace in_asm</c>.</summary>
+    public BlockTranslatedHandler? BlockTranslated { get; set; }
+
+    /// <summary>Called on every block entry (guest VA, PA): <c>--trace exec</c>.</summary>
+    public Action<ulong, ulong>? BlockEntered { get; set; }
+
+    // The exec hook is a type argument, so the untraced loop is compiled without it rather than testing a
+    // delegate on every block: RyuJIT specialises generic methods over structs and inlines the empty call.
+    public ExitReason Run(ulong maxInstructions) =>
+        BlockEntered is { } entered ? Run(maxInstructions, new TracedEntry(entered)) : Run(maxInstructions, default(UntracedEntry));
+
+    private interface IBlockEntry
+    {
+        void Enter(ulong va, ulong pa);
+    }
+
+    private readonly struct UntracedEntry : IBlockEntry
+    {
+        public void Enter(ulong va, ulong pa) { }
+    }
+
+    private readonly struct TracedEntry(Action<ulong, ulong> hook) : IBlockEntry
+    {
+        public void Enter(ulong va, ulong pa) => hook(va, pa);
+    }
+
+    private ExitReason Run<TEntry>(ulong maxInstructions, TEntry entry) where TEntry : struct, IBlockEntry
     {
         ulong budget = maxInstructions;
         owner = Thread.CurrentThread;
@@ -101,6 +127,7 @@ public sealed unsafe partial class BlockInterpreter
             }
             Block block = cache.Lookup(pa) ?? Translate(pa, host);
             block.Executions++;
+            entry.Enter(pc, pa);
             int exit = Execute(block, pc, ref budget);
             if (exit >= 0) return (ExitReason)exit;
         }
@@ -118,6 +145,7 @@ public sealed unsafe partial class BlockInterpreter
             if (Predecoder.EndsBlock(inst)) break;
         }
         var block = new Block(pa, [.. insts]);
+        BlockTranslated?.Invoke(s->PC, pa, new ReadOnlySpan<uint>(host, insts.Count));
         if (!mmu.Ram.IsCodePage(pa))
         {
             // From now on writes to this page must reach the slow path on every vCPU, so that they drop the
@@ -360,3 +388,6 @@ public sealed unsafe partial class BlockInterpreter
         return Faulted;
     }
 }
+
+/// <summary>A block was decoded: its guest virtual and physical addresses and its instruction words.</summary>
+public delegate void BlockTranslatedHandler(ulong va, ulong pa, ReadOnlySpan<uint> words);
