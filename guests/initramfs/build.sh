@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds the guest initramfs (cpio "newc", gzip) from Debian's arm64 busybox-static:
-#   guests/initramfs/build.sh shell|test OUTPUT
+#   guests/initramfs/build.sh shell|test|bench OUTPUT
 # The busybox binary comes through scripts/fetch-arm64.sh; nothing is taken from the host system.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-kind="${1:?usage: build.sh shell|test OUTPUT}"
-out="${2:?usage: build.sh shell|test OUTPUT}"
-case "$kind" in shell|test) ;; *) echo "build.sh: unknown initramfs kind '$kind'" >&2; exit 2 ;; esac
+kind="${1:?usage: build.sh shell|test|bench OUTPUT}"
+out="${2:?usage: build.sh shell|test|bench OUTPUT}"
+case "$kind" in shell|test|bench) ;; *) echo "build.sh: unknown initramfs kind '$kind'" >&2; exit 2 ;; esac
 busybox="$("$root/scripts/fetch-arm64.sh" busybox)"
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT

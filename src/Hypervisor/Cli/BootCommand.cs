@@ -55,7 +55,7 @@ internal static class BootCommand
     }
 
     /// <summary>Runs a project script; returns the last line it printed (a path), or null after reporting the failure.</summary>
-    private static string? Script(string root, TextWriter stderr, string script, params string[] args)
+    internal static string? Script(string root, TextWriter stderr, string script, params string[] args)
     {
         var psi = new ProcessStartInfo(Path.Combine(root, script)) { RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var a in args) psi.ArgumentList.Add(a);

@@ -1,0 +1,195 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Jit.Hypervisor.Bench;
+
+namespace Jit.Hypervisor.Cli;
+
+/// <summary>
+/// <c>jit bench</c>: the macro benchmarks side by side with qemu-system-aarch64, interleaved (Jit, QEMU, Jit,
+/// QEMU, …) so both see the same load on a shared machine; medians, min–max and the Jit/QEMU ratio as a
+/// Markdown table (stdout and DIR/bench.md), DIR/bench.json and DIR/bench.svg.
+/// </summary>
+internal static class BenchCommand
+{
+    public const string Usage = "jit bench [--out DIR] [--runs N] [--only boot,latency,cpu] [--cpu-mb N] [--no-qemu]";
+
+    private const string Help = """
+        Workloads:
+          boot     Debian's arm64 kernel with the test initramfs: wall time from start to BOOT-OK
+          latency  guests/sys/latency on two vCPUs: p50 of MMIO read/write, HVC, SMC, GIC ack+EOI, self-SGI,
+                   timer interrupt lateness and IPI round trip, timed in the guest with CNTVCT
+          cpu      the bench initramfs: sha256sum and gzip -1 over N MiB of zeros, timed in the guest
+
+          --out DIR     where bench.md, bench.json and bench.svg go (default bench-results)
+          --runs N      runs per workload and machine (default 5; 3 for a quick look)
+          --only LIST   a comma-separated subset of the workloads
+          --cpu-mb N    MiB of zeros for the cpu workload (default 8)
+          --no-qemu     run Jit only (also when qemu-system-aarch64 is not installed)
+        """;
+
+    private static readonly string[] AllWorkloads = ["boot", "latency", "cpu"];
+
+    public static int Execute(string[] args, TextWriter stderr)
+    {
+        string outDir = "bench-results";
+        int runs = 5, cpuMb = 8;
+        bool noQemu = false;
+        string[] only = AllWorkloads;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "-h" or "--help":
+                    System.Console.Out.WriteLine($"usage: {Usage}");
+                    System.Console.Out.WriteLine();
+                    System.Console.Out.WriteLine(Help);
+                    return CommandLine.ExitCodes.Ok;
+                case "--out": outDir = Options.Value(args, ref i); break;
+                case "--runs": runs = (int)Math.Min(1000, Options.Count("--runs", Options.Value(args, ref i))); break;
+                case "--cpu-mb": cpuMb = (int)Math.Min(4096, Options.Count("--cpu-mb", Options.Value(args, ref i))); break;
+                case "--no-qemu": noQemu = true; break;
+                case "--only":
+                    only = Options.Value(args, ref i).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+                    foreach (string w in only)
+                        if (!AllWorkloads.Contains(w)) throw new UsageError($"--only: unknown workload '{w}' (workloads: {string.Join(',', AllWorkloads)})");
+                    if (only.Length == 0) throw new UsageError("--only needs at least one workload");
+                    break;
+                default: throw new UsageError($"unknown option {args[i]}");
+            }
+        }
+
+        string root = BootCommand.RepositoryRoot() ?? throw new UsageError("cannot find the Jit repository (its scripts build the guests); run ./jit from a checkout");
+        string jit = Path.Combine(AppContext.BaseDirectory, "jit");
+        if (!File.Exists(jit)) { stderr.WriteLine($"jit bench: {jit} is missing; run through ./jit"); return CommandLine.ExitCodes.Failure; }
+        string? qemu = noQemu ? null : FindOnPath("qemu-system-aarch64");
+        if (!noQemu && qemu is null) stderr.WriteLine("jit bench: qemu-system-aarch64 not found; measuring Jit only");
+
+        var workloads = new List<Workload>();
+        string? kernel = null, testInitrd = null, benchInitrd = null, latency = null;
+        string cache = Environment.GetEnvironmentVariable("JIT_CACHE") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "jit");
+        if (only.Contains("boot") || only.Contains("cpu"))
+        {
+            kernel = BootCommand.Script(root, stderr, "scripts/fetch-arm64.sh", "kernel");
+            if (kernel is null) return CommandLine.ExitCodes.Failure;
+        }
+        if (only.Contains("boot"))
+        {
+            testInitrd = BootCommand.Script(root, stderr, "guests/initramfs/build.sh", "test", Path.Combine(cache, "initramfs-test.cpio.gz"));
+            if (testInitrd is null) return CommandLine.ExitCodes.Failure;
+            workloads.Add(new BootWorkload());
+        }
+        if (only.Contains("latency"))
+        {
+            if (!Make(root, stderr, "latency")) return CommandLine.ExitCodes.Failure;
+            latency = Path.Combine(root, "guests", "build", "sys-latency.elf");
+            workloads.Add(new LatencyWorkload());
+        }
+        if (only.Contains("cpu"))
+        {
+            benchInitrd = BootCommand.Script(root, stderr, "guests/initramfs/build.sh", "bench", Path.Combine(cache, "initramfs-bench.cpio.gz"));
+            if (benchInitrd is null) return CommandLine.ExitCodes.Failure;
+            workloads.Add(new CpuWorkload(cpuMb));
+        }
+        var tools = new BenchTools(jit, qemu, kernel, testInitrd, benchInitrd, latency);
+        var machines = qemu is null ? new[] { BenchMachine.Jit } : [BenchMachine.Jit, BenchMachine.Qemu];
+
+        var results = new List<MetricResult>();
+        var byMetric = new Dictionary<Metric, MetricResult>();
+        foreach (var w in workloads)
+            foreach (var m in w.Metrics)
+                results.Add(byMetric[m] = new MetricResult(m));
+
+        for (int run = 1; run <= runs; run++)
+        {
+            foreach (var w in workloads)
+            {
+                foreach (var machine in machines)
+                {
+                    var (file, argv) = w.Command(machine, tools);
+                    var r = BenchProcess.Run(file, argv, w.DoneMarker, TimeSpan.FromMinutes(30));
+                    var values = r.Ok ? w.Parse(r.Lines).ToList() : w.Metrics.Select(m => (m, (double?)null)).ToList();
+                    foreach (var (metric, value) in values)
+                        if (byMetric.TryGetValue(metric, out var mr)) mr.Of(machine).Add(value);
+                    string summary = r.Ok
+                        ? string.Join(", ", values.Where(v => v.Item2 is not null).Take(3).Select(v => string.Create(CultureInfo.InvariantCulture, $"{v.Item1.Name} {v.Item2:0.###} {v.Item1.Unit}")))
+                        : $"FAILED: {r.Why}";
+                    stderr.WriteLine($"jit bench: run {run}/{runs} {w.Name} on {machine}: {summary}");
+                }
+            }
+        }
+
+        var context = new BenchContext(DateTimeOffset.UtcNow, runs, HostDescription(), GitDescription(root), qemu is null ? null : QemuVersion(qemu), cpuMb);
+        string md = BenchReport.Markdown(context, results);
+        try
+        {
+            Directory.CreateDirectory(outDir);
+            File.WriteAllText(Path.Combine(outDir, "bench.md"), md);
+            File.WriteAllText(Path.Combine(outDir, "bench.json"), BenchReport.Json(context, results));
+            File.WriteAllText(Path.Combine(outDir, "bench.svg"), BenchReport.Svg(context, results));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"jit bench: {outDir}: cannot be written: {e.Message}");
+            return CommandLine.ExitCodes.Failure;
+        }
+        System.Console.Out.Write(md);
+        bool anyFailed = results.Any(r => r.Jit.Samples.Count == 0);
+        return anyFailed ? CommandLine.ExitCodes.Failure : CommandLine.ExitCodes.Ok;
+    }
+
+    private static bool Make(string root, TextWriter stderr, string target)
+    {
+        var (code, output) = Capture("make", "-s", "-C", Path.Combine(root, "guests"), target);
+        if (code == 0) return true;
+        stderr.WriteLine($"jit bench: make -C guests {target} failed (exit {code}):\n{output}");
+        return false;
+    }
+
+    private static (int Code, string Output) Capture(string file, params string[] args)
+    {
+        try
+        {
+            var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in args) psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            var err = p.StandardError.ReadToEndAsync();
+            string output = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            return (p.ExitCode, output + err.Result);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return (-1, e.Message);
+        }
+    }
+
+    private static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
+            .Select(dir => Path.Combine(dir, name)).FirstOrDefault(File.Exists);
+
+    private static string QemuVersion(string qemu)
+    {
+        var (code, output) = Capture(qemu, "--version");
+        return code == 0 ? output.Split('\n')[0].Trim() : "unknown version";
+    }
+
+    private static string GitDescription(string root)
+    {
+        var (code, output) = Capture("git", "-C", root, "describe", "--always", "--dirty");
+        return code == 0 ? output.Trim() : "unknown commit";
+    }
+
+    private static string HostDescription()
+    {
+        string cpu = "unknown CPU";
+        try
+        {
+            cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? cpu;
+        }
+        catch (IOException)
+        {
+        }
+        return $"{Environment.ProcessorCount} × {cpu}, {RuntimeInformation.OSDescription}, .NET {Environment.Version}";
+    }
+}
