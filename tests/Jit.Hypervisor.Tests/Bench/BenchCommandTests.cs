@@ -1,0 +1,59 @@
+using System.Text.Json;
+using System.Xml.Linq;
+
+namespace Jit.Hypervisor.Tests.Bench;
+
+/// <summary><c>jit bench</c> on its smallest configuration: one run of the latency workload.</summary>
+public class BenchCommandTests
+{
+    [Fact]
+    public void WritesTableJsonAndSvg()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"jit-bench-test-{Guid.NewGuid():N}");
+        try
+        {
+            var r = TestProcess.Jit(["bench", "--runs", "1", "--only", "latency", "--out", dir], TimeSpan.FromSeconds(180));
+            Assert.True(r.ExitCode == 0, $"jit bench exited with {r.ExitCode}:\n{r.Stdout}{r.Stderr}");
+
+            string md = File.ReadAllText(Path.Combine(dir, "bench.md"));
+            Assert.Equal(md, r.Stdout);
+            Assert.Contains("| workload | metric | unit | Jit median (min–max) | QEMU median (min–max) | Jit/QEMU |", md);
+            Assert.Contains("| latency | hvc p50 | ns |", md);
+
+            using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "bench.json")));
+            var root = json.RootElement;
+            Assert.Equal(1, root.GetProperty("runs").GetInt32());
+            bool withQemu = root.GetProperty("qemu").ValueKind == JsonValueKind.String;
+            var results = root.GetProperty("results").EnumerateArray().ToList();
+            Assert.Equal(9, results.Count);
+            foreach (var m in results)
+            {
+                Assert.Equal("latency", m.GetProperty("workload").GetString());
+                Assert.Equal("ns", m.GetProperty("unit").GetString());
+                var jit = m.GetProperty("jit");
+                Assert.Equal(1, jit.GetProperty("samples").GetArrayLength());
+                Assert.True(jit.GetProperty("median").GetDouble() >= 0);
+                // QEMU's virt machine has no EL3: its SMC is UNDEFINED and has no ratio.
+                if (withQemu && m.GetProperty("metric").GetString() != "smc p50")
+                    Assert.True(m.GetProperty("ratio").GetDouble() > 0);
+            }
+
+            var svg = XDocument.Load(Path.Combine(dir, "bench.svg"));
+            XNamespace ns = "http://www.w3.org/2000/svg";
+            Assert.Equal(ns + "svg", svg.Root!.Name);
+            Assert.True(svg.Descendants(ns + "rect").Count() >= 9, "one bar per metric at least");
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void RejectsAnUnknownWorkload()
+    {
+        var r = TestProcess.Jit(["bench", "--only", "boot,nonsense"], TimeSpan.FromSeconds(60));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("unknown workload 'nonsense'", r.Stderr);
+    }
+}
