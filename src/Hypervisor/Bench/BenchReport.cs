@@ -38,9 +38,9 @@ public static class BenchReport
     /// <summary>Three significant digits, enough for run-to-run noise of several percent.</summary>
     private static string Num(double v) => v switch
     {
-        >= 1000 => v.ToString("0", Inv),
-        >= 100 => v.ToString("0.0", Inv),
-        >= 10 => v.ToString("0.00", Inv),
+        >= 100 => v.ToString("0", Inv),
+        >= 10 => v.ToString("0.0", Inv),
+        >= 1 => v.ToString("0.00", Inv),
         _ => v.ToString("0.000", Inv),
     };
 
@@ -134,7 +134,7 @@ public static class BenchReport
                 sb.AppendLine(Inv, $"<circle cx=\"{cx}\" cy=\"{y:0.#}\" r=\"4\" fill=\"black\"><title>{Esc($"{r.Metric.Name}: {ratio:0.00}×")}</title></circle>");
             }
             int lx = x0 + 30, ly = baseY + 10;
-            sb.AppendLine(Inv, $"<text x=\"{lx}\" y=\"{ly}\" transform=\"rotate(45 {lx} {ly})\">{Esc($"{r.Metric.Workload}: {r.Metric.Name}")}</text>");
+            sb.AppendLine(Inv, $"<text x=\"{lx}\" y=\"{ly}\" transform=\"rotate(45 {lx} {ly})\">{Esc($"{r.Metric.Workload}: {r.Metric.Name} ({r.Metric.Unit})")}</text>");
         }
         if (ratioPoints.Count > 1)
             sb.AppendLine(Inv, $"<polyline points=\"{string.Join(' ', ratioPoints)}\" fill=\"none\" stroke=\"black\" stroke-width=\"1.5\"/>");
