@@ -122,9 +122,8 @@ public static class Predecoder
                 break;
             case Op.Casp:
                 i.A = (byte)(2 + F("sz")); i.Rn = (byte)F("Rn");
+                // Even register pairs only: the table's row rejects odd ones as unallocated.
                 i.Rm = (byte)F("Rs"); i.Rd = (byte)F("Rt");
-                // CASP needs even register pairs; odd numbers are unallocated (C6.2.52).
-                if ((i.Rm & 1) != 0 || (i.Rd & 1) != 0) i.Op = Op.Undefined;
                 break;
 
             case Op.LdrLit:
