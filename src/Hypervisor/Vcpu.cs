@@ -209,7 +209,26 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
             wake.Reset();
             if (Volatile.Read(ref state->IrqPending) != 0) return;
             if ((Volatile.Read(ref state->ExitRequest) & (ExitRequests.Stop | ExitRequests.Halt)) != 0) return;
-            wake.Wait();
+            // Sleep until the vCPU's own next timer deadline rather than relying on the host timer, whose
+            // millisecond steps would make every timer interrupt of an idle guest milliseconds late.
+            if (Processor.Timer.NextDeadline is ulong deadline)
+            {
+                ulong now = GuestClock.Now();
+                if (deadline <= now)
+                {
+                    Processor.Timer.Update();
+                    if (Volatile.Read(ref state->IrqPending) != 0) return;
+                    wake.Wait(1);
+                    continue;
+                }
+                double microseconds = (deadline - now) * 1e6 / CpuModel.CounterFrequency;
+                wake.Wait(TimeSpan.FromMicroseconds(Math.Min(microseconds, 1e9)));
+                Processor.Timer.Update();
+            }
+            else
+            {
+                wake.Wait();
+            }
         }
     }
 
