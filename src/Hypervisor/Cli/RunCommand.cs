@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Jit.Hypervisor.Builder;
 using Jit.Hypervisor.ConsoleBackend;
+using Jit.Translator;
 
 namespace Jit.Hypervisor.Cli;
 
@@ -10,7 +11,7 @@ internal static class RunCommand
 {
     public const string Usage =
         "jit run (--bare <file.elf|file.bin> | --kernel <Image> [--initrd F] [--append \"…\"] [--smp N] [--dtb-out F] [--dtb F]) " +
-        "[--mem SIZE] [--timeout SECONDS] [--max-instructions N]";
+        "[--mem SIZE] [--timeout SECONDS] [--max-instructions N] [--jit OPTIONS]";
 
     private const string Help = """
         --bare FILE: runs a bare-metal AArch64 program on a minimal machine: RAM at 0x40000000 (default 128M), a
@@ -31,6 +32,11 @@ internal static class RunCommand
           --mem SIZE            RAM size, e.g. 64M or 1G (at most 3G)
           --timeout SECONDS     stop the guest after this much wall time
           --max-instructions N  stop after about N guest instructions of vCPU 0 (k, M, G suffixes)
+          --jit OPTIONS         execution engine switches, comma-separated, on top of $JIT_OPTIONS:
+                                  tier1=off|sync|background  compile hot blocks to IL: not at all, on the
+                                                             vCPU thread, or on a background thread
+                                  threshold=N                block executions before compiling (default 500)
+                                  inline-tlb=on|off          soft-TLB hit path inline in compiled code
 
         Exit codes: 0 the guest powered off (PSCI SYSTEM_OFF); 1 it stopped otherwise (CPU_OFF, instruction
         limit, emulator failure); 2 bad command line or image; 3 the guest called SYSTEM_RESET; 4 the guest
@@ -46,6 +52,7 @@ internal static class RunCommand
         int smp = 1;
         TimeSpan? timeout = null;
         ulong maxInstructions = ulong.MaxValue;
+        JitOptions jit = ParseJit(Environment.GetEnvironmentVariable("JIT_OPTIONS"), JitOptions.Default, "JIT_OPTIONS");
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -65,6 +72,7 @@ internal static class RunCommand
                 case "--mem": mem = Options.Size("--mem", Options.Value(args, ref i)); break;
                 case "--timeout": timeout = Options.Seconds("--timeout", Options.Value(args, ref i)); break;
                 case "--max-instructions": maxInstructions = Options.Count("--max-instructions", Options.Value(args, ref i)); break;
+                case "--jit": jit = ParseJit(Options.Value(args, ref i), jit, "--jit"); break;
                 default:
                     throw new UsageError(args[i].StartsWith('-') ? $"unknown option {args[i]}" : $"unexpected argument '{args[i]}'");
             }
@@ -77,7 +85,7 @@ internal static class RunCommand
             ulong size = mem ?? BareMetalMachine.DefaultRamSize;
             if (size < 4096 || size % 4096 != 0 || size > BareMetalMachine.MaxRamSize)
                 throw new UsageError("--mem must be a multiple of 4K between 4K and 3G");
-            return RunMachine(console => BareMetalMachine.Create(bare, console, size), withInput: false, timeout, maxInstructions, stderr);
+            return RunMachine(console => BareMetalMachine.Create(bare, console, size), withInput: false, timeout, maxInstructions, stderr, jit);
         }
         var options = Linux(kernel!, initrd, append, mem, smp, dtb);
         return RunMachine(console =>
@@ -85,7 +93,20 @@ internal static class RunCommand
             var m = LinuxMachine.Create(options, console);
             if (dtbOut is not null) WriteFile(dtbOut, m.DeviceTree);
             return m;
-        }, withInput: true, timeout, maxInstructions, stderr);
+        }, withInput: true, timeout, maxInstructions, stderr, jit);
+    }
+
+    internal static JitOptions ParseJit(string? text, JitOptions start, string source)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return start;
+        try
+        {
+            return JitOptions.Parse(text, start);
+        }
+        catch (FormatException e)
+        {
+            throw new UsageError($"{source}: {e.Message}");
+        }
     }
 
     internal static LinuxOptions Linux(string kernel, string? initrd, string append, ulong? mem, int smp, string? dtb = null)
@@ -110,7 +131,7 @@ internal static class RunCommand
     }
 
     /// <summary>Builds a machine around a console, runs it and turns the way it ended into an exit code.</summary>
-    internal static int RunMachine(Func<Stream, Machine> build, bool withInput, TimeSpan? timeout, ulong maxInstructions, TextWriter stderr)
+    internal static int RunMachine(Func<Stream, Machine> build, bool withInput, TimeSpan? timeout, ulong maxInstructions, TextWriter stderr, JitOptions? jit = null)
     {
         using var stdout = new BufferedStream(System.Console.OpenStandardOutput(), 4096);
         var console = new ConsoleOutput(stdout);
@@ -118,6 +139,7 @@ internal static class RunCommand
         try
         {
             machine = build(console);
+            machine.Domain.JitOptions = jit ?? JitOptions.Default;
         }
         catch (ImageError e)
         {
@@ -150,6 +172,11 @@ internal static class RunCommand
             }
             stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"jit: {result.Instructions:N0} instructions in {result.WallTime.TotalSeconds:F3} s, {result.Mips:F1} MIPS"));
+            if (machine.Domain.JitOptions.Tier1 != Tier1Mode.Off)
+            {
+                var (compiled, rejected) = global::Jit.Translator.Tier1.Tier1Compiler.Statistics;
+                stderr.WriteLine($"jit: tier 1 ({machine.Domain.JitOptions}): {compiled:N0} blocks compiled, {rejected:N0} left to tier 0");
+            }
             if (Environment.GetEnvironmentVariable("JIT_DEBUG_STATE") == "1")
                 foreach (var v in machine.Domain.Vcpus) stderr.WriteLine(v.Describe());
             if (console.Panic is { } panic)
