@@ -175,7 +175,8 @@ internal static class RunCommand
             if (machine.Domain.JitOptions.Tier1 != Tier1Mode.Off)
             {
                 var (compiled, rejected) = global::Jit.Translator.Tier1.Tier1Compiler.Statistics;
-                stderr.WriteLine($"jit: tier 1 ({machine.Domain.JitOptions}): {compiled:N0} blocks compiled, {rejected:N0} left to tier 0");
+                int decoded = machine.Domain.Vcpus.Sum(v => v.Engine.BlocksDecoded);
+                stderr.WriteLine($"jit: tier 1 ({machine.Domain.JitOptions}): {decoded:N0} blocks decoded, {compiled:N0} compiled, {rejected:N0} left to tier 0");
             }
             if (Environment.GetEnvironmentVariable("JIT_DEBUG_STATE") == "1")
                 foreach (var v in machine.Domain.Vcpus) stderr.WriteLine(v.Describe());
