@@ -27,12 +27,26 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
     public SmcccDispatcher Smccc { get; }
     public IReadOnlyList<Vcpu> Vcpus => vcpus;
 
+    private Jit.Translator.JitOptions jitOptions = Jit.Translator.JitOptions.Default;
+
+    /// <summary>The execution engine's switches (<c>--jit</c>) for every vCPU, present and future.</summary>
+    public Jit.Translator.JitOptions JitOptions
+    {
+        get => jitOptions;
+        set
+        {
+            jitOptions = value;
+            foreach (var v in vcpus) v.Engine.Options = value;
+        }
+    }
+
     /// <summary>Set once, by the first shutdown request; null while the domain may still run.</summary>
     public ShutdownReason? ShutdownRequest => shutdown < 0 ? null : (ShutdownReason)shutdown;
 
     public Vcpu AddVcpu()
     {
         var v = new Vcpu(this, vcpus.Count);
+        v.Engine.Options = jitOptions;
         v.Processor.Broadcast = bits =>
         {
             foreach (var other in vcpus)

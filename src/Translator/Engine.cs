@@ -5,7 +5,8 @@ using Jit.Translator.Interpreter;
 namespace Jit.Translator;
 
 /// <summary>
-/// Runs one vCPU until an exit. Today every block runs in the tier 0 interpreter; the IL tier plugs in here.
+/// Runs one vCPU until an exit: every block starts in the tier 0 interpreter, and blocks that get hot run as
+/// tier 1 IL once compiled (see <see cref="JitOptions"/>).
 /// </summary>
 public sealed unsafe class Engine
 {
@@ -23,10 +24,17 @@ public sealed unsafe class Engine
         Processor = processor;
         s = processor.State;
         mmu = processor.Mmu;
-        interpreter = new BlockInterpreter(processor, hypervisor);
+        interpreter = new BlockInterpreter(processor, hypervisor) { Options = JitOptions.Default };
     }
 
     public Processor Processor { get; }
+
+    /// <summary>The execution switches (<c>--jit</c>); set before running, or between runs.</summary>
+    public JitOptions Options
+    {
+        get => interpreter.Options;
+        set => interpreter.Options = value;
+    }
     public CpuState* State => s;
     public Mmu Mmu => mmu;
 

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Jit.Translator;
 using Jit.Translator.Decoder;
+using Jit.Translator.Tier1;
 
 namespace Jit.Differential.Tests;
 
@@ -51,14 +53,18 @@ public static class DiffRunner
 
     public static ulong CaseSeed(InstructionClass cls, int index) => Rng.Derive(Rng.Derive(Seed, (ulong)cls + 1), (ulong)index);
 
-    public static Report Run(InstructionClass cls, Action<string> log)
+    /// <param name="options">The engine's switches; null takes JIT_OPTIONS.</param>
+    /// <param name="caseCount">Cases to run unless JIT_DIFF_CASES or JIT_DIFF_CASE say otherwise; null is the default count.</param>
+    public static Report Run(InstructionClass cls, Action<string> log, JitOptions? options = null, int? caseCount = null)
     {
+        bool countGiven = !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("JIT_DIFF_CASES"));
         var indices = Environment.GetEnvironmentVariable("JIT_DIFF_CASE") is { Length: > 0 } only
             ? only.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray()
-            : Enumerable.Range(0, CasesPerClass).ToArray();
+            : Enumerable.Range(0, countGiven ? CasesPerClass : caseCount ?? CasesPerClass).ToArray();
         var report = new Report();
         var clock = Stopwatch.StartNew();
-        using var jit = new JitMachine();
+        var compiledBefore = Tier1Compiler.Statistics;
+        using var jit = new JitMachine(options);
         foreach (var batch in indices.Chunk(BatchSize))
         {
             var cases = batch.Select(i => Generator.Make(cls, i, CaseSeed(cls, i))).ToArray();
@@ -78,7 +84,8 @@ public static class DiffRunner
             }
         }
         string summary = $"{cls}: {report.Cases} cases, {report.Failures} mismatches ({report.ReferenceStops} stopped early on qemu), {clock.Elapsed.TotalSeconds:F2} s " +
-            $"({report.Cases / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F0} cases/s), JIT_DIFF_SEED=0x{Seed:x}";
+            $"({report.Cases / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F0} cases/s), JIT_DIFF_SEED=0x{Seed:x}, " +
+            $"jit {jit.Options}: {Tier1Compiler.Statistics.Compiled - compiledBefore.Compiled} blocks compiled, {Tier1Compiler.Statistics.Rejected - compiledBefore.Rejected} left to tier 0";
         log(summary);
         if (report.Failures > 0)
         {

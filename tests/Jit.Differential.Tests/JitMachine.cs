@@ -22,17 +22,20 @@ public sealed unsafe class JitMachine : IDisposable, IHypervisorCalls
     private List<Chunk> previousChunks = [];
     private ushort lastHvc;
 
-    public JitMachine()
+    /// <param name="options">The engine's switches; null takes them from JIT_OPTIONS (the --jit syntax).</param>
+    public JitMachine(JitOptions? options = null)
     {
         s = CpuState.Allocate();
         var bank = ram.AddRam(Protocol.RegionBase, Protocol.RegionSize);
         region = bank.Host;
         mmu = new Mmu(s, ram, EmptyMmioBus.Instance) { FlatMemoryIsNormal = true };
-        engine = new Engine(s, mmu, this);
+        engine = new Engine(s, mmu, this) { Options = options ?? JitOptions.FromEnvironment() };
         uint* vectors = (uint*)(region + Protocol.VectorOffset);
         for (uint slot = 0; slot < 16; slot++)
             vectors[slot * 32] = 0xd4000002u | ((VectorImm + slot) << 5);
     }
+
+    public JitOptions Options => engine.Options;
 
     public bool Hvc(CpuState* state, ushort imm)
     {

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Jit.Hypervisor.Builder;
 using Jit.Hypervisor.ConsoleBackend;
 using Jit.Hypervisor.Tracing;
+using Jit.Translator;
 
 namespace Jit.Hypervisor.Cli;
 
@@ -11,7 +12,7 @@ internal static class RunCommand
 {
     public const string Usage =
         "jit run (--bare <file.elf|file.bin> | --kernel <Image> [--initrd F] [--append \"…\"] [--smp N] [--dtb-out F] [--dtb F]) " +
-        "[--mem SIZE] [--timeout SECONDS] [--max-instructions N] [--trace KINDS]";
+        "[--mem SIZE] [--timeout SECONDS] [--max-instructions N] [--trace KINDS] [--jit OPTIONS]";
 
     private const string Help = """
         --bare FILE: runs a bare-metal AArch64 program on a minimal machine: RAM at 0x40000000 (default 128M), a
@@ -36,6 +37,11 @@ internal static class RunCommand
                                 in_asm (each block when decoded, disassembled), exec (each block entry),
                                 int (exceptions and IRQs taken), mmio (device accesses), smc (HVC/SMC calls),
                                 and file=F to write the log to F instead
+          --jit OPTIONS         execution engine switches, comma-separated, on top of $JIT_OPTIONS:
+                                  tier1=off|sync|background  compile hot blocks to IL: not at all, on the
+                                                             vCPU thread, or on a background thread
+                                  threshold=N                block executions before compiling (default 500)
+                                  inline-tlb=on|off          soft-TLB hit path inline in compiled code
 
         Exit codes: 0 the guest powered off (PSCI SYSTEM_OFF); 1 it stopped otherwise (CPU_OFF, instruction
         limit, emulator failure); 2 bad command line or image; 3 the guest called SYSTEM_RESET; 4 the guest
@@ -52,6 +58,7 @@ internal static class RunCommand
         TimeSpan? timeout = null;
         ulong maxInstructions = ulong.MaxValue;
         (TraceKinds, string?)? trace = null;
+        JitOptions jit = ParseJit(Environment.GetEnvironmentVariable("JIT_OPTIONS"), JitOptions.Default, "JIT_OPTIONS");
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -72,6 +79,7 @@ internal static class RunCommand
                 case "--timeout": timeout = Options.Seconds("--timeout", Options.Value(args, ref i)); break;
                 case "--max-instructions": maxInstructions = Options.Count("--max-instructions", Options.Value(args, ref i)); break;
                 case "--trace": trace = Options.Trace(Options.Value(args, ref i)); break;
+                case "--jit": jit = ParseJit(Options.Value(args, ref i), jit, "--jit"); break;
                 default:
                     throw new UsageError(args[i].StartsWith('-') ? $"unknown option {args[i]}" : $"unexpected argument '{args[i]}'");
             }
@@ -84,7 +92,7 @@ internal static class RunCommand
             ulong size = mem ?? BareMetalMachine.DefaultRamSize;
             if (size < 4096 || size % 4096 != 0 || size > BareMetalMachine.MaxRamSize)
                 throw new UsageError("--mem must be a multiple of 4K between 4K and 3G");
-            return RunMachine(console => BareMetalMachine.Create(bare, console, size), withInput: false, timeout, maxInstructions, stderr, trace);
+            return RunMachine(console => BareMetalMachine.Create(bare, console, size), withInput: false, timeout, maxInstructions, stderr, trace, jit);
         }
         var options = Linux(kernel!, initrd, append, mem, smp, dtb);
         return RunMachine(console =>
@@ -92,7 +100,20 @@ internal static class RunCommand
             var m = LinuxMachine.Create(options, console);
             if (dtbOut is not null) WriteFile(dtbOut, m.DeviceTree);
             return m;
-        }, withInput: true, timeout, maxInstructions, stderr, trace);
+        }, withInput: true, timeout, maxInstructions, stderr, trace, jit);
+    }
+
+    internal static JitOptions ParseJit(string? text, JitOptions start, string source)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return start;
+        try
+        {
+            return JitOptions.Parse(text, start);
+        }
+        catch (FormatException e)
+        {
+            throw new UsageError($"{source}: {e.Message}");
+        }
     }
 
     internal static LinuxOptions Linux(string kernel, string? initrd, string append, ulong? mem, int smp, string? dtb = null)
@@ -118,7 +139,7 @@ internal static class RunCommand
 
     /// <summary>Builds a machine around a console, runs it and turns the way it ended into an exit code.</summary>
     internal static int RunMachine(Func<Stream, Machine> build, bool withInput, TimeSpan? timeout, ulong maxInstructions, TextWriter stderr,
-        (TraceKinds Kinds, string? File)? trace = null)
+        (TraceKinds Kinds, string? File)? trace = null, JitOptions? jit = null)
     {
         using var stdout = new BufferedStream(System.Console.OpenStandardOutput(), 4096);
         var console = new ConsoleOutput(stdout);
@@ -127,6 +148,7 @@ internal static class RunCommand
         try
         {
             machine = build(console);
+            machine.Domain.JitOptions = jit ?? ParseJit(Environment.GetEnvironmentVariable("JIT_OPTIONS"), JitOptions.Default, "JIT_OPTIONS");
             if (trace is { } t)
             {
                 try
@@ -170,6 +192,12 @@ internal static class RunCommand
             }
             stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"jit: {result.Instructions:N0} instructions in {result.WallTime.TotalSeconds:F3} s, {result.Mips:F1} MIPS"));
+            if (machine.Domain.JitOptions.Tier1 != Tier1Mode.Off)
+            {
+                var (compiled, rejected) = global::Jit.Translator.Tier1.Tier1Compiler.Statistics;
+                int decoded = machine.Domain.Vcpus.Sum(v => v.Engine.BlocksDecoded);
+                stderr.WriteLine($"jit: tier 1 ({machine.Domain.JitOptions}): {decoded:N0} blocks decoded, {compiled:N0} compiled, {rejected:N0} left to tier 0");
+            }
             if (Environment.GetEnvironmentVariable("JIT_DEBUG_STATE") == "1")
                 foreach (var v in machine.Domain.Vcpus) stderr.WriteLine(v.Describe());
             if (console.Panic is { } panic)

@@ -1,4 +1,9 @@
+using Jit.Translator.Tier1;
+
 namespace Jit.Translator.Interpreter;
+
+/// <summary>Where a block stands with tier 1.</summary>
+public enum Tier1State : byte { Interpreted, Queued, Compiled, Rejected }
 
 /// <summary>A run of pre-decoded instructions starting at a guest-physical address, never crossing a page.</summary>
 public sealed class Block(ulong pa, Inst[] insts)
@@ -7,6 +12,9 @@ public sealed class Block(ulong pa, Inst[] insts)
     public Inst[] Insts { get; } = insts;
     /// <summary>How many times the block was entered (the IL tier's hotness counter).</summary>
     public ulong Executions;
+    /// <summary>The tier 1 code for the block's leading instructions, published once with a volatile write.</summary>
+    public CompiledBlock? Compiled;
+    public Tier1State Tier1State;
 }
 
 /// <summary>

@@ -4,6 +4,7 @@ using Jit.Runtime;
 using Jit.Runtime.Exceptions;
 using Jit.Runtime.Memory;
 using Jit.Translator.Decoder;
+using Jit.Translator.Tier1;
 
 namespace Jit.Translator.Interpreter;
 
@@ -35,6 +36,8 @@ public sealed unsafe partial class BlockInterpreter
         s = processor.State;
         mmu = processor.Mmu;
         this.hypervisor = hypervisor;
+        readTlb = mmu.Tlb.Read;
+        writeTlb = mmu.Tlb.Write;
         mmu.Ram.CodePageWritten += OnCodePageWritten;
     }
 
@@ -65,6 +68,33 @@ public sealed unsafe partial class BlockInterpreter
     }
 
     public int BlocksDecoded { get; private set; }
+
+    private JitOptions options = JitOptions.Default;
+    // Blocks are compiled once entered more often than this; ulong.MaxValue keeps tier 1 off.
+    private ulong tier1Threshold = ulong.MaxValue;
+    private readonly TlbEntry* readTlb, writeTlb;
+
+    /// <summary>The engine's switches; changing them applies to blocks that become hot from now on.</summary>
+    public JitOptions Options
+    {
+        get => options;
+        set
+        {
+            options = value;
+            tier1Threshold = value.Tier1 == Tier1Mode.Off ? ulong.MaxValue : value.Threshold;
+        }
+    }
+
+    private CompiledBlock? RequestTier1(Block block)
+    {
+        if (options.Tier1 == Tier1Mode.Synchronous)
+        {
+            Tier1Compiler.CompileNow(block, options.InlineTlb);
+            return block.Compiled;
+        }
+        Tier1Compiler.Enqueue(block, options.InlineTlb);
+        return null;
+    }
 
     public void Flush() => cache.Clear();
 
@@ -126,8 +156,17 @@ public sealed unsafe partial class BlockInterpreter
                 continue;
             }
             Block block = cache.Lookup(pa) ?? Translate(pa, host);
-            block.Executions++;
             entry.Enter(pc, pa);
+            CompiledBlock? code = Volatile.Read(ref block.Compiled);
+            if (code is null && ++block.Executions > tier1Threshold && block.Tier1State == Tier1State.Interpreted)
+                code = RequestTier1(block);
+            if (code is not null)
+            {
+                int retired = code(s, mmu, readTlb, writeTlb, pc);
+                s->Retired += (ulong)retired;
+                Consume(ref budget, retired);
+                continue;
+            }
             int exit = Execute(block, pc, ref budget);
             if (exit >= 0) return (ExitReason)exit;
         }

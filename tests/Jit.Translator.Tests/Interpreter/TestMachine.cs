@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Jit.Runtime;
 using Jit.Runtime.Memory;
+using Jit.Translator;
 
 namespace Jit.Translator.Tests.Interpreter;
 
@@ -24,7 +25,8 @@ public sealed unsafe class TestMachine : IDisposable, IHypervisorCalls
         State = CpuState.Allocate();
         Ram.AddRam(RamBase, RamSize);
         Mmu = new Mmu(State, Ram, EmptyMmioBus.Instance);
-        Engine = new Engine(State, Mmu, this);
+        // JIT_OPTIONS (the --jit syntax) runs the same tests under tier 1, e.g. tier1=sync,threshold=0.
+        Engine = new Engine(State, Mmu, this) { Options = JitOptions.FromEnvironment() };
         State->EL = 1;
         State->SPSel = 1;
         State->Daif = 0x3C0;

@@ -1,0 +1,73 @@
+namespace Jit.Translator;
+
+/// <summary>How the IL tier runs: not at all, on the background compiler thread, or inline on the vCPU thread.</summary>
+public enum Tier1Mode { Off, Background, Synchronous }
+
+/// <summary>
+/// The switches of the execution engine, each able to turn one mechanism off on its own so that a wrong result
+/// can be bisected to it (<c>jit run --jit tier1=off|sync|background,threshold=N,inline-tlb=off</c>).
+/// </summary>
+public sealed record JitOptions
+{
+    /// <summary>
+    /// Blocks entered this many times are compiled. A few hundred keeps RyuJIT (about 120 µs per small block)
+    /// away from boot-time code that runs only a handful of times, while loops still get compiled early.
+    /// </summary>
+    public const ulong DefaultThreshold = 500;
+
+    public Tier1Mode Tier1 { get; init; } = Tier1Mode.Off;
+    public ulong Threshold { get; init; } = DefaultThreshold;
+    /// <summary>Emit the soft-TLB hit path in the compiled code; off sends every access through <c>Mmu</c>'s methods.</summary>
+    public bool InlineTlb { get; init; } = true;
+
+    public static JitOptions Default { get; } = new();
+
+    /// <summary>The engine's switches for test machines: <c>JIT_OPTIONS</c>, in the <c>--jit</c> syntax, or the defaults.</summary>
+    public static JitOptions FromEnvironment()
+    {
+        string? text = Environment.GetEnvironmentVariable("JIT_OPTIONS");
+        return string.IsNullOrWhiteSpace(text) ? Default : Parse(text);
+    }
+
+    /// <summary>Parses <c>key=value</c> pairs separated by commas; unknown keys and values throw <see cref="FormatException"/>.</summary>
+    public static JitOptions Parse(string text, JitOptions? start = null)
+    {
+        var o = start ?? Default;
+        foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            int eq = part.IndexOf('=');
+            if (eq < 0) throw new FormatException($"'{part}' is not key=value");
+            string key = part[..eq].Trim().ToLowerInvariant(), value = part[(eq + 1)..].Trim().ToLowerInvariant();
+            o = key switch
+            {
+                "tier1" => o with
+                {
+                    Tier1 = value switch
+                    {
+                        "off" => Tier1Mode.Off,
+                        "sync" or "synchronous" => Tier1Mode.Synchronous,
+                        "background" or "on" => Tier1Mode.Background,
+                        _ => throw new FormatException($"tier1 must be off, sync or background, not '{value}'"),
+                    },
+                },
+                "threshold" => o with
+                {
+                    Threshold = ulong.TryParse(value, out ulong n) ? n : throw new FormatException($"threshold must be a number, not '{value}'"),
+                },
+                "inline-tlb" => o with { InlineTlb = OnOff(key, value) },
+                _ => throw new FormatException($"unknown --jit option '{key}' (tier1, threshold, inline-tlb)"),
+            };
+        }
+        return o;
+    }
+
+    private static bool OnOff(string key, string value) => value switch
+    {
+        "on" or "1" or "true" => true,
+        "off" or "0" or "false" => false,
+        _ => throw new FormatException($"{key} must be on or off, not '{value}'"),
+    };
+
+    public override string ToString() =>
+        $"tier1={Tier1 switch { Tier1Mode.Off => "off", Tier1Mode.Synchronous => "sync", _ => "background" }},threshold={Threshold},inline-tlb={(InlineTlb ? "on" : "off")}";
+}

@@ -1,0 +1,252 @@
+using System.Reflection.Emit;
+using Jit.Runtime;
+using Jit.Runtime.Exceptions;
+using Jit.Runtime.Memory;
+using Jit.Translator.Decoder;
+using Jit.Translator.Interpreter;
+
+namespace Jit.Translator.Tier1;
+
+/// <summary>Block-ending branches and the LDR/STR/LDP/STP families, following the interpreter's cases.</summary>
+internal sealed unsafe partial class BlockCompiler
+{
+    private bool EmitBranchOrMemory(int i, in Inst I)
+    {
+        long here = 4L * i;
+        switch (I.Op)
+        {
+            // ---- Branches: each ends the block ----
+            case Op.B: { long t = here + (long)I.Imm; ExitTo(i + 1, () => PcPlus(t)); return true; }
+            case Op.Bl:
+            {
+                PcPlus(here + 4); St(30);
+                long t = here + (long)I.Imm;
+                ExitTo(i + 1, () => PcPlus(t));
+                return true;
+            }
+            case Op.BCond: Condition(I.C); ConditionalExit(i, here + (long)I.Imm); return true;
+            case Op.Cbz: case Op.Cbnz:
+                Ld(I.Rd); e.Width(I.Sf); e.U8(0); e.Op(OpCodes.Ceq);
+                if (I.Op == Op.Cbnz) e.Not();
+                ConditionalExit(i, here + (long)I.Imm);
+                return true;
+            case Op.Tbz: case Op.Tbnz:
+                Ld(I.Rd); e.I4(I.A); e.Op(OpCodes.Shr_Un); e.U8(1); e.Op(OpCodes.And); e.U8(0); e.Op(OpCodes.Ceq);
+                if (I.Op == Op.Tbnz) e.Not();
+                ConditionalExit(i, here + (long)I.Imm);
+                return true;
+            case Op.Br: case Op.Ret:
+                Ld(I.Rn); e.St(target);
+                ExitTo(i + 1, () => e.Ld(target));
+                return true;
+            case Op.Blr:
+                Ld(I.Rn); e.St(target);
+                PcPlus(here + 4); St(30);
+                ExitTo(i + 1, () => e.Ld(target));
+                return true;
+
+            // ---- Loads and stores ----
+            case Op.LdStUimm: case Op.LdStUnscaled: case Op.LdStUnpriv:
+                SpAlignmentCheck(i, I.Rn);
+                Ld(I.Rn); e.U8(I.Imm); e.Op(OpCodes.Add); e.St(va);
+                // LDTR/STTR check EL0 permissions whatever the current EL (no PAN/UAO in this CPU).
+                Single(i, I, I.Op == Op.LdStUnpriv);
+                break;
+            case Op.LdStPre:
+                SpAlignmentCheck(i, I.Rn);
+                Ld(I.Rn); e.U8(I.Imm); e.Op(OpCodes.Add); e.St(va);
+                Single(i, I, false);
+                e.Ld(va); St(I.Rn);
+                break;
+            case Op.LdStPost:
+                SpAlignmentCheck(i, I.Rn);
+                Ld(I.Rn); e.St(va);
+                Single(i, I, false);
+                e.Ld(va); e.U8(I.Imm); e.Op(OpCodes.Add); St(I.Rn);
+                break;
+            case Op.LdStReg:
+                SpAlignmentCheck(i, I.Rn);
+                Ld(I.Rn);
+                Ld(I.Rm); e.I4(I.C); e.I4((int)I.Imm);
+                e.Call(Emitter.Method(typeof(Alu), nameof(Alu.ExtendReg), typeof(ulong), typeof(int), typeof(int)));
+                e.Op(OpCodes.Add); e.St(va);
+                Single(i, I, false);
+                break;
+            case Op.LdrLit: case Op.LdrswLit:
+                PcPlus(here + (long)I.Imm); e.St(va);
+                Single(i, I, false);
+                break;
+            case Op.PrfmImm: case Op.PrfmReg: case Op.Prfum: case Op.PrfmLit:
+                break;
+            case Op.StpOff: case Op.LdpOff: case Op.LdpswOff: case Op.Stnp: case Op.Ldnp:
+                SpAlignmentCheck(i, I.Rn);
+                Ld(I.Rn); e.U8(I.Imm); e.Op(OpCodes.Add); e.St(va);
+                Pair(i, I);
+                break;
+            case Op.StpPre: case Op.LdpPre: case Op.LdpswPre:
+                SpAlignmentCheck(i, I.Rn);
+                Ld(I.Rn); e.U8(I.Imm); e.Op(OpCodes.Add); e.St(va);
+                Pair(i, I);
+                e.Ld(va); St(I.Rn);
+                break;
+            case Op.StpPost: case Op.LdpPost: case Op.LdpswPost:
+                SpAlignmentCheck(i, I.Rn);
+                Ld(I.Rn); e.St(va);
+                Pair(i, I);
+                e.Ld(va); e.U8(I.Imm); e.Op(OpCodes.Add); St(I.Rn);
+                break;
+            default:
+                throw new InvalidOperationException($"tier 1 has no emitter for {I.Op}");
+        }
+        return false;
+    }
+
+    /// <summary>Leaves to pc + <paramref name="taken"/> if the int32 on the stack is non-zero, else to the next instruction.</summary>
+    private void ConditionalExit(int i, long taken)
+    {
+        Label notTaken = e.Label(), set = e.Label();
+        e.Br(OpCodes.Brfalse, notTaken);
+        PcPlus(taken);
+        e.Br(OpCodes.Br, set);
+        e.Mark(notTaken);
+        PcPlus(4L * i + 4);
+        e.Mark(set);
+        e.St(target);
+        ExitTo(i + 1, () => e.Ld(target));
+    }
+
+    /// <summary>SCTLR_EL1.SA/SA0 (D1.8.2): an SP-based access with SP not 16-byte aligned faults; checked out of line.</summary>
+    private void SpAlignmentCheck(int i, int rn)
+    {
+        if (rn != 31) return;
+        Label slow = e.Label(), resume = e.Label();
+        Ld(31); e.U8(15); e.Op(OpCodes.And); e.U8(0); e.Br(OpCodes.Bne_Un, slow);
+        e.Mark(resume);
+        bool[] snapshot = (bool[])written.Clone();
+        FlagState f = flags;
+        cold.Add(() =>
+        {
+            e.Mark(slow);
+            e.Arg(ArgState);
+            e.Call(Emitter.Method(typeof(Tier1Ops), nameof(Tier1Ops.SpAlignmentChecked), typeof(CpuState*)));
+            e.Br(OpCodes.Brfalse, resume);
+            SetPc(() => PcPlus(4L * i));
+            WriteBack(snapshot, f);
+            e.Arg(ArgState);
+            e.Call(Emitter.Method(typeof(ExceptionEntry), nameof(ExceptionEntry.SpAlignment), typeof(CpuState*)));
+            e.I4(i);
+            e.Op(OpCodes.Ret);
+        });
+    }
+
+    /// <summary>One access of 1 &lt;&lt; I.A bytes at <c>va</c>: a store of X[Rd] or a load into it, extended per I.B.</summary>
+    private void Single(int i, in Inst I, bool asEl0)
+    {
+        int size = 1 << I.A;
+        if (I.B == LoadKind.Store)
+        {
+            Ld(I.Rd); e.St(val1);
+            Write(i, va, size, val1, asEl0);
+            return;
+        }
+        Read(i, va, size, val1, asEl0);
+        e.Ld(val1); Extend(I.A, I.B); St(I.Rd);
+    }
+
+    /// <summary>Two consecutive accesses; loads write no register unless both reads succeed.</summary>
+    private void Pair(int i, in Inst I)
+    {
+        int size = 1 << I.A;
+        e.Ld(va); e.U8((ulong)size); e.Op(OpCodes.Add); e.St(va2);
+        if (I.B == LoadKind.Store)
+        {
+            Ld(I.Rd); e.St(val1);
+            Write(i, va, size, val1, false);
+            Ld(I.Ra); e.St(val2);
+            Write(i, va2, size, val2, false);
+            return;
+        }
+        Read(i, va, size, val1, false);
+        Read(i, va2, size, val2, false);
+        e.Ld(val1); Extend(I.A, I.B); St(I.Rd);
+        e.Ld(val2); Extend(I.A, I.B); St(I.Ra);
+    }
+
+    /// <summary>Extends the loaded ulong on the stack as the load kind says (the load zero-extended it).</summary>
+    private void Extend(int sizeLog2, byte kind)
+    {
+        if (kind == LoadKind.Zero || (sizeLog2 == 3 && kind == LoadKind.Signed64)) return;
+        e.Op(sizeLog2 switch { 0 => OpCodes.Conv_I1, 1 => OpCodes.Conv_I2, 2 => OpCodes.Conv_I4, _ => OpCodes.Conv_I8 });
+        e.Op(kind == LoadKind.Signed64 ? OpCodes.Conv_I8 : OpCodes.Conv_U8);
+    }
+
+    /// <summary>
+    /// Emits the soft-TLB probe of Mmu.ReadAs/WriteAs for <paramref name="addr"/>: leaves the entry in the
+    /// <c>entry</c> local and branches to <paramref name="miss"/> unless its tag equals the page of the address
+    /// with the alignment bits kept (so a misaligned access misses too).
+    /// </summary>
+    private void TlbProbe(int table, LocalBuilder addr, int size, bool asEl0, Label miss)
+    {
+        e.Arg(table);
+        e.Ld(addr); e.I4(12); e.Op(OpCodes.Shr_Un); e.U8(SoftTlb.Entries - 1); e.Op(OpCodes.And);
+        if (!asEl0) { e.Ld(elBits); e.Op(OpCodes.Or); }
+        e.I4(4); e.Op(OpCodes.Shl); // sizeof(TlbEntry) == 16
+        e.Op(OpCodes.Conv_U);
+        e.Op(OpCodes.Add);
+        e.St(entry);
+        e.Ld(entry); e.Op(OpCodes.Ldind_I8);
+        e.Ld(addr); e.U8(~0xFFFUL | (ulong)(size - 1)); e.Op(OpCodes.And);
+        e.Br(OpCodes.Bne_Un, miss);
+        // Host address: va + addend.
+        e.Ld(addr); e.Ld(entry); e.I4(8); e.Op(OpCodes.Add); e.Op(OpCodes.Ldind_I8); e.Op(OpCodes.Add); e.Op(OpCodes.Conv_U);
+    }
+
+    private void PushEl(bool asEl0)
+    {
+        if (asEl0) e.I4(0); else e.Ld(el);
+    }
+
+    private void Read(int i, LocalBuilder addr, int size, LocalBuilder value, bool asEl0)
+    {
+        Label miss = e.Label(), done = e.Label();
+        void Slow()
+        {
+            e.Arg(ArgMmu); e.Ld(addr); e.I4(size); PushEl(asEl0); e.Addr(value);
+            e.Call(ReadAs);
+        }
+        if (!inlineTlb)
+        {
+            Guarded(i, Slow, done, outOfLine: false);
+            e.Mark(done);
+            return;
+        }
+        TlbProbe(ArgReadTlb, addr, size, asEl0, miss);
+        e.Op(size switch { 1 => OpCodes.Ldind_U1, 2 => OpCodes.Ldind_U2, 4 => OpCodes.Ldind_U4, _ => OpCodes.Ldind_I8 });
+        if (size != 8) e.Op(OpCodes.Conv_U8);
+        e.St(value);
+        e.Mark(done);
+        Guarded(i, Slow, done, outOfLine: true, start: miss);
+    }
+
+    private void Write(int i, LocalBuilder addr, int size, LocalBuilder value, bool asEl0)
+    {
+        Label miss = e.Label(), done = e.Label();
+        void Slow()
+        {
+            e.Arg(ArgMmu); e.Ld(addr); e.I4(size); PushEl(asEl0); e.Ld(value);
+            e.Call(WriteAs);
+        }
+        if (!inlineTlb)
+        {
+            Guarded(i, Slow, done, outOfLine: false);
+            e.Mark(done);
+            return;
+        }
+        TlbProbe(ArgWriteTlb, addr, size, asEl0, miss);
+        e.Ld(value);
+        if (size != 8) e.Op(OpCodes.Conv_U4);
+        e.Op(size switch { 1 => OpCodes.Stind_I1, 2 => OpCodes.Stind_I2, 4 => OpCodes.Stind_I4, _ => OpCodes.Stind_I8 });
+        e.Mark(done);
+        Guarded(i, Slow, done, outOfLine: true, start: miss);
+    }
+}

@@ -1,0 +1,157 @@
+using Jit.Runtime;
+using Jit.Translator.Interpreter;
+using Jit.Translator.Tests.Interpreter;
+using Jit.Translator.Tier1;
+
+namespace Jit.Translator.Tests.Tier1;
+
+/// <summary>
+/// Tier 1 on its own: blocks compiled at once (threshold 0, synchronous) must give the interpreter's results,
+/// retired counts and faults; the switches must parse.
+/// </summary>
+public unsafe class Tier1Tests
+{
+    private static readonly JitOptions Sync = new() { Tier1 = Tier1Mode.Synchronous, Threshold = 0 };
+
+    private static TestMachine Machine(JitOptions options)
+    {
+        var m = new TestMachine();
+        m.Engine.Options = options;
+        return m;
+    }
+
+    [Fact]
+    public void CountedLoopRunsCompiledWithTheInterpretersRetiredCount()
+    {
+        using var m = Machine(Sync);
+        long before = Tier1Compiler.Statistics.Compiled;
+        m.Load("""
+            mov x0, #0
+            mov x1, #100
+            1: add x0, x0, x1
+            subs x1, x1, #1
+            b.ne 1b
+            hvc #0
+            """);
+        Assert.Equal(ExitReason.Hvc, m.Run());
+        Assert.Equal(5050UL, m.X(0));
+        Assert.Equal(2UL + 3 * 100 + 1, m.State->Retired);
+        Assert.True(Tier1Compiler.Statistics.Compiled > before);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void LoadsAndStoresThroughTheTlbAndTheSlowPath(bool inlineTlb)
+    {
+        using var m = Machine(Sync with { InlineTlb = inlineTlb });
+        m.Load("""
+            ldr x1, =src
+            ldr x2, =0x40100000
+            mov x3, #4
+            1: ldp x4, x5, [x1], #16
+            stp x4, x5, [x2], #16
+            ldrsb x8, [x1, #-1]
+            ldrsw x9, [x1, #-4]
+            ldrh w10, [x1, #-2]
+            subs x3, x3, #1
+            b.ne 1b
+            ldr x6, =0x40100000
+            ldr x7, [x6, #56]
+            hvc #0
+            .ltorg
+            .align 4
+            src: .quad 1,2,3,4,5,6,7,0x81223344f5667788
+            """);
+        // Twice: the first pass fills the TLB through the slow path, the second hits inline.
+        Assert.Equal(ExitReason.Hvc, m.Run());
+        m.State->PC = TestMachine.RamBase;
+        Assert.Equal(ExitReason.Hvc, m.Run());
+        Assert.Equal(0x81223344f5667788UL, m.X(7));
+        Assert.Equal(0xFFFF_FFFF_FFFF_FF81UL, m.X(8));
+        Assert.Equal(0xFFFF_FFFF_8122_3344UL, m.X(9));
+        Assert.Equal(0x8122UL, m.X(10));
+    }
+
+    [Fact]
+    public void FaultingLoadTakesTheDataAbortWithTheRightPcAndCount()
+    {
+        using var m = Machine(Sync);
+        // VBAR at 0x40001000: the current-EL synchronous vector holds an HVC.
+        m.Load("""
+            mov x0, #1
+            mov x1, #2
+            ldr x2, =0x90000000
+            add x0, x0, x1
+            ldr x3, [x2]
+            mov x4, #5
+            hvc #0
+            .ltorg
+            """);
+        m.Load("hvc #1", 0x4000_1200);
+        m.State->VbarEl1 = 0x4000_1000;
+        Assert.Equal(ExitReason.Hvc, m.Run());
+        Assert.Equal([(ushort)1], m.HvcCalls);
+        Assert.Equal(TestMachine.RamBase + 16, m.State->ElrEl1);
+        Assert.Equal(0x9000_0000UL, m.State->FarEl1);
+        Assert.Equal(3UL, m.X(0));
+        Assert.Equal(0UL, m.X(4));
+        Assert.Equal(4UL + 1, m.State->Retired);
+    }
+
+    [Fact]
+    public void ConditionsAfterCompareAndLogicalMatchTheFlags()
+    {
+        using var m = Machine(Sync);
+        // Every condition after a CMP and after a TST, collected as bits by CSET.
+        string body = string.Join("\n", Enumerable.Range(0, 14).Select(c =>
+            $"cmp x1, x2\ncset x5, {Cond(c)}\norr x10, x10, x5, lsl #{c}\ntst x3, x4\ncset x5, {Cond(c)}\norr x11, x11, x5, lsl #{c}\ncmp w1, w2\ncset x5, {Cond(c)}\norr x12, x12, x5, lsl #{c}"));
+        m.Load($"""
+            mov x1, #-5
+            mov x2, #7
+            mov x3, #-1
+            mov x4, #0x8000000000000000
+            mov x10, #0
+            mov x11, #0
+            mov x12, #0
+            {body}
+            hvc #0
+            """);
+        m.Run();
+        ulong[] compiled = [m.X(10), m.X(11), m.X(12), m.State->Nzcv];
+        using var i = Machine(new JitOptions { Tier1 = Tier1Mode.Off });
+        i.Load($"""
+            mov x1, #-5
+            mov x2, #7
+            mov x3, #-1
+            mov x4, #0x8000000000000000
+            mov x10, #0
+            mov x11, #0
+            mov x12, #0
+            {body}
+            hvc #0
+            """);
+        i.Run();
+        Assert.Equal([i.X(10), i.X(11), i.X(12), i.State->Nzcv], compiled);
+    }
+
+    private static string Cond(int c) => new[] { "eq", "ne", "hs", "lo", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le" }[c];
+
+    [Theory]
+    [InlineData("tier1=sync,threshold=0", Tier1Mode.Synchronous, 0UL, true)]
+    [InlineData("tier1=off", Tier1Mode.Off, JitOptions.DefaultThreshold, true)]
+    [InlineData("tier1=background,threshold=1000,inline-tlb=off", Tier1Mode.Background, 1000UL, false)]
+    public void OptionsParse(string text, Tier1Mode mode, ulong threshold, bool inlineTlb)
+    {
+        var o = JitOptions.Parse(text);
+        Assert.Equal((mode, threshold, inlineTlb), (o.Tier1, o.Threshold, o.InlineTlb));
+        Assert.Equal(o, JitOptions.Parse(o.ToString()));
+    }
+
+    [Theory]
+    [InlineData("tier1=fast")]
+    [InlineData("threshold=x")]
+    [InlineData("regions=on")]
+    [InlineData("tier1")]
+    public void BadOptionsAreRejected(string text) => Assert.Throws<FormatException>(() => JitOptions.Parse(text));
+}
