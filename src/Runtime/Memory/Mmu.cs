@@ -208,7 +208,7 @@ public sealed unsafe class Mmu
         byte* page = Ram.HostAddress(pa & PageMask);
         if (page != null)
         {
-            if (Ram.IsCodePage(pa)) Ram.NotifyCodeWrite(pa);
+            if (Ram.IsCodePage(pa)) Ram.NotifyCodeWrite(pa, size);
             else if (!StrictAlignment) Fill(writeTlb, va, el, page);
             Store(page + (va & 0xFFF), size, value);
             return true;
@@ -240,7 +240,7 @@ public sealed unsafe class Mmu
             ExceptionEntry.DataAbort(s, va, write, FaultStatus.SynchronousExternal);
             return null;
         }
-        if (write && Ram.IsCodePage(pa)) Ram.NotifyCodeWrite(pa);
+        if (write && Ram.IsCodePage(pa)) Ram.NotifyCodeWrite(pa, size);
         return page + (va & 0xFFF);
     }
 

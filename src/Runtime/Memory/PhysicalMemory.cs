@@ -9,8 +9,12 @@ public sealed unsafe class RamBank
     public ulong Size { get; }
     public byte* Host { get; }
 
-    /// <summary>One byte per 4 KiB page: non-zero when decoded blocks were made from this page.</summary>
-    internal readonly byte[] CodePages;
+    /// <summary>
+    /// For each 4 KiB page, one bit per 64-byte chunk that decoded blocks cover. A page with any bit set stays
+    /// out of the write TLB; only writes into marked chunks drop code, so data that shares a page with code
+    /// does not throw the page's blocks away.
+    /// </summary>
+    internal readonly ulong[] CodeChunks;
 
     internal RamBank(ulong @base, ulong size)
     {
@@ -18,7 +22,7 @@ public sealed unsafe class RamBank
         Size = size;
         Host = (byte*)NativeMemory.AlignedAlloc((nuint)size, 4096);
         NativeMemory.Clear(Host, (nuint)size);
-        CodePages = new byte[(size + 4095) >> 12];
+        CodeChunks = new ulong[(size + 4095) >> 12];
     }
 
     internal void Free() => NativeMemory.AlignedFree(Host);
@@ -34,8 +38,11 @@ public sealed unsafe class PhysicalMemory : IDisposable
 
     public IReadOnlyList<RamBank> Banks => banks;
 
-    /// <summary>Raised with the physical page address when a write reaches a page that holds decoded code.</summary>
-    public event Action<ulong>? CodePageWritten;
+    /// <summary>
+    /// Raised when a write reaches chunks that hold decoded code: the physical page address and the mask of
+    /// its 64-byte chunks that were written (their marks are cleared; blocks covering them must go).
+    /// </summary>
+    public event Action<ulong, ulong>? CodeWritten;
 
     public RamBank AddRam(ulong @base, ulong size)
     {
@@ -84,24 +91,35 @@ public sealed unsafe class PhysicalMemory : IDisposable
     public bool IsCodePage(ulong pa)
     {
         var bank = FindBank(pa);
-        return bank is not null && bank.CodePages[(pa - bank.Base) >> 12] != 0;
+        return bank is not null && Volatile.Read(ref bank.CodeChunks[(pa - bank.Base) >> 12]) != 0;
     }
 
-    public void MarkCodePage(ulong pa)
+    /// <summary>The chunk bits of [pa, pa + length) within pa's page.</summary>
+    public static ulong ChunkMask(ulong pa, int length)
+    {
+        int first = (int)((pa & 0xFFF) >> 6);
+        int last = (int)Math.Min(((pa & 0xFFF) + (ulong)Math.Max(length, 1) - 1) >> 6, 63);
+        ulong upTo = last == 63 ? ulong.MaxValue : (1UL << (last + 1)) - 1;
+        return upTo & ~((1UL << first) - 1);
+    }
+
+    /// <summary>Marks [pa, pa + length) as holding decoded code; returns whether the page held none before.</summary>
+    public bool MarkCode(ulong pa, int length)
     {
         var bank = FindBank(pa);
-        if (bank is not null) bank.CodePages[(pa - bank.Base) >> 12] = 1;
+        if (bank is null) return false;
+        ulong before = Interlocked.Or(ref bank.CodeChunks[(pa - bank.Base) >> 12], ChunkMask(pa, length));
+        return before == 0;
     }
 
-    /// <summary>Called by the slow write path before a write lands on a page marked as code.</summary>
-    public void NotifyCodeWrite(ulong pa)
+    /// <summary>Called by the slow write path before a write of <paramref name="size"/> bytes lands on a page that holds code.</summary>
+    public void NotifyCodeWrite(ulong pa, int size)
     {
         var bank = FindBank(pa);
         if (bank is null) return;
-        ref byte mark = ref bank.CodePages[(pa - bank.Base) >> 12];
-        if (mark == 0) return;
-        mark = 0;
-        CodePageWritten?.Invoke(pa & ~0xFFFUL);
+        ulong bits = ChunkMask(pa, size);
+        ulong hit = Interlocked.And(ref bank.CodeChunks[(pa - bank.Base) >> 12], ~bits) & bits;
+        if (hit != 0) CodeWritten?.Invoke(pa & ~0xFFFUL, hit);
     }
 
     public void Dispose()

@@ -10,6 +10,8 @@ public sealed class Block(ulong pa, Inst[] insts)
 {
     public ulong Pa { get; } = pa;
     public Inst[] Insts { get; } = insts;
+    /// <summary>The 64-byte chunks of its page the block's instructions occupy (see PhysicalMemory.ChunkMask).</summary>
+    public ulong Chunks { get; } = Jit.Runtime.Memory.PhysicalMemory.ChunkMask(pa, insts.Length * 4);
     /// <summary>How many times the block was entered (the IL tier's hotness counter).</summary>
     public ulong Executions;
     /// <summary>The tier 1 code for the block's leading instructions, published once with a volatile write.</summary>
@@ -48,15 +50,21 @@ public sealed class BlockCache
         list.Add(b);
     }
 
-    public void InvalidatePage(ulong page)
+    public void InvalidatePage(ulong page) => InvalidateChunks(page, ulong.MaxValue);
+
+    /// <summary>Drops the blocks of <paramref name="page"/> that occupy any of the chunks in <paramref name="chunks"/>.</summary>
+    public void InvalidateChunks(ulong page, ulong chunks)
     {
-        if (!byPage.Remove(page, out var list)) return;
-        foreach (var b in list)
+        if (!byPage.TryGetValue(page, out var list)) return;
+        list.RemoveAll(b =>
         {
+            if ((b.Chunks & chunks) == 0) return false;
             all.Remove(b.Pa);
             ref Block? slot = ref fast[(int)(b.Pa >> 2) & ((1 << FastBits) - 1)];
             if (ReferenceEquals(slot, b)) slot = null;
-        }
+            return true;
+        });
+        if (list.Count == 0) byPage.Remove(page);
     }
 
     public void Clear()

@@ -27,7 +27,7 @@ public sealed unsafe partial class BlockInterpreter
     private readonly IHypervisorCalls? hypervisor;
     private readonly BlockCache cache = new();
     // Pages another vCPU's writes invalidated; drained by this vCPU's thread, which alone touches the cache.
-    private readonly System.Collections.Concurrent.ConcurrentQueue<ulong> invalidatedPages = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(ulong Page, ulong Chunks)> invalidatedCode = new();
     private Thread? owner;
 
     public BlockInterpreter(Processor processor, IHypervisorCalls? hypervisor)
@@ -38,17 +38,17 @@ public sealed unsafe partial class BlockInterpreter
         this.hypervisor = hypervisor;
         readTlb = mmu.Tlb.Read;
         writeTlb = mmu.Tlb.Write;
-        mmu.Ram.CodePageWritten += OnCodePageWritten;
+        mmu.Ram.CodeWritten += OnCodeWritten;
     }
 
-    private void OnCodePageWritten(ulong page)
+    private void OnCodeWritten(ulong page, ulong chunks)
     {
         if (owner is null || owner == Thread.CurrentThread)
         {
-            cache.InvalidatePage(page);
+            cache.InvalidateChunks(page, chunks);
             return;
         }
-        invalidatedPages.Enqueue(page);
+        invalidatedCode.Enqueue((page, chunks));
         Interlocked.Or(ref s->ExitRequest, ExitRequests.InvalidateCode);
     }
 
@@ -58,7 +58,7 @@ public sealed unsafe partial class BlockInterpreter
         if ((request & ExitRequests.InvalidateCode) != 0)
         {
             Interlocked.And(ref s->ExitRequest, ~ExitRequests.InvalidateCode);
-            while (invalidatedPages.TryDequeue(out ulong page)) cache.InvalidatePage(page);
+            while (invalidatedCode.TryDequeue(out var w)) cache.InvalidateChunks(w.Page, w.Chunks);
         }
         if ((request & ExitRequests.FlushTlb) != 0)
         {
@@ -185,11 +185,10 @@ public sealed unsafe partial class BlockInterpreter
         }
         var block = new Block(pa, [.. insts]);
         BlockTranslated?.Invoke(s->PC, pa, new ReadOnlySpan<uint>(host, insts.Count));
-        if (!mmu.Ram.IsCodePage(pa))
+        if (mmu.Ram.MarkCode(pa, insts.Count * 4))
         {
-            // From now on writes to this page must reach the slow path on every vCPU, so that they drop the
-            // blocks decoded from it.
-            mmu.Ram.MarkCodePage(pa);
+            // The page held no code until now: from here on writes to it must reach the slow path on every
+            // vCPU, so that those into the block's chunks drop it.
             mmu.Tlb.FlushWritesToHostPage(host - (pa & 0xFFF));
             processor.Broadcast?.Invoke(ExitRequests.FlushTlb);
         }

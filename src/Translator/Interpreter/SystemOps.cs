@@ -175,7 +175,9 @@ public sealed unsafe partial class BlockInterpreter
                     return Next(pc);
                 case (3, 5, 1): // IC IVAU
                     if (el0 && !uci) return SystemRegisterFault(SysRegResult.Trapped, key, I.Rd, false);
-                    cache.Clear();
+                    // Writes already drop the blocks they touch; this only has to forget the page's blocks here.
+                    // Linux issues it for every newly mapped executable page, so it must not empty the cache.
+                    if (mmu.Translate(operand, AccessKind.Read, s->EL, out ulong icPa, out _)) cache.InvalidatePage(icPa & ~0xFFFUL);
                     return Next(pc);
                 case (3, 10, 1): case (3, 11, 1): case (3, 14, 1): // DC CVAC, CVAU, CIVAC
                     if (el0 && !uci) return SystemRegisterFault(SysRegResult.Trapped, key, I.Rd, false);
