@@ -15,7 +15,7 @@ public sealed record JitOptions
     /// </summary>
     public const ulong DefaultThreshold = 500;
 
-    public Tier1Mode Tier1 { get; init; } = Tier1Mode.Off;
+    public Tier1Mode Tier1 { get; init; } = Tier1Mode.Background;
     public ulong Threshold { get; init; } = DefaultThreshold;
     /// <summary>Emit the soft-TLB hit path in the compiled code; off sends every access through <c>Mmu</c>'s methods.</summary>
     public bool InlineTlb { get; init; } = true;

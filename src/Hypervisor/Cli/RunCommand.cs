@@ -40,6 +40,7 @@ internal static class RunCommand
           --jit OPTIONS         execution engine switches, comma-separated, on top of $JIT_OPTIONS:
                                   tier1=off|sync|background  compile hot blocks to IL: not at all, on the
                                                              vCPU thread, or on a background thread
+                                                             (default)
                                   threshold=N                block executions before compiling (default 500)
                                   inline-tlb=on|off          soft-TLB hit path inline in compiled code
 
