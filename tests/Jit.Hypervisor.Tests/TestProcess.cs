@@ -26,8 +26,11 @@ internal static class TestProcess
     /// <summary><c>./jit ARGS</c> from the repository root.</summary>
     public static Result Jit(string[] args, TimeSpan timeout) => Run(Path.Combine(RepositoryRoot(), "jit"), args, timeout);
 
-    /// <summary>Runs a program with stdin closed; one that outlives <paramref name="timeout"/> is killed and fails the test.</summary>
-    public static Result Run(string file, string[] args, TimeSpan timeout)
+    /// <summary>
+    /// Runs a program with <paramref name="input"/> (or nothing) on stdin; one that outlives <paramref name="timeout"/>
+    /// is killed and fails the test.
+    /// </summary>
+    public static Result Run(string file, string[] args, TimeSpan timeout, string? input = null)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -38,6 +41,7 @@ internal static class TestProcess
         };
         foreach (string a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {file}");
+        if (input is not null) p.StandardInput.Write(input);
         p.StandardInput.Close();
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 
 namespace Jit.Hypervisor.Tests.Linux;
@@ -15,42 +14,24 @@ public class LinuxBootTests
 
     private static (string, string, string) Prepare()
     {
-        string root = RepositoryRoot();
+        string root = TestProcess.RepositoryRoot();
         string kernel = Script(root, "scripts/fetch-arm64.sh", "kernel");
         string cache = Environment.GetEnvironmentVariable("JIT_CACHE") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "jit");
         string initrd = Script(root, "guests/initramfs/build.sh", "test", Path.Combine(cache, "initramfs-test.cpio.gz"));
         return (root, kernel, initrd);
     }
 
-    private static string RepositoryRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "Jit.sln"))) return d.FullName;
-        throw new InvalidOperationException("cannot find the repository root (Jit.sln)");
-    }
-
     private static string Script(string root, string script, params string[] args)
     {
-        var (rc, output, error) = Exec(Path.Combine(root, script), args, null, TimeSpan.FromMinutes(10));
-        Assert.True(rc == 0, $"{script} {string.Join(' ', args)} failed ({rc}): {error}");
-        return output.Trim().Split('\n').Last();
+        var r = TestProcess.Run(Path.Combine(root, script), args, TimeSpan.FromMinutes(10));
+        Assert.True(r.ExitCode == 0, $"{script} {string.Join(' ', args)} failed ({r.ExitCode}): {r.Stderr}");
+        return r.Stdout.Trim().Split('\n').Last();
     }
 
-    private static (int Rc, string Out, string Err) Exec(string file, IEnumerable<string> args, string? input, TimeSpan limit)
+    private static (int Rc, string Out, string Err) Exec(string file, string[] args, string? input, TimeSpan limit)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (input is not null) p.StandardInput.Write(input);
-        p.StandardInput.Close();
-        if (!p.WaitForExit(limit))
-        {
-            p.Kill(entireProcessTree: true);
-            Assert.Fail($"{file} did not finish within {limit}");
-        }
-        return (p.ExitCode, stdout.Result, stderr.Result);
+        var r = TestProcess.Run(file, args, limit, input);
+        return (r.ExitCode, r.Stdout, r.Stderr);
     }
 
     private static (int Rc, string Out, string Err) Boot(params string[] extra)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace Jit.Hypervisor.Tests.SystemGuests;
 
@@ -126,12 +125,12 @@ public class SystemGuestTests
 
     private static void Check(string guest, string expected, Func<string, bool>? notCompared = null)
     {
-        string root = RepositoryRoot();
-        var make = RunProcess("make", ["-C", Path.Combine(root, "guests"), $"sys-{guest}"], Patience);
+        string root = TestProcess.RepositoryRoot();
+        var make = TestProcess.Run("make", ["-C", Path.Combine(root, "guests"), $"sys-{guest}"], Patience);
         Assert.True(make.ExitCode == 0, $"make sys-{guest} failed:\n{make.Stdout}{make.Stderr}");
         string elf = Path.Combine(root, "guests", "build", $"sys-{guest}.elf");
 
-        var jit = RunProcess(Path.Combine(root, "jit"),
+        var jit = TestProcess.Run(Path.Combine(root, "jit"),
             ["run", "--kernel", elf, "--smp", "2", "--timeout", "60"], Patience);
         string[] jitLines = Lines(jit.Stdout);
         Assert.True(jit.ExitCode == 0, $"jit exited with {jit.ExitCode}:\n{jit.Stdout}{jit.Stderr}");
@@ -139,7 +138,7 @@ public class SystemGuestTests
 
         string? qemu = FindOnPath("qemu-system-aarch64");
         if (qemu is null) return;
-        var q = RunProcess(qemu,
+        var q = TestProcess.Run(qemu,
             ["-M", "virt,gic-version=3", "-cpu", "cortex-a57", "-smp", "2", "-nographic", "-kernel", elf],
             TimeSpan.FromSeconds(60));
         Assert.True(q.ExitCode == 0, $"QEMU exited with {q.ExitCode}:\n{q.Stdout}{q.Stderr}");
@@ -150,41 +149,7 @@ public class SystemGuestTests
     private static string[] Lines(string text) =>
         text.Replace("\r", "").Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
 
-    private static string RepositoryRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "Jit.sln"))) return d.FullName;
-        throw new InvalidOperationException("repository root (Jit.sln) not found above the test binaries");
-    }
-
     private static string? FindOnPath(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
             .Select(dir => Path.Combine(dir, name)).FirstOrDefault(File.Exists);
-
-    private sealed record ProcessResult(int ExitCode, string Stdout, string Stderr);
-
-    /// <summary>Runs a program with stdin closed; one that outlives <paramref name="timeout"/> is killed and fails the test.</summary>
-    private static ProcessResult RunProcess(string file, string[] args, TimeSpan timeout)
-    {
-        var psi = new ProcessStartInfo(file)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {file}");
-        p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeout))
-        {
-            p.Kill(entireProcessTree: true);
-            p.WaitForExit();
-            Assert.Fail($"{Path.GetFileName(file)} {string.Join(' ', args)} still running after {timeout.TotalSeconds} s:\n{stdout.Result}");
-        }
-        p.WaitForExit();
-        return new ProcessResult(p.ExitCode, stdout.Result, stderr.Result);
-    }
 }
