@@ -45,10 +45,25 @@ internal sealed class CpuBank
         priority = GicV3.IdlePriority;
         if (!gic.EnableGroup1 || !GroupEnable1) return -1;
         for (int i = 0; i < 32; i++) Consider(ref Private[i], i, ref best, ref priority);
-        for (int i = 0; i < GicV3.SpiCount; i++)
-            if (gic.Spis[i].Route == Index) Consider(ref gic.Spis[i], i + 32, ref best, ref priority);
+        foreach (int i in EnabledSpis()) Consider(ref gic.Spis[i], i + 32, ref best, ref priority);
         return best;
     }
+
+    // The SPIs that are enabled and routed here: a guest enables a handful of its 256 SPIs, and this list changes
+    // only when an enable bit or a route does, so every delivery decision need not look at all of them.
+    private int[]? enabledSpis;
+
+    private int[] EnabledSpis()
+    {
+        if (enabledSpis is { } cached) return cached;
+        var list = new List<int>();
+        for (int i = 0; i < GicV3.SpiCount; i++)
+            if (gic.Spis[i].Enabled && gic.Spis[i].Route == Index) list.Add(i);
+        return enabledSpis = [.. list];
+    }
+
+    /// <summary>Called under the GIC lock when an SPI's enable bit or route changed.</summary>
+    public void ForgetEnabledSpis() => enabledSpis = null;
 
     private static void Consider(ref InterruptState irq, int intid, ref int best, ref byte priority)
     {

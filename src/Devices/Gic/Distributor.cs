@@ -61,6 +61,7 @@ public sealed class Distributor : IMmioDevice
                 else router = (router & ~0xFFFF_FFFFUL) | (uint)value;
                 irq.RouterValue = router & 0xFF_8000_FFFF_FFUL;
                 irq.Route = RouteFor(irq.RouterValue);
+                gic.SpiEnablesOrRoutesChanged();
                 gic.UpdateAll();
                 return true;
             }

@@ -87,6 +87,12 @@ public sealed class GicV3
         else UpdateAll();
     }
 
+    /// <summary>An SPI's enable bit or route changed: the CPUs' lists of candidate SPIs are stale.</summary>
+    internal void SpiEnablesOrRoutesChanged()
+    {
+        foreach (var c in Cpus) c.ForgetEnabledSpis();
+    }
+
     internal void UpdateAll()
     {
         foreach (var c in Cpus) c.Update();

@@ -75,6 +75,7 @@ internal static class InterruptRegisters
         }
         int kind = (int)(offset >> 7);
         int baseId = (int)(offset & 0x7F) * 8;
+        if (kind is 2 or 3 && baseId + 31 >= 32 && last > 32) gic.SpiEnablesOrRoutesChanged();
         for (int i = 0; i < 32; i++)
         {
             int intid = baseId + i;

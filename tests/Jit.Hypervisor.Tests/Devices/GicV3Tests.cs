@@ -129,6 +129,21 @@ public class GicV3Tests
     }
 
     [Fact]
+    public void SpiPendingWhileDisabledIsDeliveredOnEnableAndFollowsItsRoute()
+    {
+        var (gic, outs) = Start();
+        EnableSpi(gic, 60, 0x40);
+        Assert.True(gic.Distributor.Write(0x180 + 4, 4, 1UL << (60 % 32)));   // ICENABLER: disable it again
+        gic.SpiLine(60).SetLevel(true);
+        Assert.False(outs[0].Level);
+        Assert.True(gic.Distributor.Write(0x6000 + 8 * 60, 8, 1));            // route to vCPU 1
+        Assert.True(gic.Distributor.Write(0x100 + 4, 4, 1UL << (60 % 32)));   // ISENABLER
+        Assert.False(outs[0].Level);
+        Assert.True(outs[1].Level);
+        Assert.Equal(60UL, Read(gic.CpuInterface(1), Iar1));
+    }
+
+    [Fact]
     public void IdentificationAndMalformedAccesses()
     {
         var (gic, _) = Start(2);
