@@ -127,8 +127,11 @@ public static class ExitRequests
     public const int Halt = 1;
     public const int Interrupt = 2;
     public const int Stop = 4;
-    /// <summary>Another vCPU ran a broadcast TLB maintenance instruction (TLBI …IS) or made a page code: flush the soft TLB.</summary>
+    /// <summary>Another vCPU ran a broadcast TLB maintenance instruction (TLBI …IS): flush the soft TLB.</summary>
     public const int FlushTlb = 8;
-    /// <summary>Another vCPU wrote pages holding code this vCPU decoded: drop those blocks (the pages are queued).</summary>
+    /// <summary>
+    /// Another vCPU wrote code this vCPU may have decoded, or made a page code that this vCPU may still write
+    /// through its write TLB: apply the queued block invalidations and write-TLB drops.
+    /// </summary>
     public const int InvalidateCode = 16;
 }

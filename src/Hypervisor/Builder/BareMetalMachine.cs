@@ -8,10 +8,10 @@ namespace Jit.Hypervisor.Builder;
 /// </summary>
 public sealed class BareMetalMachine : Machine
 {
-    public const ulong RamBase = 0x4000_0000;
+    public const ulong RamBase = GuestMemoryMap.Ram0Base;
     public const ulong DefaultRamSize = 128UL << 20;
     /// <summary>RAM bank 0 of the guest memory map holds at most 3 GiB.</summary>
-    public const ulong MaxRamSize = 3UL << 30;
+    public const ulong MaxRamSize = GuestMemoryMap.Ram0MaxSize;
     public const ulong Pl011Base = GuestMemoryMap.Pl011Base;
 
     private BareMetalMachine(Domain domain, Pl011 uart, LoadedImage image) : base(domain, uart) => Image = image;

@@ -103,13 +103,19 @@ public sealed unsafe class PhysicalMemory : IDisposable
         return upTo & ~((1UL << first) - 1);
     }
 
-    /// <summary>Marks [pa, pa + length) as holding decoded code; returns whether the page held none before.</summary>
-    public bool MarkCode(ulong pa, int length)
+    /// <summary>
+    /// Raised with the physical page address when a page that held no code gets its first decoded block: every
+    /// vCPU must stop writing to it through its write TLB, so that writes into its code reach the slow path.
+    /// </summary>
+    public event Action<ulong>? BecameCode;
+
+    /// <summary>Marks [pa, pa + length) as holding decoded code.</summary>
+    public void MarkCode(ulong pa, int length)
     {
         var bank = FindBank(pa);
-        if (bank is null) return false;
+        if (bank is null) return;
         ulong before = Interlocked.Or(ref bank.CodeChunks[(pa - bank.Base) >> 12], ChunkMask(pa, length));
-        return before == 0;
+        if (before == 0) BecameCode?.Invoke(pa & ~0xFFFUL);
     }
 
     /// <summary>Called by the slow write path before a write of <paramref name="size"/> bytes lands on a page that holds code.</summary>

@@ -28,6 +28,7 @@ public sealed unsafe partial class BlockInterpreter
     private readonly BlockCache cache = new();
     // Pages another vCPU's writes invalidated; drained by this vCPU's thread, which alone touches the cache.
     private readonly System.Collections.Concurrent.ConcurrentQueue<(ulong Page, ulong Chunks)> invalidatedCode = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<ulong> newCodePages = new();
     private Thread? owner;
 
     public BlockInterpreter(Processor processor, IHypervisorCalls? hypervisor)
@@ -39,6 +40,19 @@ public sealed unsafe partial class BlockInterpreter
         readTlb = mmu.Tlb.Read;
         writeTlb = mmu.Tlb.Write;
         mmu.Ram.CodeWritten += OnCodeWritten;
+        mmu.Ram.BecameCode += OnBecameCode;
+    }
+
+    // Both maintenance kinds are applied by this vCPU's own thread: its cache and TLB are not shared.
+    private void OnBecameCode(ulong page)
+    {
+        if (owner is null || owner == Thread.CurrentThread)
+        {
+            mmu.Tlb.FlushWritesToHostPage(mmu.Ram.HostAddress(page));
+            return;
+        }
+        newCodePages.Enqueue(page);
+        Interlocked.Or(ref s->ExitRequest, ExitRequests.InvalidateCode);
     }
 
     private void OnCodeWritten(ulong page, ulong chunks)
@@ -52,13 +66,14 @@ public sealed unsafe partial class BlockInterpreter
         Interlocked.Or(ref s->ExitRequest, ExitRequests.InvalidateCode);
     }
 
-    /// <summary>Applies invalidations other vCPUs asked for; returns false when the engine must return to its caller.</summary>
+    /// <summary>Applies the code and TLB maintenance other vCPUs' actions require of this one.</summary>
     private void HandleMaintenanceRequests(int request)
     {
         if ((request & ExitRequests.InvalidateCode) != 0)
         {
             Interlocked.And(ref s->ExitRequest, ~ExitRequests.InvalidateCode);
             while (invalidatedCode.TryDequeue(out var w)) cache.InvalidateChunks(w.Page, w.Chunks);
+            while (newCodePages.TryDequeue(out ulong page)) mmu.Tlb.FlushWritesToHostPage(mmu.Ram.HostAddress(page));
         }
         if ((request & ExitRequests.FlushTlb) != 0)
         {
@@ -185,13 +200,7 @@ public sealed unsafe partial class BlockInterpreter
         }
         var block = new Block(pa, [.. insts]);
         BlockTranslated?.Invoke(s->PC, pa, new ReadOnlySpan<uint>(host, insts.Count));
-        if (mmu.Ram.MarkCode(pa, insts.Count * 4))
-        {
-            // The page held no code until now: from here on writes to it must reach the slow path on every
-            // vCPU, so that those into the block's chunks drop it.
-            mmu.Tlb.FlushWritesToHostPage(host - (pa & 0xFFF));
-            processor.Broadcast?.Invoke(ExitRequests.FlushTlb);
-        }
+        mmu.Ram.MarkCode(pa, insts.Count * 4);
         cache.Add(block);
         BlocksDecoded++;
         return block;
