@@ -41,6 +41,9 @@ public sealed unsafe class Engine
     /// <summary>Blocks decoded so far (a cold-path statistic).</summary>
     public int BlocksDecoded => interpreter.BlocksDecoded;
 
+    /// <summary>Instructions the tier 0 interpreter retired; the rest of <c>CpuState.Retired</c> ran compiled.</summary>
+    public ulong InterpretedInstructions => interpreter.InterpretedInstructions;
+
     /// <summary>Trace hook, called when a block is decoded; set before <see cref="Run"/>, on the vCPU's thread.</summary>
     public BlockTranslatedHandler? BlockTranslated
     {

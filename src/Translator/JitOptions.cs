@@ -19,6 +19,8 @@ public sealed record JitOptions
     public ulong Threshold { get; init; } = DefaultThreshold;
     /// <summary>Emit the soft-TLB hit path in the compiled code; off sends every access through <c>Mmu</c>'s methods.</summary>
     public bool InlineTlb { get; init; } = true;
+    /// <summary>Compile a hot block with the successors it reaches in its page as one method; off compiles it alone.</summary>
+    public bool Regions { get; init; } = true;
 
     public static JitOptions Default { get; } = new();
 
@@ -55,7 +57,8 @@ public sealed record JitOptions
                     Threshold = ulong.TryParse(value, out ulong n) ? n : throw new FormatException($"threshold must be a number, not '{value}'"),
                 },
                 "inline-tlb" => o with { InlineTlb = OnOff(key, value) },
-                _ => throw new FormatException($"unknown --jit option '{key}' (tier1, threshold, inline-tlb)"),
+                "regions" => o with { Regions = OnOff(key, value) },
+                _ => throw new FormatException($"unknown --jit option '{key}' (tier1, threshold, inline-tlb, regions)"),
             };
         }
         return o;
@@ -69,5 +72,5 @@ public sealed record JitOptions
     };
 
     public override string ToString() =>
-        $"tier1={Tier1 switch { Tier1Mode.Off => "off", Tier1Mode.Synchronous => "sync", _ => "background" }},threshold={Threshold},inline-tlb={(InlineTlb ? "on" : "off")}";
+        $"tier1={Tier1 switch { Tier1Mode.Off => "off", Tier1Mode.Synchronous => "sync", _ => "background" }},threshold={Threshold},inline-tlb={(InlineTlb ? "on" : "off")},regions={(Regions ? "on" : "off")}";
 }

@@ -197,7 +197,12 @@ internal static class RunCommand
             {
                 var (compiled, rejected) = global::Jit.Translator.Tier1.Tier1Compiler.Statistics;
                 int decoded = machine.Domain.Vcpus.Sum(v => v.Engine.BlocksDecoded);
-                stderr.WriteLine($"jit: tier 1 ({machine.Domain.JitOptions}): {decoded:N0} blocks decoded, {compiled:N0} compiled, {rejected:N0} left to tier 0");
+                var cost = global::Jit.Translator.Tier1.Tier1Compiler.Cost;
+                ulong interpreted = machine.Domain.Vcpus.Aggregate(0UL, (n, v) => n + v.Engine.InterpretedInstructions);
+                stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"jit: tier 1 ({machine.Domain.JitOptions}): {decoded:N0} blocks decoded, {compiled:N0} compiled, {rejected:N0} left to tier 0; " +
+                    $"{100.0 * interpreted / Math.Max(1, result.Instructions):F1}% of instructions interpreted; " +
+                    $"{cost.Instructions:N0} instructions compiled in {cost.Time.TotalSeconds:F2} s"));
             }
             if (Environment.GetEnvironmentVariable("JIT_DEBUG_STATE") == "1")
                 foreach (var v in machine.Domain.Vcpus) stderr.WriteLine(v.Describe());

@@ -141,6 +141,47 @@ public sealed unsafe class Mmu
 
     private bool StrictAlignment => (s->SctlrEl1 & 2) != 0 || (!MmuEnabled && !FlatMemoryIsNormal);
 
+    // Set while a deferred access runs: its abort is recorded instead of taken (see ReadDeferred).
+    private bool deferAborts;
+    private ulong abortVa;
+    private bool abortWrite;
+    private uint abortStatus;
+
+    private void Abort(ulong va, bool write, uint status)
+    {
+        if (!deferAborts)
+        {
+            ExceptionEntry.DataAbort(s, va, write, status);
+            return;
+        }
+        abortVa = va;
+        abortWrite = write;
+        abortStatus = status;
+    }
+
+    /// <summary>
+    /// <see cref="ReadAs"/>'s slow path for compiled code, which keeps guest registers in locals: on failure the
+    /// Data Abort is only recorded, so the caller can store its registers first and then
+    /// <see cref="TakeDeferredAbort"/>. Nothing on the success path reads the registers.
+    /// </summary>
+    public bool ReadDeferred(ulong va, int size, uint el, out ulong value)
+    {
+        deferAborts = true;
+        try { return ReadAs(va, size, el, out value); }
+        finally { deferAborts = false; }
+    }
+
+    /// <summary><see cref="WriteAs"/> with the abort deferred, as for <see cref="ReadDeferred"/>.</summary>
+    public bool WriteDeferred(ulong va, int size, uint el, ulong value)
+    {
+        deferAborts = true;
+        try { return WriteAs(va, size, el, value); }
+        finally { deferAborts = false; }
+    }
+
+    /// <summary>Takes the Data Abort the last failed deferred access recorded, now that the state is complete.</summary>
+    public void TakeDeferredAbort() => ExceptionEntry.DataAbort(s, abortVa, abortWrite, abortStatus);
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool ReadSlow(ulong va, int size, uint el, out ulong value)
     {
@@ -149,7 +190,7 @@ public sealed unsafe class Mmu
         {
             if (StrictAlignment)
             {
-                ExceptionEntry.DataAbort(s, va, false, FaultStatus.Alignment);
+                Abort(va, false, FaultStatus.Alignment);
                 return false;
             }
             if ((va & 0xFFF) + (ulong)size > 0x1000)
@@ -164,18 +205,19 @@ public sealed unsafe class Mmu
         }
         if (!Translate(va, AccessKind.Read, el, out ulong pa, out uint fault))
         {
-            ExceptionEntry.DataAbort(s, va, false, fault);
+            Abort(va, false, fault);
             return false;
         }
         byte* page = Ram.HostAddress(pa & PageMask);
         if (page != null)
         {
-            if (!StrictAlignment) Fill(readTlb, va, el, page);
+            // Strict alignment needs no exception here: a misaligned address never matches a tag (see ReadAs).
+            Fill(readTlb, va, el, page);
             value = Load(page + (va & 0xFFF), size);
             return true;
         }
         if (Bus.Read(pa, size, out value)) return true;
-        ExceptionEntry.DataAbort(s, va, false, FaultStatus.SynchronousExternal);
+        Abort(va, false, FaultStatus.SynchronousExternal);
         return false;
     }
 
@@ -186,15 +228,15 @@ public sealed unsafe class Mmu
         {
             if (StrictAlignment)
             {
-                ExceptionEntry.DataAbort(s, va, true, FaultStatus.Alignment);
+                Abort(va, true, FaultStatus.Alignment);
                 return false;
             }
             if ((va & 0xFFF) + (ulong)size > 0x1000)
             {
                 // Translate both pages first so a fault on the second leaves memory untouched.
                 ulong last = va + (ulong)size - 1;
-                if (!Translate(va, AccessKind.Write, el, out _, out uint f1)) { ExceptionEntry.DataAbort(s, va, true, f1); return false; }
-                if (!Translate(last, AccessKind.Write, el, out _, out uint f2)) { ExceptionEntry.DataAbort(s, last & PageMask, true, f2); return false; }
+                if (!Translate(va, AccessKind.Write, el, out _, out uint f1)) { Abort(va, true, f1); return false; }
+                if (!Translate(last, AccessKind.Write, el, out _, out uint f2)) { Abort(last & PageMask, true, f2); return false; }
                 for (int i = 0; i < size; i++)
                     if (!WriteAs(va + (ulong)i, 1, el, value >> (8 * i))) return false;
                 return true;
@@ -202,19 +244,19 @@ public sealed unsafe class Mmu
         }
         if (!Translate(va, AccessKind.Write, el, out ulong pa, out uint fault))
         {
-            ExceptionEntry.DataAbort(s, va, true, fault);
+            Abort(va, true, fault);
             return false;
         }
         byte* page = Ram.HostAddress(pa & PageMask);
         if (page != null)
         {
             if (Ram.IsCodePage(pa)) Ram.NotifyCodeWrite(pa, size);
-            else if (!StrictAlignment) Fill(writeTlb, va, el, page);
+            else Fill(writeTlb, va, el, page);
             Store(page + (va & 0xFFF), size, value);
             return true;
         }
         if (Bus.Write(pa, size, value)) return true;
-        ExceptionEntry.DataAbort(s, va, true, FaultStatus.SynchronousExternal);
+        Abort(va, true, FaultStatus.SynchronousExternal);
         return false;
     }
 

@@ -12,6 +12,11 @@ public sealed class Block(ulong pa, Inst[] insts)
     public Inst[] Insts { get; } = insts;
     /// <summary>The 64-byte chunks of its page the block's instructions occupy (see PhysicalMemory.ChunkMask).</summary>
     public ulong Chunks { get; } = Jit.Runtime.Memory.PhysicalMemory.ChunkMask(pa, insts.Length * 4);
+    /// <summary>
+    /// The chunks of the page that the tier 1 region entered at this block was built from (set before it is
+    /// compiled): a write to any of them drops this block, and with it the region's code.
+    /// </summary>
+    public ulong RegionChunks;
     /// <summary>How many times the block was entered (the IL tier's hotness counter).</summary>
     public ulong Executions;
     /// <summary>The tier 1 code for the block's leading instructions, published once with a volatile write.</summary>
@@ -58,7 +63,7 @@ public sealed class BlockCache
         if (!byPage.TryGetValue(page, out var list)) return;
         list.RemoveAll(b =>
         {
-            if ((b.Chunks & chunks) == 0) return false;
+            if (((b.Chunks | b.RegionChunks) & chunks) == 0) return false;
             all.Remove(b.Pa);
             ref Block? slot = ref fast[(int)(b.Pa >> 2) & ((1 << FastBits) - 1)];
             if (ReferenceEquals(slot, b)) slot = null;

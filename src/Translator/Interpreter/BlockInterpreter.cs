@@ -84,6 +84,10 @@ public sealed unsafe partial class BlockInterpreter
 
     public int BlocksDecoded { get; private set; }
 
+    /// <summary>Instructions tier 0 retired (the rest ran compiled): how much of a run tier 1 covers.</summary>
+    public ulong InterpretedInstructions => interpreted;
+    private ulong interpreted;
+
     private JitOptions options = JitOptions.Default;
     // Blocks are compiled once entered more often than this; ulong.MaxValue keeps tier 1 off.
     private ulong tier1Threshold = ulong.MaxValue;
@@ -102,12 +106,15 @@ public sealed unsafe partial class BlockInterpreter
 
     private CompiledBlock? RequestTier1(Block block)
     {
+        // Formed here, on the vCPU thread that owns the cache; the compiler sees only immutable blocks.
+        Region region = options.Regions ? Region.Form(block, cache.Lookup) : Region.Single(block);
+        block.RegionChunks = region.Chunks;
         if (options.Tier1 == Tier1Mode.Synchronous)
         {
-            Tier1Compiler.CompileNow(block, options.InlineTlb);
+            Tier1Compiler.CompileNow(region, options.InlineTlb);
             return block.Compiled;
         }
-        Tier1Compiler.Enqueue(block, options.InlineTlb);
+        Tier1Compiler.Enqueue(region, options.InlineTlb);
         return null;
     }
 
@@ -177,7 +184,7 @@ public sealed unsafe partial class BlockInterpreter
                 code = RequestTier1(block);
             if (code is not null)
             {
-                int retired = code(s, mmu, readTlb, writeTlb, pc);
+                int retired = code(s, mmu, readTlb, writeTlb, pc, budget);
                 s->Retired += (ulong)retired;
                 Consume(ref budget, retired);
                 continue;
@@ -383,12 +390,14 @@ public sealed unsafe partial class BlockInterpreter
         // Fell off the end of the block (page end or length limit).
         s->PC = pc;
         s->Retired += (ulong)n;
+        interpreted += (ulong)n;
         Consume(ref budget, n);
         return -1;
 
     Done:
         int retired = status == Faulted ? i : i + 1;
         s->Retired += (ulong)retired;
+        interpreted += (ulong)retired;
         Consume(ref budget, retired);
         return status >= 0 ? status : -1;
     }

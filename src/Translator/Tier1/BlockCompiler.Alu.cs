@@ -8,8 +8,11 @@ namespace Jit.Translator.Tier1;
 /// <summary>Integer data processing (C6.2), following the interpreter's cases in BlockInterpreter.Execute.</summary>
 internal sealed unsafe partial class BlockCompiler
 {
-    private static bool Supported(Op op) => op switch
+    private static bool Supported(in Inst i) => i.Op switch
     {
+        // WFI and WFE leave for the hypervisor or trap; every other hint executes as NOP (see SystemOps.Hint).
+        Op.Hint => i.A is not (2 or 3),
+        Op.Dmb or Op.Dsb or Op.Clrex => true,
         Op.Adr or Op.Adrp or Op.AddImm or Op.SubImm or Op.AddsImm or Op.SubsImm => true,
         Op.AndImm or Op.OrrImm or Op.EorImm or Op.AndsImm or Op.Movz or Op.Movn or Op.Movk => true,
         Op.Ubfm or Op.Sbfm or Op.Bfm or Op.Extr => true,
@@ -34,9 +37,9 @@ internal sealed unsafe partial class BlockCompiler
         switch (I.Op)
         {
             // ---- Data processing: immediate ----
-            case Op.Adr: PcPlus(4L * i + (long)I.Imm); St(I.Rd); break;
+            case Op.Adr: PcPlus(Here(i) + (long)I.Imm); St(I.Rd); break;
             case Op.Adrp:
-                PcPlus(4L * i); e.U8(~0xFFFUL); e.Op(OpCodes.And); e.U8(I.Imm); e.Op(OpCodes.Add); St(I.Rd);
+                PcPlus(Here(i)); e.U8(~0xFFFUL); e.Op(OpCodes.And); e.U8(I.Imm); e.Op(OpCodes.Add); St(I.Rd);
                 break;
             case Op.AddImm: Ld(I.Rn); e.U8(I.Imm); e.Op(OpCodes.Add); e.Width(I.Sf); St(I.Rd); break;
             case Op.SubImm: Ld(I.Rn); e.U8(I.Imm); e.Op(OpCodes.Sub); e.Width(I.Sf); St(I.Rd); break;
@@ -51,15 +54,8 @@ internal sealed unsafe partial class BlockCompiler
             case Op.Movk:
                 Ld(I.Rd); e.U8(~(0xFFFFUL << I.A)); e.Op(OpCodes.And); e.U8(I.Imm); e.Op(OpCodes.Or); e.Width(I.Sf); St(I.Rd);
                 break;
-            case Op.Ubfm:
-                Ld(I.Rn); e.I4(I.A); e.U8(I.Imm & I.Imm2); e.I4(Width(I));
-                e.Call(Emitter.Method(typeof(Tier1Ops), nameof(Tier1Ops.Ubfm), typeof(ulong), typeof(int), typeof(ulong), typeof(int)));
-                St(I.Rd);
-                break;
-            case Op.Sbfm:
-                Ld(I.Rn); e.I4(I.A); e.I4(I.B); e.U8(I.Imm); e.U8(I.Imm2); e.I4(Width(I));
-                e.Call(Emitter.Method(typeof(Tier1Ops), nameof(Tier1Ops.Sbfm), typeof(ulong), typeof(int), typeof(int), typeof(ulong), typeof(ulong), typeof(int)));
-                St(I.Rd);
+            case Op.Ubfm: case Op.Sbfm:
+                Ld(I.Rn); BitfieldMove(I.Op == Op.Sbfm, I.A, I.B, I.Sf); St(I.Rd);
                 break;
             case Op.Bfm:
                 Ld(I.Ra); Ld(I.Rn); e.I4(I.A); e.U8(I.Imm); e.U8(I.Imm2); e.I4(Width(I));
@@ -169,6 +165,15 @@ internal sealed unsafe partial class BlockCompiler
                 St(I.Rd);
                 break;
 
+            // ---- Hints and barriers ----
+            case Op.Hint: break;
+            case Op.Dmb: case Op.Dsb:
+                e.Call(Emitter.Method(typeof(Interlocked), nameof(Interlocked.MemoryBarrier)));
+                break;
+            case Op.Clrex:
+                e.Arg(ArgState); e.I4(ExclusiveValidOffset); e.Op(OpCodes.Add); e.I4(0); e.Op(OpCodes.Stind_I4);
+                break;
+
             default:
                 return EmitBranchOrMemory(i, in I);
         }
@@ -189,12 +194,65 @@ internal sealed unsafe partial class BlockCompiler
         Ld(I.Rm);
         if (I.B == 0)
         {
-            // Any shift by zero is the identity; Alu.Shift also truncates a 32-bit operand.
+            // Any shift by zero is the identity, once a 32-bit operand is truncated.
             e.Width(I.Sf);
             return;
         }
-        e.I4(I.A); e.I4(I.B); e.I4(I.Sf);
-        e.Call(Emitter.Method(typeof(Alu), nameof(Alu.Shift), typeof(ulong), typeof(int), typeof(int), typeof(byte)));
+        ConstantShift(I.A, I.B, I.Sf);
+    }
+
+    /// <summary>
+    /// Shifts the ulong on the stack by a constant (type LSL, LSR, ASR, ROR) at the operation's width, as IL
+    /// shift opcodes RyuJIT turns into one instruction; a 32-bit result comes back zero-extended.
+    /// </summary>
+    private void ConstantShift(int type, int amount, byte sf)
+    {
+        if (sf != 0)
+        {
+            e.I4(amount);
+            switch (type)
+            {
+                case 0: e.Op(OpCodes.Shl); break;
+                case 1: e.Op(OpCodes.Shr_Un); break;
+                case 2: e.Op(OpCodes.Shr); break;
+                default: e.Call(Emitter.Method(typeof(System.Numerics.BitOperations), nameof(System.Numerics.BitOperations.RotateRight), typeof(ulong), typeof(int))); break;
+            }
+            return;
+        }
+        e.Op(OpCodes.Conv_U4);
+        e.I4(amount);
+        switch (type)
+        {
+            case 0: e.Op(OpCodes.Shl); break;
+            case 1: e.Op(OpCodes.Shr_Un); break;
+            case 2: e.Op(OpCodes.Shr); break;
+            default: e.Call(Emitter.Method(typeof(System.Numerics.BitOperations), nameof(System.Numerics.BitOperations.RotateRight), typeof(uint), typeof(int))); break;
+        }
+        e.Op(OpCodes.Conv_U4);
+        e.Op(OpCodes.Conv_U8);
+    }
+
+    /// <summary>
+    /// UBFM/SBFM (C6.2.333, C6.2.266) on the ulong on the stack, as two or three constant shifts: with
+    /// imms &gt;= immr the field [imms:immr] moves down to bit 0 (UBFX, LSR, SBFX, ASR, the extends); otherwise
+    /// field [imms:0] moves up to bit width − immr (LSL, UBFIZ, SBFIZ). The signed form shifts arithmetically.
+    /// </summary>
+    private void BitfieldMove(bool signed, int r, int s, byte sf)
+    {
+        int top = (sf != 0 ? 63 : 31) - s;
+        OpCode down = signed ? OpCodes.Shr : OpCodes.Shr_Un;
+        if (sf == 0) e.Op(OpCodes.Conv_U4);
+        e.I4(top); e.Op(OpCodes.Shl);
+        if (s >= r)
+        {
+            e.I4(top + r); e.Op(down);
+        }
+        else
+        {
+            e.I4(top); e.Op(down);
+            e.I4((sf != 0 ? 64 : 32) - r); e.Op(OpCodes.Shl);
+        }
+        if (sf == 0) { e.Op(OpCodes.Conv_U4); e.Op(OpCodes.Conv_U8); }
     }
 
     private void ExtendedRm(in Inst I)

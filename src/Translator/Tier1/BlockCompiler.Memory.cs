@@ -12,28 +12,27 @@ internal sealed unsafe partial class BlockCompiler
 {
     private bool EmitBranchOrMemory(int i, in Inst I)
     {
-        long here = 4L * i;
+        long here = Here(i);
         switch (I.Op)
         {
             // ---- Branches: each ends the block ----
-            case Op.B: { long t = here + (long)I.Imm; ExitTo(i + 1, () => PcPlus(t)); return true; }
+            case Op.B: Edge(i + 1, here + (long)I.Imm); return true;
             case Op.Bl:
             {
                 PcPlus(here + 4); St(30);
-                long t = here + (long)I.Imm;
-                ExitTo(i + 1, () => PcPlus(t));
+                ExitTo(i + 1, here + (long)I.Imm);
                 return true;
             }
-            case Op.BCond: Condition(I.C); ConditionalExit(i, here + (long)I.Imm); return true;
+            case Op.BCond: Condition(I.C); ConditionalBranch(i, here + (long)I.Imm); return true;
             case Op.Cbz: case Op.Cbnz:
                 Ld(I.Rd); e.Width(I.Sf); e.U8(0); e.Op(OpCodes.Ceq);
                 if (I.Op == Op.Cbnz) e.Not();
-                ConditionalExit(i, here + (long)I.Imm);
+                ConditionalBranch(i, here + (long)I.Imm);
                 return true;
             case Op.Tbz: case Op.Tbnz:
                 Ld(I.Rd); e.I4(I.A); e.Op(OpCodes.Shr_Un); e.U8(1); e.Op(OpCodes.And); e.U8(0); e.Op(OpCodes.Ceq);
                 if (I.Op == Op.Tbnz) e.Not();
-                ConditionalExit(i, here + (long)I.Imm);
+                ConditionalBranch(i, here + (long)I.Imm);
                 return true;
             case Op.Br: case Op.Ret:
                 Ld(I.Rn); e.St(target);
@@ -101,18 +100,14 @@ internal sealed unsafe partial class BlockCompiler
         return false;
     }
 
-    /// <summary>Leaves to pc + <paramref name="taken"/> if the int32 on the stack is non-zero, else to the next instruction.</summary>
-    private void ConditionalExit(int i, long taken)
+    /// <summary>Goes to <paramref name="taken"/> (an offset from the entry) if the int32 on the stack is non-zero, else to the next instruction.</summary>
+    private void ConditionalBranch(int i, long taken)
     {
-        Label notTaken = e.Label(), set = e.Label();
+        Label notTaken = e.Label();
         e.Br(OpCodes.Brfalse, notTaken);
-        PcPlus(taken);
-        e.Br(OpCodes.Br, set);
+        Edge(i + 1, taken);
         e.Mark(notTaken);
-        PcPlus(4L * i + 4);
-        e.Mark(set);
-        e.St(target);
-        ExitTo(i + 1, () => e.Ld(target));
+        Edge(i + 1, Here(i + 1));
     }
 
     /// <summary>SCTLR_EL1.SA/SA0 (D1.8.2): an SP-based access with SP not 16-byte aligned faults; checked out of line.</summary>
@@ -122,20 +117,17 @@ internal sealed unsafe partial class BlockCompiler
         Label slow = e.Label(), resume = e.Label();
         Ld(31); e.U8(15); e.Op(OpCodes.And); e.U8(0); e.Br(OpCodes.Bne_Un, slow);
         e.Mark(resume);
-        bool[] snapshot = (bool[])written.Clone();
         FlagState f = flags;
+        long here = Here(i);
+        spAlignmentUsed = true;
         cold.Add(() =>
         {
             e.Mark(slow);
             e.Arg(ArgState);
             e.Call(Emitter.Method(typeof(Tier1Ops), nameof(Tier1Ops.SpAlignmentChecked), typeof(CpuState*)));
             e.Br(OpCodes.Brfalse, resume);
-            SetPc(() => PcPlus(4L * i));
-            WriteBack(snapshot, f);
-            e.Arg(ArgState);
-            e.Call(Emitter.Method(typeof(ExceptionEntry), nameof(ExceptionEntry.SpAlignment), typeof(CpuState*)));
-            e.I4(i);
-            e.Op(OpCodes.Ret);
+            SetPc(() => PcPlus(here));
+            LeaveForFault(i, f, spAlignmentExit);
         });
     }
 
@@ -212,12 +204,13 @@ internal sealed unsafe partial class BlockCompiler
         void Slow()
         {
             e.Arg(ArgMmu); e.Ld(addr); e.I4(size); PushEl(asEl0); e.Addr(value);
-            e.Call(ReadAs);
+            e.Call(ReadDeferred);
         }
         if (!inlineTlb)
         {
-            Guarded(i, Slow, done, outOfLine: false);
+            e.Br(OpCodes.Br, miss);
             e.Mark(done);
+            Guarded(i, Slow, done, miss);
             return;
         }
         TlbProbe(ArgReadTlb, addr, size, asEl0, miss);
@@ -225,7 +218,7 @@ internal sealed unsafe partial class BlockCompiler
         if (size != 8) e.Op(OpCodes.Conv_U8);
         e.St(value);
         e.Mark(done);
-        Guarded(i, Slow, done, outOfLine: true, start: miss);
+        Guarded(i, Slow, done, miss);
     }
 
     private void Write(int i, LocalBuilder addr, int size, LocalBuilder value, bool asEl0)
@@ -234,12 +227,13 @@ internal sealed unsafe partial class BlockCompiler
         void Slow()
         {
             e.Arg(ArgMmu); e.Ld(addr); e.I4(size); PushEl(asEl0); e.Ld(value);
-            e.Call(WriteAs);
+            e.Call(WriteDeferred);
         }
         if (!inlineTlb)
         {
-            Guarded(i, Slow, done, outOfLine: false);
+            e.Br(OpCodes.Br, miss);
             e.Mark(done);
+            Guarded(i, Slow, done, miss);
             return;
         }
         TlbProbe(ArgWriteTlb, addr, size, asEl0, miss);
@@ -247,6 +241,6 @@ internal sealed unsafe partial class BlockCompiler
         if (size != 8) e.Op(OpCodes.Conv_U4);
         e.Op(size switch { 1 => OpCodes.Stind_I1, 2 => OpCodes.Stind_I2, 4 => OpCodes.Stind_I4, _ => OpCodes.Stind_I8 });
         e.Mark(done);
-        Guarded(i, Slow, done, outOfLine: true, start: miss);
+        Guarded(i, Slow, done, miss);
     }
 }

@@ -10,25 +10,29 @@ using Jit.Translator.Interpreter;
 namespace Jit.Translator.Tier1;
 
 /// <summary>
-/// A block compiled to IL. It runs the block's first instructions from <paramref name="pc"/> (the block is
-/// keyed by physical address, so the virtual PC comes in as an argument), leaves <c>s-&gt;PC</c> at the next
-/// instruction to run and returns how many instructions retired. A guest fault has already been taken as the
-/// guest's exception by the helper that reported it; the count then excludes the faulting instruction.
-/// Called with a null <paramref name="s"/> it returns −1 at once: the background compiler calls it that way to
-/// make RyuJIT compile it off the vCPU thread.
+/// A region compiled to IL. It runs from its entry block at <paramref name="pc"/> (blocks are keyed by physical
+/// address, so the virtual PC comes in as an argument), leaves <c>s-&gt;PC</c> at the next instruction to run
+/// and returns how many instructions retired. Loops inside the region stop at a back-edge once
+/// <paramref name="budget"/> instructions have retired or the exit-request word or an unmasked interrupt asks
+/// for the dispatcher. A guest fault has already been taken as the guest's exception by the helper that
+/// reported it; the count then excludes the faulting instruction. Called with a null <paramref name="s"/> it
+/// returns −1 at once: the background compiler calls it that way to make RyuJIT compile it off the vCPU thread.
 /// </summary>
-public unsafe delegate int CompiledBlock(CpuState* s, Mmu mmu, TlbEntry* readTlb, TlbEntry* writeTlb, ulong pc);
+public unsafe delegate int CompiledBlock(CpuState* s, Mmu mmu, TlbEntry* readTlb, TlbEntry* writeTlb, ulong pc, ulong budget);
 
 /// <summary>
-/// Compiles the leading run of instructions of a <see cref="Block"/> that tier 1 covers into one
+/// Compiles a <see cref="Region"/> (each member's leading run of instructions that tier 1 covers) into one
 /// DynamicMethod (collectible: it lives as long as the block that holds its delegate).
 /// </summary>
 /// <remarks>
-/// Guest registers the block touches live in IL locals: loaded once at entry, stored back at every exit and
+/// Guest registers the region touches live in IL locals: loaded once at entry, stored back at every exit and
 /// before every helper that can take an exception (which reads SP, PC and PSTATE). Flags are kept symbolic
 /// after a flag-setting instruction (its operands in locals) and evaluated per consumer (B.cond after CMP is one
-/// compare); the packed NZCV is materialised only where a consumer needs it whole and at exits.
-/// Slow paths (TLB miss, SP alignment) are emitted after the body so the hot path falls through.
+/// compare); the packed NZCV is materialised only where a consumer needs it whole and at exits. Across an edge
+/// between members the symbolic form survives as a small runtime tag (<c>fkind</c>), so a loop's back-edge costs
+/// one store instead of a flag computation.
+/// Exits and slow paths (TLB miss, SP alignment, a loop's exit check) are emitted after the body so the hot path
+/// falls through, and after it because only then is every register the region writes known.
 /// </remarks>
 internal sealed unsafe partial class BlockCompiler
 {
@@ -36,37 +40,63 @@ internal sealed unsafe partial class BlockCompiler
     private static readonly int PcOffset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.PC));
     private static readonly int NzcvOffset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.Nzcv));
     private static readonly int ElOffset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.EL));
+    private static readonly int ExitRequestOffset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.ExitRequest));
+    private static readonly int ExclusiveValidOffset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.ExclusiveValid));
+    private static readonly int IrqPendingOffset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.IrqPending));
 
-    private static readonly MethodInfo ReadAs = Emitter.Method(typeof(Mmu), nameof(Mmu.ReadAs), typeof(ulong), typeof(int), typeof(uint), typeof(ulong).MakeByRefType());
-    private static readonly MethodInfo WriteAs = Emitter.Method(typeof(Mmu), nameof(Mmu.WriteAs), typeof(ulong), typeof(int), typeof(uint), typeof(ulong));
+    private static readonly MethodInfo ReadDeferred = Emitter.Method(typeof(Mmu), nameof(Mmu.ReadDeferred), typeof(ulong), typeof(int), typeof(uint), typeof(ulong).MakeByRefType());
+    private static readonly MethodInfo WriteDeferred = Emitter.Method(typeof(Mmu), nameof(Mmu.WriteDeferred), typeof(ulong), typeof(int), typeof(uint), typeof(ulong));
+    private static readonly MethodInfo TakeDeferredAbort = Emitter.Method(typeof(Mmu), nameof(Mmu.TakeDeferredAbort));
 
-    private const int ArgState = 0, ArgMmu = 1, ArgReadTlb = 2, ArgWriteTlb = 3, ArgPc = 4;
+    private const int ArgState = 0, ArgMmu = 1, ArgReadTlb = 2, ArgWriteTlb = 3, ArgPc = 4, ArgBudget = 5;
 
     private readonly Emitter e;
-    private readonly Inst[] insts;
-    private readonly int count;
+    private readonly Region region;
+    private readonly Block[] blocks;
+    private readonly Label[] starts;
+    private readonly Dictionary<ulong, int> indexOf = [];
     private readonly bool inlineTlb;
     private readonly LocalBuilder?[] regs = new LocalBuilder?[32];
     private readonly bool[] written = new bool[32];
     private readonly List<Action> cold = [];
-    private readonly LocalBuilder nzcv, fa, fb, fres, el, elBits, va, va2, val1, val2, entry, target;
+    private readonly LocalBuilder nzcv, fa, fb, fres, fkind, el, elBits, va, va2, val1, val2, entry, target, retired, exitCount, limit, irqMask;
+    private readonly Label commonExit;
+    // Shared tails for faults found out of line: each stores the state once, then takes the exception.
+    private readonly Label dataAbortExit, spAlignmentExit;
+    private bool dataAbortUsed, spAlignmentUsed;
     private FlagState flags;
+    private int cur;
+    private long curDelta;
+    private bool hasBackEdge;
+    // The flag state each forward edge brings to a member, null when edges disagree or a back-edge enters it.
+    private readonly FlagState?[] entryFlags;
+    private readonly bool[] entryFlagsMixed;
 
-    private enum FlagKind : byte { InLocal, Add, Sub, Logical }
+    private enum FlagKind : byte { InLocal, Add, Sub, Logical, Dynamic }
 
-    /// <summary>Where NZCV is: in the <c>nzcv</c> local (dirty when changed since entry), or pending in fa/fb/fres.</summary>
+    /// <summary>
+    /// Where NZCV is: in the <c>nzcv</c> local (dirty when changed since entry), pending in fa/fb/fres, or — at a
+    /// member's start, reached from several edges — described at run time by <c>fkind</c> (see <see cref="Tier1Ops.Nzcv"/>).
+    /// </summary>
     private readonly record struct FlagState(FlagKind Kind, byte Sf, bool Dirty);
 
-    private BlockCompiler(ILGenerator il, Inst[] insts, int count, bool inlineTlb)
+    private BlockCompiler(ILGenerator il, Region region, bool inlineTlb)
     {
         e = new Emitter(il);
-        this.insts = insts;
-        this.count = count;
+        this.region = region;
+        blocks = region.Blocks;
         this.inlineTlb = inlineTlb;
+        starts = new Label[blocks.Length];
+        for (int k = 0; k < blocks.Length; k++)
+        {
+            starts[k] = e.Label();
+            indexOf[blocks[k].Pa] = k;
+        }
         nzcv = e.Local<ulong>();
         fa = e.Local<ulong>();
         fb = e.Local<ulong>();
         fres = e.Local<ulong>();
+        fkind = e.Local<int>();
         el = e.Local<uint>();
         elBits = e.Local<ulong>();
         va = e.Local<ulong>();
@@ -75,39 +105,82 @@ internal sealed unsafe partial class BlockCompiler
         val2 = e.Local<ulong>();
         entry = e.Local<nint>();
         target = e.Local<ulong>();
+        retired = e.Local<int>();
+        exitCount = e.Local<int>();
+        limit = e.Local<int>();
+        irqMask = e.Local<int>();
+        commonExit = e.Label();
+        dataAbortExit = e.Label();
+        spAlignmentExit = e.Label();
+        entryFlags = new FlagState?[blocks.Length];
+        entryFlagsMixed = new bool[blocks.Length];
     }
 
     /// <summary>How many leading instructions of <paramref name="insts"/> tier 1 can compile.</summary>
     public static int CompilablePrefix(Inst[] insts)
     {
         int n = 0;
-        while (n < insts.Length && Supported(insts[n].Op)) n++;
+        while (n < insts.Length && Supported(in insts[n])) n++;
         return n;
     }
 
-    public static CompiledBlock? Compile(Block block, bool inlineTlb)
+    public static CompiledBlock? Compile(Region region, bool inlineTlb)
     {
-        int n = CompilablePrefix(block.Insts);
-        if (n == 0) return null;
-        var dm = new DynamicMethod($"a64_{block.Pa:x}", typeof(int),
-            [typeof(CpuState*), typeof(Mmu), typeof(TlbEntry*), typeof(TlbEntry*), typeof(ulong)],
+        if (CompilablePrefix(region.Entry.Insts) == 0) return null;
+        var dm = new DynamicMethod($"a64_{region.Entry.Pa:x}", typeof(int),
+            [typeof(CpuState*), typeof(Mmu), typeof(TlbEntry*), typeof(TlbEntry*), typeof(ulong), typeof(ulong)],
             typeof(BlockCompiler).Module, skipVisibility: true);
-        new BlockCompiler(dm.GetILGenerator(), block.Insts, n, inlineTlb).EmitMethod();
+        new BlockCompiler(dm.GetILGenerator(), region, inlineTlb).EmitMethod();
         return dm.CreateDelegate<CompiledBlock>();
     }
 
     private void EmitMethod()
     {
-        Label prologue = e.Label(), body = e.Label();
+        Label prologue = e.Label();
         // The warm-up call (null state) returns before touching anything.
         e.Br(OpCodes.Br, prologue);
-        e.Mark(body);
-        bool ended = false;
-        for (int i = 0; i < count && !ended; i++) ended = EmitInstruction(i, in insts[i]);
-        if (!ended) ExitTo(count, () => PcPlus(4L * count));
-        foreach (var c in cold) c();
+        // A member entered by a back-edge (or, for the entry, from outside as well) starts with flags whose
+        // form is known only at run time; one entered only by forward edges inherits their common form.
+        for (int k = 0; k < blocks.Length; k++)
+            foreach (ulong pa in Region.Successors(blocks[k]))
+                if (indexOf.TryGetValue(pa, out int t) && t <= k) entryFlagsMixed[t] = true;
+        int entryIndex = indexOf[region.Entry.Pa];
+        bool entryHasPredecessors = blocks.Any(b => Region.Successors(b).Contains(region.Entry.Pa));
+        for (cur = 0; cur < blocks.Length; cur++)
+        {
+            Block b = blocks[cur];
+            curDelta = (long)(b.Pa - region.Entry.Pa);
+            e.Mark(starts[cur]);
+            if (cur == entryIndex)
+                flags = entryHasPredecessors ? new FlagState(FlagKind.Dynamic, 0, true) : new FlagState(FlagKind.InLocal, 0, false);
+            else
+                flags = !entryFlagsMixed[cur] && entryFlags[cur] is { } inherited ? inherited : new FlagState(FlagKind.Dynamic, 0, true);
+            Inst[] insts = b.Insts;
+            int n = CompilablePrefix(insts);
+            bool ended = false;
+            for (int i = 0; i < n && !ended; i++) ended = EmitInstruction(i, in insts[i]);
+            if (ended) continue;
+            if (n < insts.Length) ExitTo(n, Here(n));
+            else Edge(n, Here(n));
+        }
 
-        // The prologue comes last because only now is it known which registers the block uses.
+        // One exit for the whole region: PC, registers and flags are stored once here, not at every exit.
+        e.Mark(commonExit);
+        SetPc(() => e.Ld(target));
+        WriteBack(new FlagState(FlagKind.InLocal, 0, true));
+        e.Ld(exitCount);
+        e.Op(OpCodes.Ret);
+        // Cold code may add more cold code (none does today); drain by index.
+        for (int c = 0; c < cold.Count; c++) cold[c]();
+        if (dataAbortUsed) FaultTail(dataAbortExit, () => { e.Arg(ArgMmu); e.Call(TakeDeferredAbort); });
+        if (spAlignmentUsed)
+            FaultTail(spAlignmentExit, () =>
+            {
+                e.Arg(ArgState);
+                e.Call(Emitter.Method(typeof(ExceptionEntry), nameof(ExceptionEntry.SpAlignment), typeof(CpuState*)));
+            });
+
+        // The prologue comes last because only now is it known which registers the region uses.
         Label warm = e.Label();
         e.Mark(prologue);
         e.Arg(ArgState);
@@ -130,7 +203,88 @@ internal sealed unsafe partial class BlockCompiler
         e.I4(SoftTlb.IndexBits);
         e.Op(OpCodes.Shl);
         e.St(elBits);
-        e.Br(OpCodes.Br, body);
+        if (hasBackEdge)
+        {
+            e.Arg(ArgBudget);
+            e.Call(Emitter.Method(typeof(Tier1Ops), nameof(Tier1Ops.LoopLimit), typeof(ulong)));
+            e.St(limit);
+            e.Arg(ArgState);
+            e.Call(Emitter.Method(typeof(Tier1Ops), nameof(Tier1Ops.IrqMask), typeof(CpuState*)));
+            e.St(irqMask);
+        }
+        e.Br(OpCodes.Br, starts[indexOf[region.Entry.Pa]]);
+    }
+
+    /// <summary>The byte offset from the region's entry of instruction <paramref name="i"/> of the current member.</summary>
+    private long Here(int i) => curDelta + 4L * i;
+
+    // ---- Edges and exits ----
+
+    /// <summary>
+    /// Control leaves the current member after <paramref name="done"/> of its instructions retired, for the
+    /// instruction at <paramref name="delta"/>: a branch inside the region, or an exit.
+    /// </summary>
+    private void Edge(int done, long delta)
+    {
+        ulong pa = (ulong)((long)region.Entry.Pa + delta);
+        if (!indexOf.TryGetValue(pa, out int k))
+        {
+            ExitTo(done, delta);
+            return;
+        }
+        e.Ld(retired); e.I4(done); e.Op(OpCodes.Add); e.St(retired);
+        StoreFlagKind();
+        if (k > cur)
+        {
+            if (entryFlags[k] is not { } known) entryFlags[k] = flags;
+            else if (known.Kind != flags.Kind || known.Sf != flags.Sf) entryFlagsMixed[k] = true;
+            else entryFlags[k] = known with { Dirty = known.Dirty || flags.Dirty };
+        }
+        if (k <= cur) BackEdgeCheck(delta);
+        e.Br(OpCodes.Br, starts[k]);
+    }
+
+    /// <summary>
+    /// A loop must let the dispatcher in: stop when the budget is spent, another thread asked (halt, TLB or code
+    /// maintenance) or an interrupt the guest has not masked is pending. Two loads and a compare per iteration.
+    /// </summary>
+    private void BackEdgeCheck(long delta)
+    {
+        hasBackEdge = true;
+        Label leave = e.Label();
+        e.Ld(retired); e.Ld(limit); e.Br(OpCodes.Bge, leave);
+        e.Arg(ArgState); e.I4(ExitRequestOffset); e.Op(OpCodes.Add); e.Op(OpCodes.Volatile); e.Op(OpCodes.Ldind_I4);
+        e.Arg(ArgState); e.I4(IrqPendingOffset); e.Op(OpCodes.Add); e.Op(OpCodes.Volatile); e.Op(OpCodes.Ldind_I4);
+        e.Ld(irqMask); e.Op(OpCodes.And); e.Op(OpCodes.Or);
+        e.Br(OpCodes.Brtrue, leave);
+        FlagState f = flags;
+        cold.Add(() =>
+        {
+            e.Mark(leave);
+            PcPlus(delta); e.St(target);
+            e.Ld(retired); e.St(exitCount);
+            if (f.Kind != FlagKind.InLocal) { PushNzcv(f); e.St(nzcv); }
+            e.Br(OpCodes.Br, commonExit);
+        });
+    }
+
+    /// <summary>Leaves the region for the instruction at <paramref name="delta"/>, <paramref name="done"/> of the member's instructions retired.</summary>
+    private void ExitTo(int done, long delta) => ExitTo(done, () => PcPlus(delta));
+
+    private void ExitTo(int done, Action pushPc)
+    {
+        pushPc(); e.St(target);
+        e.Ld(retired); e.I4(done); e.Op(OpCodes.Add); e.St(exitCount);
+        if (flags.Kind != FlagKind.InLocal) { PushNzcv(flags); e.St(nzcv); }
+        e.Br(OpCodes.Br, commonExit);
+    }
+
+    /// <summary>Records the symbolic flag form in <c>fkind</c> for the member the edge enters.</summary>
+    private void StoreFlagKind()
+    {
+        if (flags.Kind == FlagKind.Dynamic) return; // fkind already says it
+        e.I4(Tier1Ops.FlagTag((int)flags.Kind, flags.Sf));
+        e.St(fkind);
     }
 
     // ---- Registers ----
@@ -173,12 +327,12 @@ internal sealed unsafe partial class BlockCompiler
         e.Op(OpCodes.Stind_I8);
     }
 
-    /// <summary>Stores the registers and flags as they are at this point, so a helper or the next block sees them.</summary>
-    private void WriteBack(bool[] regsWritten, FlagState f)
+    /// <summary>Stores every register the region writes, and the flags of state <paramref name="f"/>, so a helper or the dispatcher sees them.</summary>
+    private void WriteBack(FlagState f)
     {
         for (int r = 0; r < 32; r++)
         {
-            if (!regsWritten[r]) continue;
+            if (!written[r]) continue;
             e.Arg(ArgState);
             e.I4(XOffset + 8 * r);
             e.Op(OpCodes.Add);
@@ -193,36 +347,42 @@ internal sealed unsafe partial class BlockCompiler
         e.Op(OpCodes.Stind_I8);
     }
 
-    /// <summary>Leaves the block: PC from <paramref name="pushPc"/>, state written back, <paramref name="retired"/> returned.</summary>
-    private void ExitTo(int retired, Action pushPc)
-    {
-        SetPc(pushPc);
-        WriteBack(written, flags);
-        e.I4(retired);
-        e.Op(OpCodes.Ret);
-    }
-
     /// <summary>
-    /// Emits the out-of-line code for a helper that may take a guest exception: state as it is at instruction
-    /// <paramref name="i"/> is written back first; <paramref name="call"/> pushes the helper's bool result; on
-    /// false the block returns <paramref name="i"/> retired, on true it continues at <paramref name="resume"/>.
+    /// Emits the out-of-line slow path of a memory access at instruction <paramref name="i"/>, entered at
+    /// <paramref name="start"/>: PC stored (for diagnostics and the abort), <paramref name="call"/> pushes the
+    /// deferred helper's bool result; on true the access is done and the region goes on at
+    /// <paramref name="resume"/>, on false the shared tail stores the state and takes the recorded abort.
     /// </summary>
-    private void Guarded(int i, Action call, Label resume, bool outOfLine, Label? start = null)
+    private void Guarded(int i, Action call, Label resume, Label start)
     {
-        bool[] snapshot = (bool[])written.Clone();
         FlagState f = flags;
-        void Emit()
+        long here = Here(i);
+        dataAbortUsed = true;
+        cold.Add(() =>
         {
-            if (start is { } s) e.Mark(s);
-            SetPc(() => PcPlus(4L * i));
-            WriteBack(snapshot, f);
+            e.Mark(start);
+            SetPc(() => PcPlus(here));
             call();
             e.Br(OpCodes.Brtrue, resume);
-            e.I4(i);
-            e.Op(OpCodes.Ret);
-        }
-        if (outOfLine) cold.Add(Emit);
-        else Emit();
+            LeaveForFault(i, f, dataAbortExit);
+        });
+    }
+
+    /// <summary>Heads for a fault tail with instruction <paramref name="i"/> not retired; PC is already stored.</summary>
+    private void LeaveForFault(int i, FlagState f, Label tail)
+    {
+        e.Ld(retired); e.I4(i); e.Op(OpCodes.Add); e.St(exitCount);
+        if (f.Kind != FlagKind.InLocal) { PushNzcv(f); e.St(nzcv); }
+        e.Br(OpCodes.Br, tail);
+    }
+
+    private void FaultTail(Label tail, Action takeException)
+    {
+        e.Mark(tail);
+        WriteBack(new FlagState(FlagKind.InLocal, 0, true));
+        takeException();
+        e.Ld(exitCount);
+        e.Op(OpCodes.Ret);
     }
 
     // ---- Flags ----
@@ -241,9 +401,13 @@ internal sealed unsafe partial class BlockCompiler
                 e.Call(Emitter.Method(typeof(Tier1Ops),
                     (f.Kind == FlagKind.Add ? "NzcvAdd" : "NzcvSub") + (f.Sf != 0 ? "64" : "32"), typeof(ulong), typeof(ulong)));
                 break;
-            default:
+            case FlagKind.Logical:
                 e.Ld(fres);
                 e.Call(Emitter.Method(typeof(Tier1Ops), f.Sf != 0 ? "NzcvLogical64" : "NzcvLogical32", typeof(ulong)));
+                break;
+            default:
+                e.Ld(fkind); e.Ld(nzcv); e.Ld(fa); e.Ld(fb); e.Ld(fres);
+                e.Call(Emitter.Method(typeof(Tier1Ops), nameof(Tier1Ops.Nzcv), typeof(int), typeof(ulong), typeof(ulong), typeof(ulong), typeof(ulong)));
                 break;
         }
     }
@@ -284,7 +448,7 @@ internal sealed unsafe partial class BlockCompiler
     private bool TryDirectCondition(int test)
     {
         FlagState f = flags;
-        if (f.Kind == FlagKind.InLocal) return false;
+        if (f.Kind is FlagKind.InLocal or FlagKind.Dynamic) return false;
         switch (test)
         {
             case 0: // EQ: Z

@@ -12,28 +12,32 @@ namespace Jit.Translator.Tier1;
 /// </summary>
 public static unsafe class Tier1Compiler
 {
-    private static readonly BlockingCollection<(Block Block, bool InlineTlb)> queue = new(new ConcurrentQueue<(Block, bool)>());
+    private static readonly BlockingCollection<(Region Region, bool InlineTlb)> queue = new(new ConcurrentQueue<(Region, bool)>());
     private static Thread? worker;
     private static readonly Lock startLock = new();
 
-    private static long compiled, rejected;
+    private static long compiled, rejected, compileTicks, instructionsCompiled;
+
+    /// <summary>Host time spent compiling (IL emission and RyuJIT) and guest instructions compiled, over the process.</summary>
+    public static (TimeSpan Time, long Instructions) Cost =>
+        (TimeSpan.FromTicks(Interlocked.Read(ref compileTicks) * TimeSpan.TicksPerSecond / System.Diagnostics.Stopwatch.Frequency), Interlocked.Read(ref instructionsCompiled));
 
     /// <summary>Blocks compiled and blocks tier 1 declined (no leading instruction it covers, or a compiler failure).</summary>
     public static (long Compiled, long Rejected) Statistics => (Interlocked.Read(ref compiled), Interlocked.Read(ref rejected));
 
-    /// <summary>Compiles <paramref name="block"/> on the background thread; the caller goes on interpreting it.</summary>
-    public static void Enqueue(Block block, bool inlineTlb)
+    /// <summary>Compiles <paramref name="region"/> on the background thread; the caller goes on interpreting its entry.</summary>
+    public static void Enqueue(Region region, bool inlineTlb)
     {
-        block.Tier1State = Tier1State.Queued;
+        region.Entry.Tier1State = Tier1State.Queued;
         EnsureWorker();
-        queue.Add((block, inlineTlb));
+        queue.Add((region, inlineTlb));
     }
 
-    /// <summary>Compiles <paramref name="block"/> now, on the calling thread.</summary>
-    public static void CompileNow(Block block, bool inlineTlb)
+    /// <summary>Compiles <paramref name="region"/> now, on the calling thread.</summary>
+    public static void CompileNow(Region region, bool inlineTlb)
     {
-        block.Tier1State = Tier1State.Queued;
-        CompileAndInstall(block, inlineTlb);
+        region.Entry.Tier1State = Tier1State.Queued;
+        CompileAndInstall(region, inlineTlb);
     }
 
     private static void EnsureWorker()
@@ -50,18 +54,20 @@ public static unsafe class Tier1Compiler
 
     private static void Work()
     {
-        foreach (var (block, inlineTlb) in queue.GetConsumingEnumerable())
-            CompileAndInstall(block, inlineTlb);
+        foreach (var (region, inlineTlb) in queue.GetConsumingEnumerable())
+            CompileAndInstall(region, inlineTlb);
     }
 
-    private static void CompileAndInstall(Block block, bool inlineTlb)
+    private static void CompileAndInstall(Region region, bool inlineTlb)
     {
+        Block block = region.Entry;
         CompiledBlock? code;
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            code = BlockCompiler.Compile(block, inlineTlb);
+            code = BlockCompiler.Compile(region, inlineTlb);
             // Make RyuJIT compile it here rather than on the vCPU's first call.
-            code?.Invoke(null, null!, null, null, 0);
+            code?.Invoke(null, null!, null, null, 0, 0);
         }
         catch (Exception e)
         {
@@ -69,6 +75,7 @@ public static unsafe class Tier1Compiler
             Log.Once($"tier1:{e.GetType().Name}", $"tier 1 could not compile a block ({e.GetType().Name}: {e.Message}); it stays interpreted");
             code = null;
         }
+        Interlocked.Add(ref compileTicks, System.Diagnostics.Stopwatch.GetTimestamp() - start);
         if (code is null)
         {
             Interlocked.Increment(ref rejected);
@@ -76,6 +83,7 @@ public static unsafe class Tier1Compiler
             return;
         }
         Interlocked.Increment(ref compiled);
+        Interlocked.Add(ref instructionsCompiled, region.Blocks.Sum(b => (long)BlockCompiler.CompilablePrefix(b.Insts)));
         Volatile.Write(ref block.Compiled, code);
         block.Tier1State = Tier1State.Compiled;
     }

@@ -74,4 +74,28 @@ public static unsafe class Tier1Ops
 
     /// <summary>SCTLR_EL1.SA/SA0 (D1.8.2) for the current EL; the caller has seen SP misaligned.</summary>
     public static bool SpAlignmentChecked(CpuState* s) => (s->SctlrEl1 & (s->EL == 0 ? 0x10UL : 0x8UL)) != 0;
+
+    /// <summary>
+    /// The run-time tag of a symbolic flag form (see <see cref="Nzcv"/>): 0 packed in the nzcv local, then
+    /// add, subtract and logical, each 64-bit and 32-bit. <paramref name="kind"/> is BlockCompiler's FlagKind.
+    /// </summary>
+    public static int FlagTag(int kind, byte sf) => kind == 0 ? 0 : (kind - 1) * 2 + (sf != 0 ? 1 : 2);
+
+    /// <summary>The packed NZCV of the form <paramref name="tag"/> describes, from the flag locals.</summary>
+    public static ulong Nzcv(int tag, ulong nzcv, ulong a, ulong b, ulong result) => tag switch
+    {
+        1 => NzcvAdd64(a, b),
+        2 => NzcvAdd32(a, b),
+        3 => NzcvSub64(a, b),
+        4 => NzcvSub32(a, b),
+        5 => NzcvLogical64(result),
+        6 => NzcvLogical32(result),
+        _ => nzcv,
+    };
+
+    /// <summary>Instructions a region's loops may retire before they return: the budget, kept in int range.</summary>
+    public static int LoopLimit(ulong budget) => (int)Math.Min(budget, 1UL << 30);
+
+    /// <summary>All ones when PSTATE.I lets IRQs in (a region cannot change DAIF), else 0.</summary>
+    public static int IrqMask(CpuState* s) => (s->Daif & 0x80) != 0 ? 0 : -1;
 }

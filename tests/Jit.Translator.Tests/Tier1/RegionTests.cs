@@ -1,0 +1,167 @@
+using Jit.Runtime;
+using Jit.Translator.Interpreter;
+using Jit.Translator.Tests.Interpreter;
+
+namespace Jit.Translator.Tests.Tier1;
+
+/// <summary>
+/// Regions: a hot block compiled with the blocks it reaches in its page, loops inside one method. A small
+/// synchronous threshold lets every member run interpreted first, so the region holds the whole loop.
+/// </summary>
+public unsafe class RegionTests
+{
+    private static readonly JitOptions Regions = new() { Tier1 = Tier1Mode.Synchronous, Threshold = 2 };
+    private static readonly JitOptions Interpreted = new() { Tier1 = Tier1Mode.Off };
+
+    private static TestMachine Machine(JitOptions options, string source)
+    {
+        var m = new TestMachine();
+        m.Engine.Options = options;
+        m.Load(source);
+        return m;
+    }
+
+    private static void SameAsInterpreter(string source, params int[] registers)
+    {
+        using var compiled = Machine(Regions, source);
+        using var reference = Machine(Interpreted, source);
+        Assert.Equal(ExitReason.Hvc, compiled.Run(10_000_000));
+        Assert.Equal(ExitReason.Hvc, reference.Run(10_000_000));
+        foreach (int r in registers) Assert.Equal((r, reference.X(r)), (r, compiled.X(r)));
+        Assert.Equal(reference.State->Nzcv, compiled.State->Nzcv);
+        Assert.Equal(reference.State->Retired, compiled.State->Retired);
+    }
+
+    [Fact]
+    public void LoopWithBranchesInsideMatchesTheInterpreter()
+    {
+        // Odd and even iterations take different blocks; flags set in one member are consumed in another.
+        SameAsInterpreter("""
+            mov x0, #0
+            mov x1, #1000
+            mov x2, #0
+            mov x3, #0
+            1: tst x1, #1
+            b.eq 2f
+            add x2, x2, x1
+            cmp x2, #300
+            b 3f
+            2: eor x3, x3, x1, lsl #3
+            cmp x3, x2
+            3: csinc x4, x4, x4, hi
+            subs x1, x1, #1
+            b.ne 1b
+            hvc #0
+            """, 1, 2, 3, 4);
+    }
+
+    [Fact]
+    public void NestedLoopsMatchTheInterpreter()
+    {
+        SameAsInterpreter("""
+            mov x0, #0
+            mov w1, #0xffffffff
+            mov x5, #200
+            ldr w6, =0xedb88320
+            1: mov x2, #8
+            eor w1, w1, w5
+            2: sbfx x3, x1, #0, #1
+            subs x2, x2, #1
+            and w3, w3, w6
+            eor w1, w3, w1, lsr #1
+            b.ne 2b
+            subs x5, x5, #1
+            b.hi 1b
+            hvc #0
+            .ltorg
+            """, 1, 2, 3, 5);
+    }
+
+    [Fact]
+    public void LoopStopsAtTheBudget()
+    {
+        using var m = Machine(Regions, "1: add x0, x0, #1\nb 1b");
+        Assert.Equal(ExitReason.InstructionLimit, m.Run(100_000));
+        Assert.InRange(m.State->Retired, 100_000UL, 100_000UL + 64);
+        Assert.Equal(m.State->Retired, 2 * m.X(0));
+    }
+
+    [Fact]
+    public void LoopStopsWhenAnotherThreadAsks()
+    {
+        using var m = Machine(Regions, "1: add x0, x0, #1\nb 1b");
+        // Compiled before the clock starts: a cold RyuJIT can take longer than the stopper waits.
+        Assert.Equal(ExitReason.InstructionLimit, m.Run(10_000));
+        ulong before = m.X(0);
+        CpuState* s = m.State;
+        var stopper = new Thread(() =>
+        {
+            Thread.Sleep(100);
+            Interlocked.Or(ref s->ExitRequest, ExitRequests.Stop);
+        });
+        stopper.Start();
+        Assert.Equal(ExitReason.Stopped, m.Run(ulong.MaxValue));
+        stopper.Join();
+        Assert.True(m.X(0) > before + 1000, $"x0 = {m.X(0)}, retired {m.State->Retired}");
+        // The loop left at an instruction boundary with its count intact.
+        Assert.Equal(m.State->Retired, 2 * m.X(0));
+    }
+
+    [Fact]
+    public void UnmaskedInterruptIsTakenFromInsideALoopAndAMaskedOneIsNot()
+    {
+        const string Loop = "1: add x0, x0, #1\nb 1b";
+        using var m = Machine(Regions, Loop);
+        m.Load("hvc #2", 0x4000_1280); // IRQ, current EL with SP_ELx
+        m.State->VbarEl1 = 0x4000_1000;
+        m.State->Daif = 0x80;
+        m.State->IrqPending = 1;
+        Assert.Equal(ExitReason.InstructionLimit, m.Run(50_000));
+        Assert.Empty(m.HvcCalls);
+
+        m.State->Daif = 0;
+        CpuState* s = m.State;
+        Volatile.Write(ref s->IrqPending, 0);
+        var raiser = new Thread(() =>
+        {
+            Thread.Sleep(50);
+            Volatile.Write(ref s->IrqPending, 1);
+        });
+        raiser.Start();
+        Assert.Equal(ExitReason.Hvc, m.Run(ulong.MaxValue));
+        raiser.Join();
+        Assert.Equal([(ushort)2], m.HvcCalls);
+        Assert.InRange(m.State->ElrEl1, TestMachine.RamBase, TestMachine.RamBase + 4);
+    }
+
+    [Fact]
+    public void CodePatchedInsideARegionRunsAfterIcIvauAndIsb()
+    {
+        // Iteration 10 rewrites "add x5, x5, #1" as "add x5, x5, #100": 9 × 1 + 11 × 100.
+        const string Source = """
+            mov x0, #0
+            mov x5, #0
+            adr x1, 3f
+            ldr w2, =0x910190a5
+            1: add x0, x0, #1
+            cmp x0, #10
+            b.ne 2f
+            str w2, [x1]
+            dc cvau, x1
+            dsb ish
+            ic ivau, x1
+            dsb ish
+            isb
+            2: nop
+            3: add x5, x5, #1
+            cmp x0, #20
+            b.ne 1b
+            hvc #0
+            .ltorg
+            """;
+        using var m = Machine(Regions, Source);
+        Assert.Equal(ExitReason.Hvc, m.Run());
+        Assert.Equal(9UL + 11 * 100, m.X(5));
+        SameAsInterpreter(Source, 0, 5);
+    }
+}
