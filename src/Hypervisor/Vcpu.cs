@@ -76,6 +76,7 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
 
     /// <summary>Connects the vCPU's GIC CPU interface, so that its ICC_*_EL1 accesses reach it and are counted.</summary>
     public void ConnectGic(IGicCpuInterface cpu) => Processor.Gic = new VcpuGicPort(cpu, Counters);
+
     public Mmu Mmu { get; }
     public Processor Processor { get; }
     public Engine Engine { get; }

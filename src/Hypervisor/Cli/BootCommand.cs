@@ -26,6 +26,7 @@ internal static class BootCommand
                 case "-h" or "--help":
                     System.Console.Out.WriteLine($"usage: {Usage}");
                     System.Console.Out.WriteLine("Boots Debian's arm64 kernel with a busybox shell (fetched and built on first use; Ctrl-A X quits).");
+                    System.Console.Out.WriteLine("--stats and --stats-json FILE report the run's statistics at the end, as for jit run (jit run --help).");
                     return CommandLine.ExitCodes.Ok;
                 case "--append": append = Options.Value(args, ref i); break;
                 case "--smp": smp = (int)Options.Count("--smp", Options.Value(args, ref i)); break;
