@@ -25,6 +25,18 @@ public static unsafe class Tier1Compiler
     /// <summary>Blocks compiled and blocks tier 1 declined (no leading instruction it covers, or a compiler failure).</summary>
     public static (long Compiled, long Rejected) Statistics => (Interlocked.Read(ref compiled), Interlocked.Read(ref rejected));
 
+    private static long ilBytes, jitTicks;
+
+    /// <summary>Blocks waiting for the background compiler.</summary>
+    public static int QueueLength => queue.Count;
+
+    /// <summary>
+    /// IL bytes RyuJIT compiled for tier 1 and the time it spent, as the runtime's per-thread JIT figures see
+    /// them around each compilation (so they include whatever the compiler itself still needed compiling).
+    /// </summary>
+    public static (long ILBytes, TimeSpan JitTime) CodeStatistics =>
+        (Interlocked.Read(ref ilBytes), TimeSpan.FromTicks(Interlocked.Read(ref jitTicks)));
+
     /// <summary>Compiles <paramref name="region"/> on the background thread; the caller goes on interpreting its entry.</summary>
     public static void Enqueue(Region region, bool inlineTlb)
     {
@@ -63,6 +75,8 @@ public static unsafe class Tier1Compiler
         Block block = region.Entry;
         CompiledBlock? code;
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        long ilBefore = System.Runtime.JitInfo.GetCompiledILBytes(currentThread: true);
+        TimeSpan jitBefore = System.Runtime.JitInfo.GetCompilationTime(currentThread: true);
         try
         {
             code = BlockCompiler.Compile(region, inlineTlb);
@@ -76,6 +90,8 @@ public static unsafe class Tier1Compiler
             code = null;
         }
         Interlocked.Add(ref compileTicks, System.Diagnostics.Stopwatch.GetTimestamp() - start);
+        Interlocked.Add(ref ilBytes, System.Runtime.JitInfo.GetCompiledILBytes(currentThread: true) - ilBefore);
+        Interlocked.Add(ref jitTicks, (System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - jitBefore).Ticks);
         if (code is null)
         {
             Interlocked.Increment(ref rejected);
