@@ -165,6 +165,7 @@ public sealed unsafe class Mmu
     /// Data Abort is only recorded, so the caller can store its registers first and then
     /// <see cref="TakeDeferredAbort"/>. Nothing on the success path reads the registers.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // cold: keep the compiled region small
     public bool ReadDeferred(ulong va, int size, uint el, out ulong value)
     {
         deferAborts = true;
@@ -173,6 +174,7 @@ public sealed unsafe class Mmu
     }
 
     /// <summary><see cref="WriteAs"/> with the abort deferred, as for <see cref="ReadDeferred"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public bool WriteDeferred(ulong va, int size, uint el, ulong value)
     {
         deferAborts = true;

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Jit.Runtime;
 using Jit.Translator.Interpreter;
 
@@ -12,7 +11,10 @@ namespace Jit.Translator.Tier1;
 /// </summary>
 public static unsafe class Tier1Compiler
 {
-    private static readonly BlockingCollection<(Region Region, bool InlineTlb)> queue = new(new ConcurrentQueue<(Region, bool)>());
+    // Not first-come first-served: a boot queues hundreds of blocks at once, and the ones still being
+    // entered most while they wait are where the compiler's time pays back soonest.
+    private static readonly List<(Region Region, bool InlineTlb)> queue = [];
+    private static readonly SemaphoreSlim pending = new(0);
     private static Thread? worker;
     private static readonly Lock startLock = new();
 
@@ -28,7 +30,10 @@ public static unsafe class Tier1Compiler
     private static long ilBytes, jitTicks;
 
     /// <summary>Blocks waiting for the background compiler.</summary>
-    public static int QueueLength => queue.Count;
+    public static int QueueLength
+    {
+        get { lock (queue) return queue.Count; }
+    }
 
     /// <summary>
     /// IL bytes RyuJIT compiled for tier 1 and the time it spent, as the runtime's per-thread JIT figures see
@@ -42,7 +47,8 @@ public static unsafe class Tier1Compiler
     {
         region.Entry.Tier1State = Tier1State.Queued;
         EnsureWorker();
-        queue.Add((region, inlineTlb));
+        lock (queue) queue.Add((region, inlineTlb));
+        pending.Release();
     }
 
     /// <summary>Compiles <paramref name="region"/> now, on the calling thread.</summary>
@@ -66,8 +72,22 @@ public static unsafe class Tier1Compiler
 
     private static void Work()
     {
-        foreach (var (region, inlineTlb) in queue.GetConsumingEnumerable())
-            CompileAndInstall(region, inlineTlb);
+        while (true)
+        {
+            pending.Wait();
+            (Region Region, bool InlineTlb) next;
+            lock (queue)
+            {
+                // Executions keeps counting while a block waits (it is still interpreted), racily read here.
+                int best = 0;
+                for (int i = 1; i < queue.Count; i++)
+                    if (queue[i].Region.Entry.Executions > queue[best].Region.Entry.Executions) best = i;
+                next = queue[best];
+                queue[best] = queue[^1];
+                queue.RemoveAt(queue.Count - 1);
+            }
+            CompileAndInstall(next.Region, next.InlineTlb);
+        }
     }
 
     private static void CompileAndInstall(Region region, bool inlineTlb)
