@@ -32,6 +32,9 @@ public sealed class BlockCache
 
     public int Count => all.Count;
 
+    /// <summary>Every cached block, for inspection (<c>jit disasm</c>) while its vCPU is not running.</summary>
+    public IEnumerable<Block> Blocks => all.Values;
+
     public Block? Lookup(ulong pa)
     {
         ref Block? slot = ref fast[(int)(pa >> 2) & ((1 << FastBits) - 1)];

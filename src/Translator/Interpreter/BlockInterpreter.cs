@@ -112,6 +112,7 @@ public sealed unsafe partial class BlockInterpreter
     }
 
     public void Flush() => cache.Clear();
+    public IEnumerable<Block> Blocks => cache.Blocks;
 
     /// <summary>Called when a block is decoded (guest VA, PA, its instruction words): <c>--trace in_asm</c>.</summary>
     public BlockTranslatedHandler? BlockTranslated { get; set; }

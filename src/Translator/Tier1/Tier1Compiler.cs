@@ -36,6 +36,18 @@ public static unsafe class Tier1Compiler
         CompileAndInstall(block, inlineTlb);
     }
 
+    /// <summary>
+    /// Compiles <paramref name="block"/> again, on the calling thread and with the options the engine used, with
+    /// its IL recorded (<c>jit disasm</c>); installs nothing. Null when tier 1 covers none of its instructions.
+    /// </summary>
+    public static Inspection.CompiledIl? Inspect(Block block, bool inlineTlb)
+    {
+        var recorder = new Inspection.IlRecorder();
+        CompiledBlock? code;
+        using (recorder.Activate()) code = BlockCompiler.Compile(block, inlineTlb);
+        return code is null ? null : new Inspection.CompiledIl(code, BlockCompiler.CompilablePrefix(block.Insts), recorder);
+    }
+
     private static void EnsureWorker()
     {
         if (Volatile.Read(ref worker) is not null) return;
