@@ -27,7 +27,8 @@ internal static class DisasmCommand
           --bare FILE           a bare-metal program (ELF or flat binary); runs until it powers off
           --kernel IMAGE        a Linux kernel, with --initrd F, --append "ARGS", --smp N
           boot                  Debian's kernel with the test initramfs (fetched and built as for jit boot),
-                                stopped when the guest prints BOOT-OK
+                                stopped when the guest prints BOOT-OK; "console=ttyAMA0 nokaslr" unless
+                                --append, so kernel addresses repeat from run to run
           --mem SIZE            RAM size
 
         When to stop (whichever comes first; the guest stops by itself when it powers off):
@@ -96,7 +97,7 @@ internal static class DisasmCommand
         string append = "console=ttyAMA0";
         ulong? mem = null, at = null;
         int smp = 1, hot = 0;
-        bool boot = false, json = false, console = false;
+        bool boot = false, json = false, console = false, appendGiven = false;
         TimeSpan? seconds = null;
         ulong maxInstructions = ulong.MaxValue;
         // Synchronous compiles make the set of compiled blocks the same from run to run.
@@ -109,7 +110,7 @@ internal static class DisasmCommand
                 case "--bare": bare = Options.Value(args, ref i); break;
                 case "--kernel": kernel = Options.Value(args, ref i); break;
                 case "--initrd": initrd = Options.Value(args, ref i); break;
-                case "--append": append = Options.Value(args, ref i); break;
+                case "--append": append = Options.Value(args, ref i); appendGiven = true; break;
                 case "--smp": smp = (int)Options.Count("--smp", Options.Value(args, ref i)); break;
                 case "--mem": mem = Options.Size("--mem", Options.Value(args, ref i)); break;
                 case "--hot": hot = (int)Math.Min(10_000, Options.Count("--hot", Options.Value(args, ref i))); break;
@@ -129,7 +130,12 @@ internal static class DisasmCommand
         if ((bare is not null || boot) && initrd is not null) throw new UsageError("--initrd needs --kernel");
         if (hot > 0 && at is not null) throw new UsageError("give --hot N or --at ADDR, not both");
         if (jit.Tier1 == Tier1Mode.Off) throw new UsageError("there is nothing to show with tier1=off");
-        if (boot) until ??= BootMarker;
+        if (boot)
+        {
+            until ??= BootMarker;
+            // Without KASLR the kernel's addresses are the same in every run, so --at can name one.
+            if (!appendGiven) append += " nokaslr";
+        }
         return new Settings(bare, kernel, initrd, append, smp, mem, boot, at is null ? Math.Max(hot, 1) : 0, at, until, seconds,
             maxInstructions, jit, json, console);
     }

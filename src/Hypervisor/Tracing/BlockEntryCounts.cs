@@ -15,21 +15,34 @@ public struct BlockEntries
 /// </summary>
 public sealed class BlockEntryCounts
 {
+    private sealed class Counter
+    {
+        public ulong Va;
+        public ulong Count;
+    }
+
     // One table per vCPU: each hook runs on its own vCPU's thread only.
-    private readonly List<Dictionary<ulong, BlockEntries>> tables = [];
+    private readonly List<Dictionary<ulong, Counter>> tables = [];
 
     /// <summary>Hooks each of <paramref name="vcpus"/>; call before they run.</summary>
     public void Attach(IEnumerable<Vcpu> vcpus)
     {
         foreach (var v in vcpus)
         {
-            var table = new Dictionary<ulong, BlockEntries>();
+            var table = new Dictionary<ulong, Counter>();
             tables.Add(table);
+            // A hot loop enters the same block again and again: the last counter saves the lookup.
+            ulong lastPa = ulong.MaxValue;
+            var last = new Counter();
             v.Engine.BlockEntered = (va, pa) =>
             {
-                ref BlockEntries e = ref CollectionsMarshal.GetValueRefOrAddDefault(table, pa, out bool seen);
-                if (!seen) e.Va = va;
-                e.Count++;
+                if (pa != lastPa)
+                {
+                    ref Counter? c = ref CollectionsMarshal.GetValueRefOrAddDefault(table, pa, out _);
+                    c ??= new Counter { Va = va };
+                    (lastPa, last) = (pa, c);
+                }
+                last.Count++;
             };
         }
     }
@@ -39,11 +52,11 @@ public sealed class BlockEntryCounts
     {
         var total = new Dictionary<ulong, BlockEntries>();
         foreach (var table in tables)
-            foreach (var (pa, e) in table)
+            foreach (var (pa, c) in table)
             {
                 ref BlockEntries t = ref CollectionsMarshal.GetValueRefOrAddDefault(total, pa, out bool seen);
-                if (!seen) t.Va = e.Va;
-                t.Count += e.Count;
+                if (!seen) t.Va = c.Va;
+                t.Count += c.Count;
             }
         return total;
     }
