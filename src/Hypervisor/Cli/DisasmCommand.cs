@@ -178,6 +178,9 @@ internal static class DisasmCommand
         using (machine)
         {
             machine.Domain.JitOptions = s.Jit;
+            // Listening from the start, the capture also learns where the methods tiered up during the run
+            // live, which names the calls in the host listings.
+            using var capture = new HostCodeCapture();
             var counts = new BlockEntryCounts();
             counts.Attach(machine.Domain.Vcpus);
             watch.Seen += machine.Domain.Stop;
@@ -208,7 +211,6 @@ internal static class DisasmCommand
             }
 
             var regions = new List<DisasmReport.Region>();
-            using var capture = new HostCodeCapture();
             foreach (var block in chosen)
             {
                 var e = entries.GetValueOrDefault(block.Pa);
@@ -217,9 +219,10 @@ internal static class DisasmCommand
                 {
                     regions.Add(new DisasmReport.Region(Inspect(machine, block, va, s.Jit, capture), e.Count));
                 }
-                catch (Exception x) when (x is InvalidOperationException or TimeoutException)
+                catch (Exception x)
                 {
-                    stderr.WriteLine($"jit disasm: the block at PA 0x{block.Pa:x}: {x.Message}");
+                    // A compiler bug or missing JIT events: name the block, as the run loop names the PC.
+                    stderr.WriteLine($"jit disasm: the block at PA 0x{block.Pa:x}: {x.GetType().Name}: {x.Message}");
                     return CommandLine.ExitCodes.Failure;
                 }
             }

@@ -100,6 +100,18 @@ public unsafe class InspectionTests
     }
 
     [Fact]
+    public void HostListingNamesBranchTargetsByOffsetAndCallsByCallee()
+    {
+        // call 0x2000; jne +0; jmp +5; ret — at 0x1000.
+        byte[] code = [0xe8, 0xfb, 0x0f, 0x00, 0x00, 0x75, 0xf9, 0xeb, 0xfc, 0xc3];
+        var listing = HostDisassembler.Disassemble(new HostCode("m", 0x1000, code), a => a == 0x2000 ? "Mmu::ReadSlow" : null);
+        Assert.Equal(["call    Mmu::ReadSlow", "jne     +0000", "jmp     +0005", "ret"], listing.Select(i => i.Text));
+        Assert.Equal([0, 5, 7, 9], listing.Select(i => i.Offset));
+        Assert.Equal([0xeb, 0xfc], listing[2].Bytes);
+        Assert.True(listing[3].IsReturn);
+    }
+
+    [Fact]
     public void EachInspectionCapturesItsOwnCompile()
     {
         using var m = RunCountedLoop();

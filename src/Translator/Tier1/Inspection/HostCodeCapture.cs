@@ -22,7 +22,7 @@ public sealed partial class HostCodeCapture : EventListener
     // ClrEtwKeywords: Jit (method load events with their code addresses).
     private const EventKeywords JitKeyword = (EventKeywords)0x10;
 
-    private readonly record struct Load(string Name, long Thread, ulong Address, uint Size);
+    private readonly record struct Load(string Namespace, string Name, long Thread, ulong Address, uint Size);
 
     // Field initialisers run before EventListener's constructor, which already reports the existing sources.
     private readonly List<Load> loads = [];
@@ -39,12 +39,13 @@ public sealed partial class HostCodeCapture : EventListener
         if (e.EventName is null || !e.EventName.StartsWith("MethodLoadVerbose", StringComparison.Ordinal)) return;
         if (e.PayloadNames is not { } names || e.Payload is not { } values) return;
         if (Field(names, values, "MethodName") is not string name
+            || Field(names, values, "MethodNamespace") is not string ns
             || Field(names, values, "MethodStartAddress") is not ulong address
             || Field(names, values, "MethodSize") is not uint size)
             return;
         lock (gate)
         {
-            loads.Add(new Load(name, e.OSThreadId, address, size));
+            loads.Add(new Load(ns, name, e.OSThreadId, address, size));
             Monitor.PulseAll(gate);
         }
     }
@@ -86,6 +87,25 @@ public sealed partial class HostCodeCapture : EventListener
         }
     }
 
+    /// <summary>
+    /// The method whose code holds <paramref name="address"/> (<c>Type::Method</c>), among those compiled since
+    /// this capture began listening; null for code compiled earlier and for stubs. Start the capture before the
+    /// guest runs and the callees tiered up during the run are known.
+    /// </summary>
+    public string? MethodAt(ulong address)
+    {
+        lock (gate)
+        {
+            // Newest first: the code heap reuses the space of collected methods.
+            for (int i = loads.Count - 1; i >= 0; i--)
+            {
+                Load l = loads[i];
+                if (address - l.Address < l.Size) return $"{l.Namespace[(l.Namespace.LastIndexOf('.') + 1)..]}::{l.Name}";
+            }
+        }
+        return null;
+    }
+
     private static unsafe byte[] Copy(ulong address, uint size) => new ReadOnlySpan<byte>((void*)address, (int)size).ToArray();
 
     /// <summary>The kernel's id of the calling thread, which the runtime's events carry; 0 where unknown (no filter).</summary>
@@ -96,7 +116,7 @@ public sealed partial class HostCodeCapture : EventListener
         {
             return GetTid();
         }
-        catch (EntryPointNotFoundException)
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
         {
             return 0;
         }

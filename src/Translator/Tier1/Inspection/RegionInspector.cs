@@ -53,7 +53,7 @@ public static class RegionInspector
         }
         var host = capture.Capture(compiled.MethodName, compiled.ForceCompile, EventWait);
         GC.KeepAlive(compiled.Code);
-        var instructions = HostDisassembler.Disassemble(host);
+        var instructions = HostDisassembler.Disassemble(host, capture.MethodAt);
         Verify(host, instructions);
         return new RegionInspection(compiled.MethodName, block.Pa, va, guest, n, compiled.Listing, compiled.IlOps, compiled.IlBytes,
             host, instructions);
