@@ -198,13 +198,13 @@ internal static class DisasmCommand
                 $"jit disasm: {result.Instructions:N0} instructions in {result.WallTime.TotalSeconds:F3} s, {Ending(result, watch, s)} ({s.Jit})"));
 
             var entries = counts.Total();
-            var compiled = CompiledBlocks(machine);
+            var choice = new RegionChoice(machine.Domain.Vcpus, entries, s.Jit);
             List<Block> chosen;
             try
             {
-                chosen = s.At is { } at ? [FindAt(at, entries, machine, compiled, s.Jit)] : Hottest(s.Hot, entries, compiled, s.Jit);
+                chosen = s.At is { } at ? [choice.At(at)] : choice.Hottest(s.Hot);
             }
-            catch (NothingToShow e)
+            catch (RegionChoice.NothingToShow e)
             {
                 stderr.WriteLine($"jit disasm: {e.Message}");
                 return CommandLine.ExitCodes.Failure;
@@ -244,52 +244,6 @@ internal static class DisasmCommand
             RunEnd.InstructionLimit => "stopped at the instruction limit",
             _ => "interrupted",
         };
-
-    private sealed class NothingToShow(string message) : Exception(message);
-
-    /// <summary>The compiled blocks of every vCPU by physical address (vCPUs compile their own copies).</summary>
-    private static Dictionary<ulong, Block> CompiledBlocks(Machine machine)
-    {
-        var blocks = new Dictionary<ulong, Block>();
-        foreach (var v in machine.Domain.Vcpus)
-            foreach (var b in v.Engine.Blocks)
-                if (Volatile.Read(ref b.Compiled) is not null) blocks.TryAdd(b.Pa, b);
-        return blocks;
-    }
-
-    private static List<Block> Hottest(int n, Dictionary<ulong, BlockEntries> entries, Dictionary<ulong, Block> compiled, JitOptions jit)
-    {
-        if (compiled.Count == 0)
-            throw new NothingToShow($"no block was compiled: none was entered more than {jit.Threshold} times (--jit threshold=N)");
-        return [.. compiled.Values.OrderByDescending(b => entries.GetValueOrDefault(b.Pa).Count).ThenBy(b => b.Pa).Take(n)];
-    }
-
-    /// <summary>The compiled block that starts at, or else holds, guest virtual address <paramref name="va"/>.</summary>
-    private static Block FindAt(ulong va, Dictionary<ulong, BlockEntries> entries, Machine machine, Dictionary<ulong, Block> compiled, JitOptions jit)
-    {
-        var decoded = new Dictionary<ulong, Block>();
-        foreach (var v in machine.Domain.Vcpus)
-            foreach (var b in v.Engine.Blocks) decoded.TryAdd(b.Pa, b);
-        // Blocks overlap (a loop's body is also the tail of the block that falls into it): a block that starts
-        // there wins, then a compiled one, then the one entered most.
-        ulong? pa = null;
-        (bool Starts, bool Compiled, ulong Entries) best = default;
-        foreach (var (p, e) in entries)
-        {
-            if (!decoded.TryGetValue(p, out var b) || va < e.Va || va >= e.Va + 4 * (ulong)b.Insts.Length) continue;
-            var rank = (e.Va == va, compiled.ContainsKey(p), e.Count);
-            if (pa is null || rank.CompareTo(best) > 0) (pa, best) = (p, rank);
-        }
-        if (pa is not { } found)
-            throw new NothingToShow($"no compiled code at 0x{va:x}: the guest never ran a block there");
-        if (compiled.TryGetValue(found, out var block)) return block;
-        ulong count = entries[found].Count;
-        throw new NothingToShow(decoded.TryGetValue(found, out var cold) && cold.Tier1State == Tier1State.Rejected
-            ? $"no compiled code at 0x{va:x}: tier 1 does not cover the first instruction of the block there (entered {Times(count)}, interpreted)"
-            : $"no compiled code at 0x{va:x}: the block there was entered {Times(count)}, not more than the threshold of {jit.Threshold}");
-    }
-
-    private static string Times(ulong n) => n == 1 ? "once" : string.Create(CultureInfo.InvariantCulture, $"{n:N0} times");
 
     private static RegionInspection Inspect(Machine machine, Block block, ulong va, JitOptions jit, HostCodeCapture capture)
     {
