@@ -61,6 +61,9 @@ public sealed unsafe class Engine
     /// <summary>Runs until an exit, or until about <paramref name="maxInstructions"/> more instructions have retired.</summary>
     public ExitReason Run(ulong maxInstructions = ulong.MaxValue) => interpreter.Run(maxInstructions);
 
+    /// <summary>The decoded blocks and their tier 1 state, for inspection while the vCPU is not running.</summary>
+    public IEnumerable<Block> Blocks => interpreter.Blocks;
+
     /// <summary>Drops every decoded block (used after loading new code behind the guest's back).</summary>
     public void FlushTranslations() => interpreter.Flush();
 }

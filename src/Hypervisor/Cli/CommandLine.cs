@@ -5,7 +5,7 @@ internal sealed record Command(string Name, string Usage, string Summary, Func<s
 
 /// <summary>
 /// Entry of the <c>jit</c> tool. Each sub-command is one row of <see cref="Commands"/>; adding <c>boot</c>,
-/// <c>dtb</c> or <c>bench</c> is adding a row and its class.
+/// <c>dtb</c>, <c>bench</c> or <c>disasm</c> is adding a row and its class.
 /// </summary>
 public static class CommandLine
 {
@@ -28,6 +28,7 @@ public static class CommandLine
         new("dtb", DtbCommand.Usage, "write the device tree of the Linux guest platform", DtbCommand.Execute),
         new("bench", BenchCommand.Usage, "benchmark boot, exit latencies and CPU work against qemu-system-aarch64", BenchCommand.Execute),
         new("top", TopCommand.Usage, "show a running jit's live counters (MIPS, exits, TLB misses, tier 1)", TopCommand.Execute),
+        new("disasm", DisasmCommand.Usage, "run a guest, then show hot compiled regions as A64, IL and x86-64", DisasmCommand.Execute),
     ];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)

@@ -17,6 +17,8 @@ public sealed class Block(ulong pa, Inst[] insts)
     /// compiled): a write to any of them drops this block, and with it the region's code.
     /// </summary>
     public ulong RegionChunks;
+    /// <summary>The region formed at this block for tier 1 (kept for <c>jit disasm</c>), null until it got hot.</summary>
+    public Region? Region;
     /// <summary>How many times the block was entered (the IL tier's hotness counter).</summary>
     public ulong Executions;
     /// <summary>The tier 1 code for the block's leading instructions, published once with a volatile write.</summary>
@@ -36,6 +38,9 @@ public sealed class BlockCache
     private readonly Dictionary<ulong, List<Block>> byPage = [];
 
     public int Count => all.Count;
+
+    /// <summary>Every cached block, for inspection (<c>jit disasm</c>) while its vCPU is not running.</summary>
+    public IEnumerable<Block> Blocks => all.Values;
 
     public Block? Lookup(ulong pa)
     {

@@ -109,6 +109,7 @@ public sealed unsafe partial class BlockInterpreter
         // Formed here, on the vCPU thread that owns the cache; the compiler sees only immutable blocks.
         Region region = options.Regions ? Region.Form(block, cache.Lookup) : Region.Single(block);
         block.RegionChunks = region.Chunks;
+        block.Region = region;
         if (options.Tier1 == Tier1Mode.Synchronous)
         {
             Tier1Compiler.CompileNow(region, options.InlineTlb);
@@ -119,6 +120,7 @@ public sealed unsafe partial class BlockInterpreter
     }
 
     public void Flush() => cache.Clear();
+    public IEnumerable<Block> Blocks => cache.Blocks;
 
     /// <summary>Called when a block is decoded (guest VA, PA, its instruction words): <c>--trace in_asm</c>.</summary>
     public BlockTranslatedHandler? BlockTranslated { get; set; }

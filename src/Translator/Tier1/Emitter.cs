@@ -12,19 +12,83 @@ internal sealed class Emitter(ILGenerator il)
 {
     public ILGenerator IL { get; } = il;
 
-    public LocalBuilder Local<T>() => IL.DeclareLocal(typeof(T));
-    public Label Label() => IL.DefineLabel();
-    public void Mark(Label l) => IL.MarkLabel(l);
+    // `jit disasm` lists the IL of the compile it inspects; every other compile has none and pays a null test.
+    private readonly Inspection.IlRecorder? recorder = Inspection.IlRecorder.Current;
 
-    public void Arg(int n) => IL.Emit(OpCodes.Ldarg, (short)n);
-    public void Ld(LocalBuilder l) => IL.Emit(OpCodes.Ldloc, l);
-    public void St(LocalBuilder l) => IL.Emit(OpCodes.Stloc, l);
-    public void Addr(LocalBuilder l) => IL.Emit(OpCodes.Ldloca, l);
-    public void I4(int v) => IL.Emit(OpCodes.Ldc_I4, v);
-    public void U8(ulong v) => IL.Emit(OpCodes.Ldc_I8, (long)v);
-    public void Op(OpCode op) => IL.Emit(op);
-    public void Br(OpCode op, Label l) => IL.Emit(op, l);
-    public void Call(MethodInfo m) => IL.Emit(m.IsStatic ? OpCodes.Call : OpCodes.Callvirt, m);
+    public LocalBuilder Local<T>()
+    {
+        var l = IL.DeclareLocal(typeof(T));
+        recorder?.Local(l);
+        return l;
+    }
+
+    public Label Label()
+    {
+        var l = IL.DefineLabel();
+        recorder?.Label(l);
+        return l;
+    }
+
+    public void Mark(Label l)
+    {
+        recorder?.Mark(IL, l);
+        IL.MarkLabel(l);
+    }
+
+    public void Arg(int n)
+    {
+        recorder?.Emit(IL, OpCodes.Ldarg, n);
+        IL.Emit(OpCodes.Ldarg, (short)n);
+    }
+
+    public void Ld(LocalBuilder l)
+    {
+        recorder?.Emit(IL, OpCodes.Ldloc, l);
+        IL.Emit(OpCodes.Ldloc, l);
+    }
+
+    public void St(LocalBuilder l)
+    {
+        recorder?.Emit(IL, OpCodes.Stloc, l);
+        IL.Emit(OpCodes.Stloc, l);
+    }
+
+    public void Addr(LocalBuilder l)
+    {
+        recorder?.Emit(IL, OpCodes.Ldloca, l);
+        IL.Emit(OpCodes.Ldloca, l);
+    }
+
+    public void I4(int v)
+    {
+        recorder?.Emit(IL, OpCodes.Ldc_I4, v);
+        IL.Emit(OpCodes.Ldc_I4, v);
+    }
+
+    public void U8(ulong v)
+    {
+        recorder?.Emit(IL, OpCodes.Ldc_I8, (long)v);
+        IL.Emit(OpCodes.Ldc_I8, (long)v);
+    }
+
+    public void Op(OpCode op)
+    {
+        recorder?.Emit(IL, op);
+        IL.Emit(op);
+    }
+
+    public void Br(OpCode op, Label l)
+    {
+        recorder?.Emit(IL, op, l);
+        IL.Emit(op, l);
+    }
+
+    public void Call(MethodInfo m)
+    {
+        var op = m.IsStatic ? OpCodes.Call : OpCodes.Callvirt;
+        recorder?.Emit(IL, op, m);
+        IL.Emit(op, m);
+    }
 
     /// <summary>Pushes the 64-bit value at <c>arg0 + offset</c> (a <c>CpuState</c> field).</summary>
     public void LoadState(int offset, OpCode load)

@@ -58,6 +58,18 @@ public static unsafe class Tier1Compiler
         CompileAndInstall(region, inlineTlb);
     }
 
+    /// <summary>
+    /// Compiles <paramref name="region"/> again, on the calling thread and with the options the engine used, with
+    /// its IL recorded (<c>jit disasm</c>); installs nothing. Null when tier 1 covers none of its entry's instructions.
+    /// </summary>
+    public static Inspection.CompiledIl? Inspect(Region region, bool inlineTlb)
+    {
+        var recorder = new Inspection.IlRecorder();
+        CompiledBlock? code;
+        using (recorder.Activate()) code = BlockCompiler.Compile(region, inlineTlb);
+        return code is null ? null : new Inspection.CompiledIl(code, region.Blocks.Sum(b => BlockCompiler.CompilablePrefix(b.Insts)), recorder);
+    }
+
     private static void EnsureWorker()
     {
         if (Volatile.Read(ref worker) is not null) return;
