@@ -60,6 +60,32 @@ public class LinuxBootTests
         Assert.Contains("rtc-pl031 22010000.pl031: registered as rtc0", log);
     }
 
+    /// <summary>
+    /// In instruction-count time, with tier 1 compiling on the vCPU's thread, two boots retire exactly the same
+    /// instructions and print exactly the same log. About 10 s a boot here.
+    /// </summary>
+    [Fact]
+    public void InstructionCountBootsRetireTheSameInstructions()
+    {
+        string[] icount = ["--icount", "--jit", "tier1=sync"];
+        var (rc1, log1, err1) = Boot(icount);
+        var (rc2, log2, err2) = Boot(icount);
+        Assert.True(rc1 == 0, $"exit {rc1}: {err1}\n{log1}");
+        Assert.True(rc2 == 0, $"exit {rc2}: {err2}\n{log2}");
+        Assert.Contains("BOOT-OK", log1);
+        AssertCleanKernelLog(log1);
+        Assert.Equal(log1, log2);
+        string count1 = Instructions(err1), count2 = Instructions(err2);
+        Assert.Equal(count1, count2);
+    }
+
+    private static string Instructions(string stderr)
+    {
+        var m = Regex.Match(stderr, @"jit: ([\d,]+) instructions in");
+        Assert.True(m.Success, $"no instruction count in: {stderr}");
+        return m.Groups[1].Value;
+    }
+
     [Fact]
     public void TwoVcpusComeUpThroughPsci()
     {
