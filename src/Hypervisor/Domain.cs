@@ -101,6 +101,8 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
     public VcpuExit Run(ulong maxInstructions = ulong.MaxValue)
     {
         if (vcpus.Count == 0) throw new InvalidOperationException($"domain {Name} has no vCPU");
+        // Disposed when this method returns, after every vCPU thread has left: the meter never reads a freed vCPU.
+        using var observed = Statistics.JitMeter.Observe(this);
         var threads = new List<Thread>();
         for (int i = 1; i < vcpus.Count; i++)
         {

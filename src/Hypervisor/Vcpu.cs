@@ -1,4 +1,5 @@
 using Jit.Hypervisor.Smccc;
+using Jit.Hypervisor.Statistics;
 using Jit.Runtime;
 using Jit.Runtime.Interrupts;
 using Jit.Runtime.Memory;
@@ -48,7 +49,7 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
         this.domain = domain;
         Id = id;
         state = CpuState.Allocate();
-        Mmu = new Mmu(state, domain.Memory, domain.Mmio);
+        Mmu = new Mmu(state, domain.Memory, new VcpuMmioPort(domain.Mmio, Counters));
         Processor = new Processor(state, Mmu, domain.Counter);
         if (domain.Counter is InstructionCounter icount)
         {
@@ -77,6 +78,15 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
 
     public int Id { get; }
     public CpuState* State => state;
+
+    /// <summary>Exits, SMCCC calls and allocations of this vCPU; the core's own counts are in <see cref="CpuCounters"/>.</summary>
+    public VcpuCounters Counters { get; } = new();
+
+    /// <summary>The core's counts (TLB misses, IRQs taken); zero after disposal.</summary>
+    public CpuCounters CpuCounters => state == null ? default : state->Counters;
+
+    /// <summary>Connects the vCPU's GIC CPU interface, so that its ICC_*_EL1 accesses reach it and are counted.</summary>
+    public void ConnectGic(IGicCpuInterface cpu) => Processor.Gic = new VcpuGicPort(cpu, Counters);
     public Mmu Mmu { get; }
     public Processor Processor { get; }
     public Engine Engine { get; }
@@ -112,9 +122,11 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
     public void Reset(ulong pc)
     {
         ulong retired = state->Retired;
+        var counters = state->Counters;
         int irq = state->IrqPending;
         *state = default;
         state->Retired = retired;
+        state->Counters = counters;
         state->IrqPending = irq;
         state->PC = pc;
         state->EL = 1;
@@ -179,6 +191,19 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
     /// <summary>Runs this vCPU on the calling thread until an exit the hypervisor cannot resolve by itself.</summary>
     public VcpuExit Run(ulong maxInstructions = ulong.MaxValue)
     {
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        try
+        {
+            return RunLoop(maxInstructions);
+        }
+        finally
+        {
+            Counters.AllocatedBytes += GC.GetAllocatedBytesForCurrentThread() - allocated;
+        }
+    }
+
+    private VcpuExit RunLoop(ulong maxInstructions)
+    {
         ulong start = state->Retired;
         var icount = domain.Counter as InstructionCounter;
         while (true)
@@ -199,12 +224,14 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
             switch (Engine.Run(budget))
             {
                 case ExitReason.Halt:
+                    Counters.Other++;
                     // A halt that no shutdown or CPU_OFF explains is stale (the request that caused it was
                     // withdrawn); drop it rather than exit in a loop.
                     if (domain.ShutdownRequest is null && Power != VcpuPowerState.Off)
                         Interlocked.And(ref state->ExitRequest, ~ExitRequests.Halt);
                     break;
                 case ExitReason.Wfi:
+                    Counters.Wfi++;
                     if (icount is null) Park();
                     else if (!SkipIdleTime(icount)) return VcpuExit.Idle;
                     break;
@@ -214,6 +241,7 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
                 case ExitReason.Stopped:
                 case ExitReason.InstructionLimit:
                 case ExitReason.Yield:
+                    Counters.Other++;
                     break;
             }
         }
@@ -278,6 +306,7 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
 
     bool IHypervisorCalls.Hvc(CpuState* s, ushort imm)
     {
+        Counters.Hvc++;
         // SMCCC uses HVC #0; other immediates are hypervisor-specific ABIs this hypervisor does not offer.
         if (imm != 0)
         {
@@ -289,7 +318,11 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
     }
 
     // SMCCC ignores the immediate of SMC.
-    bool IHypervisorCalls.Smc(CpuState* s, ushort imm) => Call(s, SmcccConduit.Smc);
+    bool IHypervisorCalls.Smc(CpuState* s, ushort imm)
+    {
+        Counters.Smc++;
+        return Call(s, SmcccConduit.Smc);
+    }
 
     private bool Call(CpuState* s, SmcccConduit conduit)
     {
@@ -300,6 +333,7 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
             Vcpu = Id,
             Conduit = conduit,
         };
+        Counters.CountSmccc(in call);
         var outcome = domain.Smccc.Dispatch(ref call);
         s->X[0] = call.X0;
         s->X[1] = call.X1;

@@ -76,6 +76,9 @@ public unsafe struct CpuState
     /// <summary>Guest instructions retired by this vCPU.</summary>
     public ulong Retired;
 
+    /// <summary>What the core counts besides retired instructions (TLB misses, IRQs taken).</summary>
+    public CpuCounters Counters;
+
     /// <summary>PSTATE packed as SPSR holds it: NZCV, DAIF, M[3:0] (EL and SP selection).</summary>
     public readonly ulong Pstate => Nzcv | Daif | (EL << 2) | SPSel;
 

@@ -112,7 +112,7 @@ public sealed class LinuxMachine : Machine
             {
                 var v = domain.AddVcpu();
                 gic.ConnectCpu(i, v.IrqInput);
-                v.Processor.Gic = gic.CpuInterface(i);
+                v.ConnectGic(gic.CpuInterface(i));
                 v.Processor.Timer.VirtualLine = gic.PpiLine(i, VirtualTimerPpi);
                 v.Processor.Timer.PhysicalLine = gic.PpiLine(i, PhysicalTimerPpi);
             }

@@ -9,7 +9,7 @@ namespace Jit.Hypervisor.Cli;
 /// </summary>
 internal static class BootCommand
 {
-    public const string Usage = "jit boot [--smp N] [--mem SIZE] [--append \"…\"] [--timeout SECONDS] [--icount[=SHIFT]] [--trace KINDS]";
+    public const string Usage = "jit boot [--smp N] [--mem SIZE] [--append \"…\"] [--timeout SECONDS] [--icount[=SHIFT]] [--trace KINDS] [--stats] [--stats-json FILE]";
 
     public static int Execute(string[] args, TextWriter stderr)
     {
@@ -19,6 +19,7 @@ internal static class BootCommand
         TimeSpan? timeout = null;
         (Tracing.TraceKinds, string?)? trace = null;
         int? icount = null;
+        var stats = new StatsOutput(false, null);
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -34,6 +35,8 @@ internal static class BootCommand
                 case "--timeout": timeout = Options.Seconds("--timeout", Options.Value(args, ref i)); break;
                 case "--trace": trace = Options.Trace(Options.Value(args, ref i)); break;
                 case var a when Options.Icount(a) is int shift: icount = shift; break;
+                case "--stats": stats = stats with { Table = true }; break;
+                case "--stats-json": stats = stats with { JsonFile = Options.Value(args, ref i) }; break;
                 default: throw new UsageError($"unknown option {args[i]}");
             }
         }
@@ -45,7 +48,7 @@ internal static class BootCommand
         string? built = kernel is null ? null : Script(root, stderr, "guests/initramfs/build.sh", "shell", initrd);
         if (kernel is null || built is null) return CommandLine.ExitCodes.Failure;
         var options = RunCommand.Linux(kernel, initrd, append, mem, smp, icount: icount);
-        return RunCommand.RunMachine(console => LinuxMachine.Create(options, console), withInput: true, timeout, ulong.MaxValue, stderr, trace);
+        return RunCommand.RunMachine(console => LinuxMachine.Create(options, console), withInput: true, timeout, ulong.MaxValue, stderr, trace, stats: stats);
     }
 
     /// <summary>The checkout holding this build: JIT_HOME (set by ./jit), else the first parent with Jit.sln.</summary>

@@ -27,6 +27,7 @@ public static class CommandLine
         new("boot", BootCommand.Usage, "boot the default guest: Debian's arm64 Linux with a busybox shell", BootCommand.Execute),
         new("dtb", DtbCommand.Usage, "write the device tree of the Linux guest platform", DtbCommand.Execute),
         new("bench", BenchCommand.Usage, "benchmark boot, exit latencies and CPU work against qemu-system-aarch64", BenchCommand.Execute),
+        new("top", TopCommand.Usage, "show a running jit's live counters (MIPS, exits, TLB misses, tier 1)", TopCommand.Execute),
     ];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Jit.Hypervisor.Builder;
 using Jit.Hypervisor.ConsoleBackend;
+using Jit.Hypervisor.Statistics;
 using Jit.Hypervisor.Tracing;
 using Jit.Runtime;
 using Jit.Runtime.Timers;
@@ -14,7 +15,7 @@ internal static class RunCommand
 {
     public const string Usage =
         "jit run (--bare <file.elf|file.bin> | --kernel <Image> [--initrd F] [--append \"…\"] [--smp N] [--dtb-out F] [--dtb F]) " +
-        "[--mem SIZE] [--timeout SECONDS] [--max-instructions N] [--icount[=SHIFT]] [--trace KINDS] [--jit OPTIONS]";
+        "[--mem SIZE] [--timeout SECONDS] [--max-instructions N] [--icount[=SHIFT]] [--trace KINDS] [--jit OPTIONS] [--stats] [--stats-json FILE]";
 
     private const string Help = """
         --bare FILE: runs a bare-metal AArch64 program on a minimal machine: RAM at 0x40000000 (default 128M), a
@@ -54,6 +55,11 @@ internal static class RunCommand
                                                              (default)
                                   threshold=N                block executions before compiling (default 500)
                                   inline-tlb=on|off          soft-TLB hit path inline in compiled code
+          --stats               at the end, print a table to stderr: guest instructions, wall time, MIPS,
+                                exits by kind, TLB misses, tier 1 figures, bytes allocated on vCPU threads,
+                                SMCCC calls by owner
+          --stats-json FILE     write the same figures to FILE as JSON
+        While a guest runs, `jit top PID` shows its live counters (the "Jit" meter).
 
         Exit codes: 0 the guest powered off (PSCI SYSTEM_OFF); 1 it stopped otherwise (CPU_OFF, instruction
         limit, emulator failure); 2 bad command line or image; 3 the guest called SYSTEM_RESET; 4 the guest
@@ -72,6 +78,7 @@ internal static class RunCommand
         (TraceKinds, string?)? trace = null;
         int? icount = null;
         JitOptions jit = ParseJit(Environment.GetEnvironmentVariable("JIT_OPTIONS"), JitOptions.Default, "JIT_OPTIONS");
+        var stats = new StatsOutput(false, null);
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -93,6 +100,8 @@ internal static class RunCommand
                 case "--max-instructions": maxInstructions = Options.Count("--max-instructions", Options.Value(args, ref i)); break;
                 case "--trace": trace = Options.Trace(Options.Value(args, ref i)); break;
                 case "--jit": jit = ParseJit(Options.Value(args, ref i), jit, "--jit"); break;
+                case "--stats": stats = stats with { Table = true }; break;
+                case "--stats-json": stats = stats with { JsonFile = Options.Value(args, ref i) }; break;
                 case var a when Options.Icount(a) is int shift: icount = shift; break;
                 default:
                     throw new UsageError(args[i].StartsWith('-') ? $"unknown option {args[i]}" : $"unexpected argument '{args[i]}'");
@@ -106,7 +115,7 @@ internal static class RunCommand
             ulong size = mem ?? BareMetalMachine.DefaultRamSize;
             if (size < 4096 || size % 4096 != 0 || size > BareMetalMachine.MaxRamSize)
                 throw new UsageError("--mem must be a multiple of 4K between 4K and 3G");
-            return RunMachine(console => BareMetalMachine.Create(bare, console, size, icount), withInput: false, timeout, maxInstructions, stderr, trace, jit);
+            return RunMachine(console => BareMetalMachine.Create(bare, console, size, icount), withInput: false, timeout, maxInstructions, stderr, trace, jit, stats);
         }
         var options = Linux(kernel!, initrd, append, mem, smp, dtb, icount);
         return RunMachine(console =>
@@ -114,7 +123,7 @@ internal static class RunCommand
             var m = LinuxMachine.Create(options, console);
             if (dtbOut is not null) WriteFile(dtbOut, m.DeviceTree);
             return m;
-        }, withInput: true, timeout, maxInstructions, stderr, trace, jit);
+        }, withInput: true, timeout, maxInstructions, stderr, trace, jit, stats);
     }
 
     internal static JitOptions ParseJit(string? text, JitOptions start, string source)
@@ -154,7 +163,7 @@ internal static class RunCommand
 
     /// <summary>Builds a machine around a console, runs it and turns the way it ended into an exit code.</summary>
     internal static int RunMachine(Func<Stream, Machine> build, bool withInput, TimeSpan? timeout, ulong maxInstructions, TextWriter stderr,
-        (TraceKinds Kinds, string? File)? trace = null, JitOptions? jit = null)
+        (TraceKinds Kinds, string? File)? trace = null, JitOptions? jit = null, StatsOutput? stats = null)
     {
         using var stdout = new BufferedStream(System.Console.OpenStandardOutput(), 4096);
         var console = new ConsoleOutput(stdout);
@@ -216,6 +225,8 @@ internal static class RunCommand
                 int decoded = machine.Domain.Vcpus.Sum(v => v.Engine.BlocksDecoded);
                 stderr.WriteLine($"jit: tier 1 ({machine.Domain.JitOptions}): {decoded:N0} blocks decoded, {compiled:N0} compiled, {rejected:N0} left to tier 0");
             }
+            if (stats is { Requested: true } && !Report(stats, RunStatistics.Collect(machine.Domain, result.Instructions, result.WallTime), stderr))
+                return CommandLine.ExitCodes.Failure;
             if (Environment.GetEnvironmentVariable("JIT_DEBUG_STATE") == "1")
                 foreach (var v in machine.Domain.Vcpus) stderr.WriteLine(v.Describe());
             if (console.Panic is { } panic)
@@ -256,6 +267,23 @@ internal static class RunCommand
     {
         machine.Domain.InputAttached = true;
         return new ConsoleInput(machine.Uart, machine.Interrupt, () => machine.Domain.InputAttached = false);
+    }
+
+    private static bool Report(StatsOutput output, RunStatistics statistics, TextWriter stderr)
+    {
+        if (output.Table) stderr.Write(statistics.ToTable());
+        if (output.JsonFile is not { } path) return true;
+        try
+        {
+            using var file = File.Create(path);
+            statistics.WriteJson(file);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"jit: --stats-json {path}: cannot be written: {e.Message}");
+            return false;
+        }
     }
 
     /// <summary>

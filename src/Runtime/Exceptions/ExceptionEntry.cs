@@ -39,6 +39,7 @@ public static unsafe class ExceptionEntry
         s->SpsrEl1 = s->Pstate;
         s->ElrEl1 = s->PC;
         Trace?.Invoke(new TakenException(s->Mpidr, true, 0, s->PC, 0, s->VbarEl1 + offset));
+        s->Counters.IrqsTaken++;
         s->SelectStack(1, 1);
         s->Daif = 0x3C0;
         s->PC = s->VbarEl1 + offset;

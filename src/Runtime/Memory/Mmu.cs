@@ -117,6 +117,7 @@ public sealed unsafe class Mmu
     private bool FetchSlow(ulong va, out ulong pa, out byte* host)
     {
         host = null;
+        s->Counters.TlbMisses++;
         uint el = s->EL;
         if (!Translate(va, AccessKind.Fetch, el, out pa, out uint fault))
         {
@@ -145,6 +146,7 @@ public sealed unsafe class Mmu
     private bool ReadSlow(ulong va, int size, uint el, out ulong value)
     {
         value = 0;
+        s->Counters.TlbMisses++;
         if ((va & (ulong)(size - 1)) != 0)
         {
             if (StrictAlignment)
@@ -182,6 +184,7 @@ public sealed unsafe class Mmu
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool WriteSlow(ulong va, int size, uint el, ulong value)
     {
+        s->Counters.TlbMisses++;
         if ((va & (ulong)(size - 1)) != 0)
         {
             if (StrictAlignment)
@@ -224,6 +227,7 @@ public sealed unsafe class Mmu
     /// </summary>
     public byte* AtomicAddress(ulong va, int size, bool write)
     {
+        s->Counters.TlbMisses++;
         if ((va & (ulong)(size - 1)) != 0)
         {
             ExceptionEntry.DataAbort(s, va, write, FaultStatus.Alignment);

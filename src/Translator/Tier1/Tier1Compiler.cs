@@ -21,6 +21,18 @@ public static unsafe class Tier1Compiler
     /// <summary>Blocks compiled and blocks tier 1 declined (no leading instruction it covers, or a compiler failure).</summary>
     public static (long Compiled, long Rejected) Statistics => (Interlocked.Read(ref compiled), Interlocked.Read(ref rejected));
 
+    private static long ilBytes, jitTicks;
+
+    /// <summary>Blocks waiting for the background compiler.</summary>
+    public static int QueueLength => queue.Count;
+
+    /// <summary>
+    /// IL bytes RyuJIT compiled for tier 1 and the time it spent, as the runtime's per-thread JIT figures see
+    /// them around each compilation (so they include whatever the compiler itself still needed compiling).
+    /// </summary>
+    public static (long ILBytes, TimeSpan JitTime) CodeStatistics =>
+        (Interlocked.Read(ref ilBytes), TimeSpan.FromTicks(Interlocked.Read(ref jitTicks)));
+
     /// <summary>Compiles <paramref name="block"/> on the background thread; the caller goes on interpreting it.</summary>
     public static void Enqueue(Block block, bool inlineTlb)
     {
@@ -57,6 +69,8 @@ public static unsafe class Tier1Compiler
     private static void CompileAndInstall(Block block, bool inlineTlb)
     {
         CompiledBlock? code;
+        long ilBefore = System.Runtime.JitInfo.GetCompiledILBytes(currentThread: true);
+        TimeSpan jitBefore = System.Runtime.JitInfo.GetCompilationTime(currentThread: true);
         try
         {
             code = BlockCompiler.Compile(block, inlineTlb);
@@ -69,6 +83,8 @@ public static unsafe class Tier1Compiler
             Log.Once($"tier1:{e.GetType().Name}", $"tier 1 could not compile a block ({e.GetType().Name}: {e.Message}); it stays interpreted");
             code = null;
         }
+        Interlocked.Add(ref ilBytes, System.Runtime.JitInfo.GetCompiledILBytes(currentThread: true) - ilBefore);
+        Interlocked.Add(ref jitTicks, (System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - jitBefore).Ticks);
         if (code is null)
         {
             Interlocked.Increment(ref rejected);

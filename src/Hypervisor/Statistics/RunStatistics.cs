@@ -1,0 +1,81 @@
+using System.Globalization;
+using System.Text.Json;
+using Jit.Translator.Tier1;
+
+namespace Jit.Hypervisor.Statistics;
+
+/// <summary>
+/// The figures of one run that <c>--stats</c> prints and <c>--stats-json</c> writes: the domain's counters at
+/// the end of the run, its wall time, and the process-wide tier 1 figures.
+/// </summary>
+public sealed record RunStatistics(
+    ulong Instructions,
+    TimeSpan WallTime,
+    CounterTotals Totals,
+    long RegionsCompiled,
+    long RegionsRejected,
+    long ILBytes,
+    TimeSpan JitTime)
+{
+    public double Seconds => WallTime.TotalSeconds;
+    public double Mips => Seconds > 0 ? Instructions / Seconds / 1e6 : 0;
+    public double TlbMissesPerMillion => Instructions > 0 ? Totals.TlbMisses * 1e6 / Instructions : 0;
+
+    /// <summary>Call after the domain's vCPUs have stopped, before the domain is disposed.</summary>
+    public static RunStatistics Collect(Domain domain, ulong instructions, TimeSpan wallTime)
+    {
+        var (compiled, rejected) = Tier1Compiler.Statistics;
+        var (ilBytes, jitTime) = Tier1Compiler.CodeStatistics;
+        return new RunStatistics(instructions, wallTime, CounterTotals.Of(domain.Vcpus), compiled, rejected, ilBytes, jitTime);
+    }
+
+    /// <summary>The <c>--stats</c> table: one figure a line, counts right-aligned.</summary>
+    public string ToTable()
+    {
+        var ci = CultureInfo.InvariantCulture;
+        var w = new StringWriter(ci);
+        void Row(string name, string value, string note = "") =>
+            w.WriteLine(string.Create(ci, $"  {name,-22}{value,16}{(note.Length > 0 ? "   " + note : "")}"));
+        string N(double n) => n.ToString("N0", ci);
+
+        w.WriteLine("jit: run statistics");
+        Row("guest instructions", N(Instructions));
+        Row("wall time", Seconds.ToString("F3", ci), "s");
+        Row("guest MIPS", Mips.ToString("F1", ci));
+        foreach (var (kind, count) in Totals.Exits.ByKind) Row($"exits: {kind}", N(count));
+        Row("TLB misses", N(Totals.TlbMisses), TlbMissesPerMillion.ToString("N0", ci) + " per million instructions");
+        Row("regions compiled", N(RegionsCompiled));
+        Row("regions rejected", N(RegionsRejected));
+        Row("tier-1 IL", N(ILBytes), "bytes, " + JitTime.TotalSeconds.ToString("F2", ci) + " s in RyuJIT");
+        Row("blocks decoded", N(Totals.BlocksDecoded));
+        Row("vCPU allocations", N(Totals.AllocatedBytes), "bytes");
+        var calls = Totals.SmcccByOwner.Where(o => o.Calls > 0).Select(o => $"{o.Owner} {N(o.Calls)}").ToList();
+        Row("SMCCC calls by owner", calls.Count == 0 ? "none" : string.Join(", ", calls));
+        return w.ToString();
+    }
+
+    /// <summary>
+    /// The <c>--stats-json</c> document. Its shape is a contract (the perf gate reads it): add keys, never
+    /// rename or remove them.
+    /// </summary>
+    public void WriteJson(Stream stream)
+    {
+        using var j = new Utf8JsonWriter(stream);
+        j.WriteStartObject();
+        j.WriteNumber("instructions", Instructions);
+        j.WriteNumber("seconds", Math.Round(Seconds, 6));
+        j.WriteNumber("mips", Math.Round(Mips, 3));
+        j.WriteStartObject("exits");
+        foreach (var (kind, count) in Totals.Exits.ByKind) j.WriteNumber(kind, count);
+        j.WriteEndObject();
+        j.WriteNumber("tlbMisses", Totals.TlbMisses);
+        j.WriteNumber("regionsCompiled", RegionsCompiled);
+        j.WriteNumber("regionsRejected", RegionsRejected);
+        j.WriteNumber("blocksDecoded", Totals.BlocksDecoded);
+        j.WriteNumber("allocatedBytesVcpu", Totals.AllocatedBytes);
+        j.WriteStartObject("smcByOwner");
+        foreach (var (owner, calls) in Totals.SmcccByOwner) j.WriteNumber(owner, calls);
+        j.WriteEndObject();
+        j.WriteEndObject();
+    }
+}
