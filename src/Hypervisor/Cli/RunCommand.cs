@@ -42,8 +42,8 @@ internal static class RunCommand
                                 clock; WFI skips guest time to the next timer deadline instead of sleeping,
                                 and a guest waiting with no timer armed and no input to come ends the run
                                 (exit 1). The RTC starts at 2025-01-01 00:00:00 UTC and advances with guest
-                                time; the boot loader's random seeds are fixed. Needs --smp 1. Runs retire the same
-                                instructions when tier 1 does not compile in the background: add
+                                time; the boot loader's random seeds are fixed. Needs --smp 1. Runs retire
+                                the same instructions when tier 1 does not compile in the background: add
                                 --jit tier1=sync (or tier1=off) for exact counts
           --trace KINDS         log guest events to stderr, like QEMU's -d: a comma-separated list of
                                 in_asm (each block when decoded, disassembled), exec (each block entry),
@@ -55,6 +55,8 @@ internal static class RunCommand
                                                              (default)
                                   threshold=N                block executions before compiling (default 500)
                                   inline-tlb=on|off          soft-TLB hit path inline in compiled code
+                                Engine switches change speed, not results; --icount, which changes what
+                                the guest sees of time, is an option of its own.
           --stats               at the end, print a table to stderr: guest instructions, wall time, MIPS,
                                 exits by kind, TLB misses, tier 1 figures, bytes allocated on vCPU threads,
                                 SMCCC calls by owner
@@ -62,7 +64,7 @@ internal static class RunCommand
         While a guest runs, `jit top PID` shows its live counters (the "Jit" meter).
 
         Exit codes: 0 the guest powered off (PSCI SYSTEM_OFF); 1 it stopped otherwise (CPU_OFF, instruction
-        limit, emulator failure); 2 bad command line or image; 3 the guest called SYSTEM_RESET; 4 the guest
+        limit, idle forever under --icount, emulator failure); 2 bad command line or image; 3 the guest called SYSTEM_RESET; 4 the guest
         kernel panicked (the reason is printed); 124 timeout; 130 interrupted (Ctrl-C). Statistics
         (instructions, wall time, MIPS) go to stderr.
         """;
