@@ -4,6 +4,7 @@
 #   - the aarch64 cross toolchain (builds the test guests)
 #   - qemu-user and qemu-system-arm (reference and benchmark peer)
 #   - device-tree-compiler, make
+#   - jq (perf/gates reads and writes its JSON figures)
 # The .NET SDK must already be installed (see global.json for the version).
 set -euo pipefail
 
@@ -15,6 +16,7 @@ need qemu-aarch64 qemu-user
 need qemu-system-aarch64 qemu-system-arm
 need dtc device-tree-compiler
 need make make
+need jq jq
 # cpio and gzip pack the guest initramfs (guests/initramfs/build.sh).
 need cpio cpio
 need gzip gzip

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything CI runs: machine setup, the test guests, the Debian arm64 busybox, then every test project in the
-# default (mixed) mode, then the CPU-level suites and the Linux boots again with tier 1 off and with tier 1
-# forced on every block (threshold 0, compiled synchronously): all three modes must agree.
+# default (mixed) mode; the CPU-level suites and the Linux boots again with tier 1 off and with tier 1 forced on
+# every block (threshold 0, compiled synchronously), since all three modes must agree; then the perf gates
+# (perf/gates: deterministic counts and same-run ratios against perf/baseline.json).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/setup.sh
@@ -14,3 +15,4 @@ for mode in tier1=off tier1=sync,threshold=0; do
   JIT_OPTIONS=$mode dotnet test tests/Jit.Differential.Tests -c Release --no-build
   JIT_OPTIONS=$mode dotnet test tests/Jit.Hypervisor.Tests -c Release --no-build --filter 'FullyQualifiedName~Linux.LinuxBootTests'
 done
+perf/gates

@@ -18,7 +18,9 @@ ln -s busybox "$stage/bin/sh"
 cp "$here/init-$kind" "$stage/init"
 chmod 755 "$stage/init"
 mkdir -p "$(dirname "$out")"
-# Owned by root, with a fixed timestamp, so the archive is reproducible.
+# Owned by root, with a fixed timestamp, so the archive is reproducible (the guest sees the same files, down
+# to their mtimes, which an instruction-count run would otherwise execute differently).
+find "$stage" -mindepth 1 -exec touch -h -d @0 {} +
 (cd "$stage" && find . -mindepth 1 -print0 | sort -z \
   | cpio --null --create --format=newc --owner=0:0 --reproducible --quiet) | gzip -9n > "$out.tmp"
 mv "$out.tmp" "$out"

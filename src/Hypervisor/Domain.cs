@@ -1,6 +1,7 @@
 using Jit.Hypervisor.Smccc;
 using Jit.Runtime;
 using Jit.Runtime.Memory;
+using Jit.Runtime.Timers;
 
 namespace Jit.Hypervisor;
 
@@ -13,9 +14,14 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
     private readonly List<Vcpu> vcpus = [];
     private int shutdown = -1;
 
-    public Domain(string name)
+    /// <param name="counter">
+    /// The system counter its vCPUs read and time their timers by: the host's clock by default, or an
+    /// <see cref="InstructionCounter"/> for reproducible runs, which allows only one vCPU.
+    /// </param>
+    public Domain(string name, SystemCounter? counter = null)
     {
         Name = name;
+        Counter = counter ?? SystemCounter.Host;
         Smccc = new SmcccDispatcher();
         Smccc.Route(SmcccOwner.ArmArchitecture, new ArchCalls());
         Smccc.RoutePsci(new Psci(this));
@@ -26,6 +32,25 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
     public MmioMap Mmio { get; } = new();
     public SmcccDispatcher Smccc { get; }
     public IReadOnlyList<Vcpu> Vcpus => vcpus;
+    public SystemCounter Counter { get; }
+
+    private volatile bool inputAttached;
+
+    /// <summary>
+    /// Whether something outside the guest may still send it input (a console whose stdin is open). In
+    /// instruction-count time a vCPU in WFI with no timer armed waits for it; without it, nothing could ever
+    /// wake the vCPU and the run ends as idle.
+    /// </summary>
+    public bool InputAttached
+    {
+        get => inputAttached;
+        set
+        {
+            inputAttached = value;
+            if (!value)
+                foreach (var v in vcpus) v.Wake();
+        }
+    }
 
     private Jit.Translator.JitOptions jitOptions = Jit.Translator.JitOptions.Default;
 
@@ -45,6 +70,10 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
 
     public Vcpu AddVcpu()
     {
+        // One clock per domain, one vCPU retiring instructions: a second vCPU would need its own notion of
+        // time, and their interleaving would depend on host scheduling.
+        if (Counter is InstructionCounter && vcpus.Count > 0)
+            throw new InvalidOperationException("instruction-count time supports one vCPU");
         var v = new Vcpu(this, vcpus.Count);
         v.Engine.Options = jitOptions;
         v.Processor.Broadcast = bits =>

@@ -3,6 +3,7 @@ using Jit.Hypervisor.Statistics;
 using Jit.Runtime;
 using Jit.Runtime.Interrupts;
 using Jit.Runtime.Memory;
+using Jit.Runtime.Timers;
 using Jit.Translator;
 
 namespace Jit.Hypervisor;
@@ -18,6 +19,11 @@ public enum VcpuExit
     Stopped,
     /// <summary>The instruction budget given to <see cref="Vcpu.Run"/> is used up.</summary>
     InstructionLimit,
+    /// <summary>
+    /// In instruction-count time, the vCPU waits for an interrupt (WFI) with no timer armed and no input that
+    /// could come: it would wait forever.
+    /// </summary>
+    Idle,
 }
 
 /// <summary>
@@ -44,7 +50,12 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
         Id = id;
         state = CpuState.Allocate();
         Mmu = new Mmu(state, domain.Memory, new VcpuMmioPort(domain.Mmio, Counters));
-        Processor = new Processor(state, Mmu);
+        Processor = new Processor(state, Mmu, domain.Counter);
+        if (domain.Counter is InstructionCounter icount)
+        {
+            icount.Bind(state);
+            icount.Replan = () => RequestExit(ExitRequests.Yield);
+        }
         Processor.Timer.Fired += () => wake.Set();
         Engine = new Engine(Processor, this);
         IrqInput = new IrqLine(this);
@@ -126,6 +137,9 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
         state->Mpidr = Mpidr;
     }
 
+    /// <summary>Ends a wait in WFI so the vCPU looks at its state again.</summary>
+    internal void Wake() => wake.Set();
+
     /// <summary>Makes the engine leave at its next check; callable from any thread, including signal handlers.</summary>
     public void RequestExit(int requests)
     {
@@ -192,6 +206,7 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
     private VcpuExit RunLoop(ulong maxInstructions)
     {
         ulong start = state->Retired;
+        var icount = domain.Counter as InstructionCounter;
         while (true)
         {
             if (domain.ShutdownRequest is not null) return VcpuExit.Shutdown;
@@ -200,7 +215,14 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
             ulong done = state->Retired - start;
             if (done >= maxInstructions) return VcpuExit.InstructionLimit;
 
-            switch (Engine.Run(maxInstructions - done))
+            ulong budget = maxInstructions - done;
+            if (icount is not null)
+            {
+                // The plan made now covers any earlier request to plan again.
+                Interlocked.And(ref state->ExitRequest, ~ExitRequests.Yield);
+                budget = icount.Plan(budget);
+            }
+            switch (Engine.Run(budget))
             {
                 case ExitReason.Halt:
                     Counters.Other++;
@@ -211,13 +233,15 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
                     break;
                 case ExitReason.Wfi:
                     Counters.Wfi++;
-                    Park();
+                    if (icount is null) Park();
+                    else if (!SkipIdleTime(icount)) return VcpuExit.Idle;
                     break;
                 case ExitReason.Hvc:
                 case ExitReason.Smc:
                     // The fast path answered the call already and asked to stop; the checks above say why.
                 case ExitReason.Stopped:
                 case ExitReason.InstructionLimit:
+                case ExitReason.Yield:
                     Counters.Other++;
                     break;
             }
@@ -242,7 +266,7 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
             // millisecond steps would make every timer interrupt of an idle guest milliseconds late.
             if (Processor.Timer.NextDeadline is ulong deadline)
             {
-                ulong now = GuestClock.Now();
+                ulong now = Processor.Timer.Counter;
                 if (deadline <= now)
                 {
                     Processor.Timer.Update();
@@ -258,6 +282,26 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
             {
                 wake.Wait();
             }
+        }
+    }
+
+    /// <summary>
+    /// WFI in instruction-count time: nothing runs until an interrupt, so guest time jumps to the next armed
+    /// deadline rather than being slept through. False when the wait could never end: no interrupt pending,
+    /// no alarm armed and no input to come.
+    /// </summary>
+    private bool SkipIdleTime(InstructionCounter icount)
+    {
+        while (true)
+        {
+            wake.Reset();
+            if (Volatile.Read(ref state->IrqPending) != 0) return true;
+            if ((Volatile.Read(ref state->ExitRequest) & (ExitRequests.Stop | ExitRequests.Halt)) != 0) return true;
+            // An alarm can fire without waking the vCPU (the GIC holds the interrupt back): skip on to the next.
+            if (icount.SkipToNextDeadline()) continue;
+            if (!domain.InputAttached) return false;
+            // Input arrives in real time whatever the mode; guest time stands still until it does.
+            wake.Wait();
         }
     }
 

@@ -137,4 +137,9 @@ public static class ExitRequests
     /// through its write TLB: apply the queued block invalidations and write-TLB drops.
     /// </summary>
     public const int InvalidateCode = 16;
+    /// <summary>
+    /// Leave at the next block boundary so the run loop can plan again: in instruction-count time, the guest
+    /// armed a timer earlier than the instruction budget the engine is running on.
+    /// </summary>
+    public const int Yield = 32;
 }

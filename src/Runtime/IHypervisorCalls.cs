@@ -27,4 +27,6 @@ public enum ExitReason
     Wfi,
     /// <summary>The instruction budget given to Run was used up.</summary>
     InstructionLimit,
+    /// <summary><see cref="ExitRequests.Yield"/> was requested; the caller clears it.</summary>
+    Yield,
 }

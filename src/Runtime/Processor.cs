@@ -40,10 +40,11 @@ public sealed unsafe class Processor
     /// <summary>The GICv3 CPU interface; null on a machine without a GIC (ICC_* accesses are then UNDEFINED).</summary>
     public IGicCpuInterface? Gic { get; set; }
 
-    public Processor(CpuState* state, Mmu mmu)
+    /// <param name="counter">The domain's system counter; the host's clock by default.</param>
+    public Processor(CpuState* state, Mmu mmu, SystemCounter? counter = null)
     {
         State = state;
         Mmu = mmu;
-        Timer = new GenericTimer();
+        Timer = new GenericTimer(counter);
     }
 }

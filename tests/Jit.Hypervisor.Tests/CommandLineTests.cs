@@ -33,6 +33,9 @@ public class CommandLineTests
     [InlineData("give exactly one of --bare <file> or --kernel <Image>", "run", "--bare", "x.elf", "--kernel", "Image")]
     [InlineData("--initrd, --dtb and --dtb-out need --kernel", "run", "--bare", "x.elf", "--initrd", "i.cpio")]
     [InlineData("--smp must be between 1 and 8", "run", "--kernel", "Image", "--smp", "9")]
+    [InlineData("--icount needs --smp 1", "run", "--kernel", "Image", "--smp", "2", "--icount")]
+    [InlineData("--icount '11' is not a shift from 0 to 10", "run", "--bare", "x.elf", "--icount=11")]
+    [InlineData("--icount 'x' is not a shift from 0 to 10", "run", "--bare", "x.elf", "--icount=x")]
     [InlineData("--mem must be a multiple of 4K between 64M and 3G for a Linux guest", "run", "--kernel", "Image", "--mem", "16M")]
     [InlineData("--timeout needs a value", "run", "--bare", "x.elf", "--timeout")]
     [InlineData("--timeout '0' is not a number of seconds", "run", "--bare", "x.elf", "--timeout", "0")]
@@ -49,6 +52,14 @@ public class CommandLineTests
         Assert.Equal(2, rc);
         Assert.StartsWith($"jit run: {message}", err);
         Assert.Contains("usage: jit run (--bare", err);
+    }
+
+    [Fact]
+    public void BootRefusesIcountWithSeveralVcpus()
+    {
+        var (rc, err) = Run("boot", "--icount=3", "--smp", "2");
+        Assert.Equal(2, rc);
+        Assert.StartsWith("jit boot: --icount needs --smp 1", err);
     }
 
     [Fact]

@@ -1,11 +1,14 @@
 using Jit.Runtime;
 using Jit.Runtime.Interrupts;
+using Jit.Runtime.Timers;
 
 namespace Jit.Devices.Rtc;
 
 /// <summary>
 /// Arm PrimeCell PL031 real-time clock (DDI 0224): a seconds counter that starts at the host's UTC time, a
-/// match register raising the interrupt when the counter reaches it, and the PrimeCell identification.
+/// match register raising the interrupt when the counter reaches it, and the PrimeCell identification. The
+/// match is watched by an alarm on the domain's system counter, so in instruction-count time it fires after
+/// the same guest instructions in every run.
 /// </summary>
 public sealed class Pl031 : IMmioDevice, IDisposable
 {
@@ -14,7 +17,8 @@ public sealed class Pl031 : IMmioDevice, IDisposable
 
     private readonly object gate = new();
     private readonly Func<long> clock;
-    private readonly Timer matchTimer;
+    private readonly SystemCounter counter;
+    private readonly CounterAlarm matchAlarm;
     private long offset;   // guest seconds minus host seconds
     private uint match;
     private uint lastSeen;
@@ -23,10 +27,12 @@ public sealed class Pl031 : IMmioDevice, IDisposable
     public IInterruptLine Interrupt { get; set; } = UnconnectedLine.Instance;
 
     /// <param name="clock">Seconds since the epoch; the host's UTC clock by default (tests pass their own).</param>
-    public Pl031(Func<long>? clock = null)
+    /// <param name="counter">The counter the match alarm runs on, which <paramref name="clock"/> should follow; the host's by default.</param>
+    public Pl031(Func<long>? clock = null, SystemCounter? counter = null)
     {
         this.clock = clock ?? (() => DateTimeOffset.UtcNow.ToUnixTimeSeconds());
-        matchTimer = new Timer(_ => { lock (gate) Evaluate(); }, null, Timeout.Infinite, Timeout.Infinite);
+        this.counter = counter ?? SystemCounter.Host;
+        matchAlarm = this.counter.CreateAlarm(() => { lock (gate) Evaluate(); });
         lastSeen = Now;
     }
 
@@ -85,8 +91,10 @@ public sealed class Pl031 : IMmioDevice, IDisposable
         if (lastSeen < match && match <= now) raw = true;
         lastSeen = now;
         Interrupt.SetLevel(raw && maskSet);
-        if (maskSet && !raw && match > now) matchTimer.Change(TimeSpan.FromSeconds(Math.Min(match - now, 86_400)), Timeout.InfiniteTimeSpan);
-        else matchTimer.Change(Timeout.Infinite, Timeout.Infinite);
+        // Seconds turn over within a second of now, so this never fires before the match; at most a day ahead,
+        // as the check repeats then.
+        if (maskSet && !raw && match > now) matchAlarm.Arm(counter.Now + Math.Min(match - now, 86_400u) * CpuModel.CounterFrequency);
+        else matchAlarm.Cancel();
     }
 
     private static ulong Unmodelled(ulong offset, string what)
@@ -95,5 +103,5 @@ public sealed class Pl031 : IMmioDevice, IDisposable
         return 0;
     }
 
-    public void Dispose() => matchTimer.Dispose();
+    public void Dispose() => matchAlarm.Dispose();
 }

@@ -19,9 +19,10 @@ public sealed class BareMetalMachine : Machine
     public LoadedImage Image { get; }
 
     /// <summary>Builds the machine and loads <paramref name="path"/>; a bad image raises <see cref="ImageError"/>.</summary>
-    public static BareMetalMachine Create(string path, Stream console, ulong ramSize = DefaultRamSize)
+    /// <param name="icountShift">Instruction-count time at 2^shift ns per instruction (<c>--icount</c>), or null for host time.</param>
+    public static BareMetalMachine Create(string path, Stream console, ulong ramSize = DefaultRamSize, int? icountShift = null)
     {
-        var domain = new Domain(Path.GetFileName(path));
+        var domain = new Domain(Path.GetFileName(path), icountShift is int shift ? new Jit.Runtime.Timers.InstructionCounter(shift) : null);
         try
         {
             domain.Memory.AddRam(RamBase, ramSize);

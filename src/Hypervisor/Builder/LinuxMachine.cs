@@ -1,12 +1,16 @@
 using Jit.Devices.Gic;
 using Jit.Devices.Rtc;
 using Jit.Devices.Uart;
+using Jit.Runtime;
+using Jit.Runtime.Timers;
 using static Jit.Hypervisor.Builder.GuestMemoryMap;
 
 namespace Jit.Hypervisor.Builder;
 
 /// <summary>What <c>jit run --kernel</c> and <c>jit boot</c> ask for.</summary>
-public sealed record LinuxOptions(string Kernel, string? Initrd, string BootArgs, ulong RamSize, int Cpus, string? DeviceTree = null);
+/// <param name="IcountShift">Instruction-count time (<c>--icount</c>) at 2^shift ns per instruction, or null for host time.</param>
+public sealed record LinuxOptions(string Kernel, string? Initrd, string BootArgs, ulong RamSize, int Cpus, string? DeviceTree = null,
+    int? IcountShift = null);
 
 /// <summary>
 /// The platform of the design for a Linux guest: RAM bank 0, a GICv3 with a redistributor per vCPU, the
@@ -32,17 +36,48 @@ public sealed class LinuxMachine : Machine
     public LoadedKernel Kernel { get; }
 
     /// <summary>The device tree a domain with these options gets (for <c>jit dtb</c> and --dtb-out).</summary>
-    public static byte[] DescribePlatform(LinuxOptions o, (ulong Start, ulong End)? initrd) =>
-        PlatformDeviceTree.Build(new PlatformDescription([(Ram0Base, o.RamSize)], o.Cpus, o.BootArgs, initrd,
-            BitConverter.ToUInt64(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)),
-            System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+    public static byte[] DescribePlatform(LinuxOptions o, (ulong Start, ulong End)? initrd)
+    {
+        var (kaslr, rng) = BootEntropy(reproducible: o.IcountShift is not null);
+        return PlatformDeviceTree.Build(new PlatformDescription([(Ram0Base, o.RamSize)], o.Cpus, o.BootArgs, initrd, kaslr, rng));
+    }
+
+    /// <summary>
+    /// The seeds a boot loader hands the kernel. In instruction-count time they are fixed: they feed the random
+    /// pool, and through it KASLR and the address-space layout of every process, which change the instructions
+    /// a boot executes.
+    /// </summary>
+    private static (ulong Kaslr, byte[] Rng) BootEntropy(bool reproducible)
+    {
+        if (!reproducible)
+            return (BitConverter.ToUInt64(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)),
+                System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        byte[] kaslr = System.Security.Cryptography.SHA256.HashData("jit icount kaslr-seed"u8);
+        return (BitConverter.ToUInt64(kaslr), System.Security.Cryptography.SHA256.HashData("jit icount rng-seed"u8));
+    }
+
+    /// <summary>The RTC's time at power-on in instruction-count time: 2025-01-01 00:00:00 UTC.</summary>
+    public const long IcountRtcStart = 1_735_689_600;
+
+    /// <summary>
+    /// The PL031's seconds: the host's UTC clock, or in instruction-count time <see cref="IcountRtcStart"/>
+    /// advanced by the system counter. Not the host's time at start: the kernel mixes the time it reads into
+    /// its random pool and formats it into its log, so a different start second changes the instructions the
+    /// boot retires.
+    /// </summary>
+    private static Pl031 CreateRtc(SystemCounter counter)
+    {
+        if (counter is not InstructionCounter) return new Pl031();
+        return new Pl031(() => IcountRtcStart + (long)(counter.Now / CpuModel.CounterFrequency), counter);
+    }
 
     public static LinuxMachine Create(LinuxOptions o, Stream console)
     {
         if (o.RamSize < MinRamSize || o.RamSize > Ram0MaxSize || o.RamSize % 4096 != 0)
             throw new ArgumentOutOfRangeException(nameof(o), $"RAM must be a multiple of 4K between 64M and 3G");
         if (o.Cpus is < 1 or > 8) throw new ArgumentOutOfRangeException(nameof(o), "1 to 8 vCPUs");
-        var domain = new Domain(Path.GetFileName(o.Kernel));
+        if (o.IcountShift is not null && o.Cpus != 1) throw new ArgumentOutOfRangeException(nameof(o), "instruction-count time runs one vCPU");
+        var domain = new Domain(Path.GetFileName(o.Kernel), o.IcountShift is int shift ? new InstructionCounter(shift) : null);
         try
         {
             domain.Memory.AddRam(Ram0Base, o.RamSize);
@@ -69,7 +104,8 @@ public sealed class LinuxMachine : Machine
             domain.Mmio.Register(GicrBase, gic.Redistributors);
             var uart = new Pl011(console) { Interrupt = gic.SpiLine(Pl011Spi) };
             domain.Mmio.Register(Pl011Base, uart);
-            var rtc = new Pl031 { Interrupt = gic.SpiLine(Pl031Spi) };
+            var rtc = CreateRtc(domain.Counter);
+            rtc.Interrupt = gic.SpiLine(Pl031Spi);
             domain.Mmio.Register(Pl031Base, rtc);
 
             for (int i = 0; i < o.Cpus; i++)

@@ -13,6 +13,8 @@ public enum RunEnd
     Timeout,
     Interrupted,
     InstructionLimit,
+    /// <summary>In instruction-count time the guest waited for an interrupt that nothing could raise.</summary>
+    Idle,
 }
 
 public readonly record struct RunResult(RunEnd End, ulong Instructions, TimeSpan WallTime)
@@ -74,6 +76,7 @@ public abstract class Machine : IDisposable
             },
             VcpuExit.PoweredOff => RunEnd.AllVcpusOff,
             VcpuExit.InstructionLimit => RunEnd.InstructionLimit,
+            VcpuExit.Idle => RunEnd.Idle,
             _ => timedOut && !interrupted ? RunEnd.Timeout : RunEnd.Interrupted,
         };
         return new RunResult(end, Retired - before, clock.Elapsed);

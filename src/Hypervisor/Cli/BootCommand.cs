@@ -9,7 +9,7 @@ namespace Jit.Hypervisor.Cli;
 /// </summary>
 internal static class BootCommand
 {
-    public const string Usage = "jit boot [--smp N] [--mem SIZE] [--append \"…\"] [--timeout SECONDS] [--trace KINDS] [--stats] [--stats-json FILE]";
+    public const string Usage = "jit boot [--smp N] [--mem SIZE] [--append \"…\"] [--timeout SECONDS] [--icount[=SHIFT]] [--trace KINDS] [--stats] [--stats-json FILE]";
 
     public static int Execute(string[] args, TextWriter stderr)
     {
@@ -18,6 +18,7 @@ internal static class BootCommand
         int smp = 1;
         TimeSpan? timeout = null;
         (Tracing.TraceKinds, string?)? trace = null;
+        int? icount = null;
         var stats = new StatsOutput(false, null);
         for (int i = 0; i < args.Length; i++)
         {
@@ -27,24 +28,27 @@ internal static class BootCommand
                     System.Console.Out.WriteLine($"usage: {Usage}");
                     System.Console.Out.WriteLine("Boots Debian's arm64 kernel with a busybox shell (fetched and built on first use; Ctrl-A X quits).");
                     System.Console.Out.WriteLine("--stats and --stats-json FILE report the run's statistics at the end, as for jit run (jit run --help).");
+                    System.Console.Out.WriteLine("--icount[=SHIFT] runs in instruction-count time, as `jit run --help` describes.");
                     return CommandLine.ExitCodes.Ok;
                 case "--append": append = Options.Value(args, ref i); break;
                 case "--smp": smp = (int)Options.Count("--smp", Options.Value(args, ref i)); break;
                 case "--mem": mem = Options.Size("--mem", Options.Value(args, ref i)); break;
                 case "--timeout": timeout = Options.Seconds("--timeout", Options.Value(args, ref i)); break;
                 case "--trace": trace = Options.Trace(Options.Value(args, ref i)); break;
+                case var a when Options.Icount(a) is int shift: icount = shift; break;
                 case "--stats": stats = stats with { Table = true }; break;
                 case "--stats-json": stats = stats with { JsonFile = Options.Value(args, ref i) }; break;
                 default: throw new UsageError($"unknown option {args[i]}");
             }
         }
+        Options.CheckIcountSmp(icount, smp);
         string root = RepositoryRoot() ?? throw new UsageError("cannot find the Jit repository (its scripts fetch the guest); run ./jit from a checkout");
         string? kernel = Script(root, stderr, "scripts/fetch-arm64.sh", "kernel");
         string cache = Environment.GetEnvironmentVariable("JIT_CACHE") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "jit");
         string initrd = Path.Combine(cache, "initramfs-shell.cpio.gz");
         string? built = kernel is null ? null : Script(root, stderr, "guests/initramfs/build.sh", "shell", initrd);
         if (kernel is null || built is null) return CommandLine.ExitCodes.Failure;
-        var options = RunCommand.Linux(kernel, initrd, append, mem, smp);
+        var options = RunCommand.Linux(kernel, initrd, append, mem, smp, icount: icount);
         return RunCommand.RunMachine(console => LinuxMachine.Create(options, console), withInput: true, timeout, ulong.MaxValue, stderr, trace, stats: stats);
     }
 

@@ -59,6 +59,27 @@ internal static class Options
         return n << shift;
     }
 
+    /// <summary>
+    /// <c>--icount</c> or <c>--icount=SHIFT</c>: guest time advances 2^SHIFT ns per retired instruction; null
+    /// when <paramref name="arg"/> is some other option.
+    /// </summary>
+    public static int? Icount(string arg)
+    {
+        if (arg == "--icount") return Jit.Runtime.Timers.InstructionCounter.DefaultShift;
+        if (!arg.StartsWith("--icount=", StringComparison.Ordinal)) return null;
+        string text = arg["--icount=".Length..];
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int shift) || shift > Jit.Runtime.Timers.InstructionCounter.MaxShift)
+            throw new UsageError($"--icount '{text}' is not a shift from 0 to {Jit.Runtime.Timers.InstructionCounter.MaxShift} (2^SHIFT ns per instruction)");
+        return shift;
+    }
+
+    /// <summary>Instruction-count time is uniprocessor: the vCPUs' interleaving would otherwise follow host scheduling.</summary>
+    public static void CheckIcountSmp(int? icount, int smp)
+    {
+        if (icount is not null && smp != 1)
+            throw new UsageError("--icount needs --smp 1: instruction-count time follows one vCPU, and the interleaving of several would depend on host scheduling");
+    }
+
     /// <summary>A <c>--trace</c> value: <see cref="GuestTrace.Syntax"/>.</summary>
     public static (TraceKinds Kinds, string? File) Trace(string text) =>
         GuestTrace.Parse(text, out string? error) ?? throw new UsageError($"--trace '{text}': {error}");

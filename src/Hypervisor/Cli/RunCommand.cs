@@ -4,6 +4,8 @@ using Jit.Hypervisor.Builder;
 using Jit.Hypervisor.ConsoleBackend;
 using Jit.Hypervisor.Statistics;
 using Jit.Hypervisor.Tracing;
+using Jit.Runtime;
+using Jit.Runtime.Timers;
 using Jit.Translator;
 
 namespace Jit.Hypervisor.Cli;
@@ -13,7 +15,7 @@ internal static class RunCommand
 {
     public const string Usage =
         "jit run (--bare <file.elf|file.bin> | --kernel <Image> [--initrd F] [--append \"…\"] [--smp N] [--dtb-out F] [--dtb F]) " +
-        "[--mem SIZE] [--timeout SECONDS] [--max-instructions N] [--trace KINDS] [--jit OPTIONS] [--stats] [--stats-json FILE]";
+        "[--mem SIZE] [--timeout SECONDS] [--max-instructions N] [--icount[=SHIFT]] [--trace KINDS] [--jit OPTIONS] [--stats] [--stats-json FILE]";
 
     private const string Help = """
         --bare FILE: runs a bare-metal AArch64 program on a minimal machine: RAM at 0x40000000 (default 128M), a
@@ -34,6 +36,15 @@ internal static class RunCommand
           --mem SIZE            RAM size, e.g. 64M or 1G (at most 3G)
           --timeout SECONDS     stop the guest after this much wall time
           --max-instructions N  stop after about N guest instructions of vCPU 0 (k, M, G suffixes)
+          --icount[=SHIFT]      instruction-count time, for reproducible runs: the system counter (CNTVCT,
+                                CNTPCT) and the timers advance 2^SHIFT ns per retired instruction (default
+                                4: 16 ns, one 62.5 MHz tick per instruction) instead of following the host's
+                                clock; WFI skips guest time to the next timer deadline instead of sleeping,
+                                and a guest waiting with no timer armed and no input to come ends the run
+                                (exit 1). The RTC starts at 2025-01-01 00:00:00 UTC and advances with guest
+                                time; the boot loader's random seeds are fixed. Needs --smp 1. Runs retire
+                                the same instructions when tier 1 does not compile in the background: add
+                                --jit tier1=sync (or tier1=off) for exact counts
           --trace KINDS         log guest events to stderr, like QEMU's -d: a comma-separated list of
                                 in_asm (each block when decoded, disassembled), exec (each block entry),
                                 int (exceptions and IRQs taken), mmio (device accesses), smc (HVC/SMC calls),
@@ -44,6 +55,8 @@ internal static class RunCommand
                                                              (default)
                                   threshold=N                block executions before compiling (default 500)
                                   inline-tlb=on|off          soft-TLB hit path inline in compiled code
+                                Engine switches change speed, not results; --icount, which changes what
+                                the guest sees of time, is an option of its own.
           --stats               at the end, print a table to stderr: guest instructions, wall time, MIPS,
                                 exits by kind, TLB misses, tier 1 figures, bytes allocated on vCPU threads,
                                 SMCCC calls by owner
@@ -51,7 +64,7 @@ internal static class RunCommand
         While a guest runs, `jit top PID` shows its live counters (the "Jit" meter).
 
         Exit codes: 0 the guest powered off (PSCI SYSTEM_OFF); 1 it stopped otherwise (CPU_OFF, instruction
-        limit, emulator failure); 2 bad command line or image; 3 the guest called SYSTEM_RESET; 4 the guest
+        limit, idle forever under --icount, emulator failure); 2 bad command line or image; 3 the guest called SYSTEM_RESET; 4 the guest
         kernel panicked (the reason is printed); 124 timeout; 130 interrupted (Ctrl-C). Statistics
         (instructions, wall time, MIPS) go to stderr.
         """;
@@ -65,6 +78,7 @@ internal static class RunCommand
         TimeSpan? timeout = null;
         ulong maxInstructions = ulong.MaxValue;
         (TraceKinds, string?)? trace = null;
+        int? icount = null;
         JitOptions jit = ParseJit(Environment.GetEnvironmentVariable("JIT_OPTIONS"), JitOptions.Default, "JIT_OPTIONS");
         var stats = new StatsOutput(false, null);
         for (int i = 0; i < args.Length; i++)
@@ -90,6 +104,7 @@ internal static class RunCommand
                 case "--jit": jit = ParseJit(Options.Value(args, ref i), jit, "--jit"); break;
                 case "--stats": stats = stats with { Table = true }; break;
                 case "--stats-json": stats = stats with { JsonFile = Options.Value(args, ref i) }; break;
+                case var a when Options.Icount(a) is int shift: icount = shift; break;
                 default:
                     throw new UsageError(args[i].StartsWith('-') ? $"unknown option {args[i]}" : $"unexpected argument '{args[i]}'");
             }
@@ -102,9 +117,9 @@ internal static class RunCommand
             ulong size = mem ?? BareMetalMachine.DefaultRamSize;
             if (size < 4096 || size % 4096 != 0 || size > BareMetalMachine.MaxRamSize)
                 throw new UsageError("--mem must be a multiple of 4K between 4K and 3G");
-            return RunMachine(console => BareMetalMachine.Create(bare, console, size), withInput: false, timeout, maxInstructions, stderr, trace, jit, stats);
+            return RunMachine(console => BareMetalMachine.Create(bare, console, size, icount), withInput: false, timeout, maxInstructions, stderr, trace, jit, stats);
         }
-        var options = Linux(kernel!, initrd, append, mem, smp, dtb);
+        var options = Linux(kernel!, initrd, append, mem, smp, dtb, icount);
         return RunMachine(console =>
         {
             var m = LinuxMachine.Create(options, console);
@@ -126,13 +141,14 @@ internal static class RunCommand
         }
     }
 
-    internal static LinuxOptions Linux(string kernel, string? initrd, string append, ulong? mem, int smp, string? dtb = null)
+    internal static LinuxOptions Linux(string kernel, string? initrd, string append, ulong? mem, int smp, string? dtb = null, int? icount = null)
     {
         ulong size = mem ?? 512UL << 20;
         if (size < LinuxMachine.MinRamSize || size % 4096 != 0 || size > GuestMemoryMap.Ram0MaxSize)
             throw new UsageError("--mem must be a multiple of 4K between 64M and 3G for a Linux guest");
         if (smp is < 1 or > 8) throw new UsageError("--smp must be between 1 and 8");
-        return new LinuxOptions(kernel, initrd, append, size, smp, dtb);
+        Options.CheckIcountSmp(icount, smp);
+        return new LinuxOptions(kernel, initrd, append, size, smp, dtb, icount);
     }
 
     internal static void WriteFile(string path, byte[] data)
@@ -183,7 +199,7 @@ internal static class RunCommand
         using (tracer)
         using (OnSignal(PosixSignal.SIGINT, machine))
         using (OnSignal(PosixSignal.SIGTERM, machine))
-        using (withInput ? new ConsoleInput(machine.Uart, machine.Interrupt) : null)
+        using (withInput ? AttachInput(machine) : null)
         {
             // A panicking kernel spins or waits forever; give it a moment to print the rest, then stop it.
             using var panicStop = new Timer(_ => machine.Domain.Stop());
@@ -202,6 +218,9 @@ internal static class RunCommand
             }
             stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"jit: {result.Instructions:N0} instructions in {result.WallTime.TotalSeconds:F3} s, {result.Mips:F1} MIPS"));
+            if (machine.Domain.Counter is InstructionCounter icount)
+                stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"jit: icount: {1 << icount.Shift} ns per instruction; guest time {(double)icount.Now / CpuModel.CounterFrequency:F3} s, of which {(double)icount.IdleTicks / CpuModel.CounterFrequency:F3} s idle in WFI"));
             if (machine.Domain.JitOptions.Tier1 != Tier1Mode.Off)
             {
                 var (compiled, rejected) = global::Jit.Translator.Tier1.Tier1Compiler.Statistics;
@@ -239,11 +258,22 @@ internal static class RunCommand
                 case RunEnd.InstructionLimit:
                     stderr.WriteLine($"jit: instruction limit reached: the guest was still running after {maxInstructions} instructions");
                     return CommandLine.ExitCodes.Failure;
+                case RunEnd.Idle:
+                    stderr.WriteLine($"jit: the guest is idle forever: it waits for an interrupt (WFI at PC 0x{machine.Vcpu.PcForDiagnostics:x}) " +
+                        "with no timer armed and no console input to come, and in instruction-count time nothing else can wake it");
+                    return CommandLine.ExitCodes.Failure;
                 default:
                     stderr.WriteLine("jit: interrupted");
                     return CommandLine.ExitCodes.Interrupted;
             }
         }
+    }
+
+    /// <summary>Connects stdin to the guest's console; while it is open, a vCPU idle in instruction-count time waits for it.</summary>
+    private static ConsoleInput AttachInput(Machine machine)
+    {
+        machine.Domain.InputAttached = true;
+        return new ConsoleInput(machine.Uart, machine.Interrupt, () => machine.Domain.InputAttached = false);
     }
 
     private static bool Report(StatsOutput output, RunStatistics statistics, TextWriter stderr)

@@ -14,14 +14,17 @@ public sealed class ConsoleInput : IDisposable
     private const byte CtrlA = 0x01;
     private readonly Pl011 uart;
     private readonly Action quit;
+    private readonly Action? ended;
     private readonly Thread reader;
     private readonly string? savedTerminal;
     private volatile bool stopping;
 
-    public ConsoleInput(Pl011 uart, Action quit)
+    /// <param name="ended">Called on the reader thread when no more input can come (end of stdin, a read error, Ctrl-A X).</param>
+    public ConsoleInput(Pl011 uart, Action quit, Action? ended = null)
     {
         this.uart = uart;
         this.quit = quit;
+        this.ended = ended;
         if (!System.Console.IsInputRedirected)
         {
             savedTerminal = Stty("-g")?.Trim();
@@ -32,6 +35,18 @@ public sealed class ConsoleInput : IDisposable
     }
 
     private void ReadLoop()
+    {
+        try
+        {
+            Read();
+        }
+        finally
+        {
+            ended?.Invoke();
+        }
+    }
+
+    private void Read()
     {
         using var stdin = System.Console.OpenStandardInput();
         var buffer = new byte[256];

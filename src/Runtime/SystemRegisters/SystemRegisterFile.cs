@@ -125,10 +125,10 @@ public static unsafe class SystemRegisterFile
                 value = CpuModel.CounterFrequency; return SysRegResult.Ok;
             case CNTVCT_EL0:
                 if (el0 && (s->CntkctlEl1 & 2) == 0) return SysRegResult.Trapped; // EL0VCTEN
-                value = GuestClock.Now(); return SysRegResult.Ok;
+                value = p.Timer.Counter; return SysRegResult.Ok;
             case CNTPCT_EL0:
                 if (el0 && (s->CntkctlEl1 & 1) == 0) return SysRegResult.Trapped; // EL0PCTEN
-                value = GuestClock.Now(); return SysRegResult.Ok;
+                value = p.Timer.Counter; return SysRegResult.Ok;
         }
         if (el0) return SysRegResult.Undefined;
         if (IsGicCpuInterface(key))

@@ -4,14 +4,16 @@ namespace Jit.Runtime.Timers;
 
 /// <summary>
 /// The EL1 virtual (CNTV_*) and physical (CNTP_*) timers of one vCPU (D11.2). Each drives a level-sensitive
-/// output: asserted while ENABLE is set, IMASK clear and the counter has reached CVAL. A host timer fires
-/// at the nearest deadline so the output rises while the guest runs or sleeps in WFI.
+/// output: asserted while ENABLE is set, IMASK clear and the counter has reached CVAL. An alarm on the domain's
+/// <see cref="SystemCounter"/> fires at the nearest deadline so the output rises while the guest runs or sleeps
+/// in WFI: a host timer in real time, or the run loop's instruction budget in instruction-count time.
 /// </summary>
 public sealed class GenericTimer : IDisposable
 {
     public const ulong Enable = 1, Imask = 2, Istatus = 4;
 
-    private readonly Timer host;
+    private readonly SystemCounter counter;
+    private readonly CounterAlarm alarm;
     private readonly object gate = new();
 
     public ulong VirtualControl { get; private set; }
@@ -27,12 +29,14 @@ public sealed class GenericTimer : IDisposable
     /// <summary>Called when a timer output changes, after the line was set (the vCPU may need waking).</summary>
     public event Action? Fired;
 
-    public GenericTimer()
+    public GenericTimer(SystemCounter? counter = null)
     {
-        host = new Timer(_ => Update(), null, Timeout.Infinite, Timeout.Infinite);
+        this.counter = counter ?? SystemCounter.Host;
+        alarm = this.counter.CreateAlarm(Update);
     }
 
-    public static ulong Counter => GuestClock.Now();
+    /// <summary>CNTPCT/CNTVCT (CNTVOFF is zero): the domain's system counter.</summary>
+    public ulong Counter => counter.Now;
 
     public ulong ReadControl(bool physical)
     {
@@ -81,7 +85,7 @@ public sealed class GenericTimer : IDisposable
         }
     }
 
-    /// <summary>Re-evaluates both outputs and re-arms the host timer for the next deadline.</summary>
+    /// <summary>Re-evaluates both outputs and re-arms the alarm for the next deadline.</summary>
     public void Update()
     {
         bool virt, phys;
@@ -94,21 +98,13 @@ public sealed class GenericTimer : IDisposable
             deadline = null;
             if ((VirtualControl & (Enable | Imask)) == Enable && !virt) deadline = VirtualCompare;
             if ((PhysicalControl & (Enable | Imask)) == Enable && !phys && (deadline is null || PhysicalCompare < deadline)) deadline = PhysicalCompare;
-            if (deadline is ulong d)
-            {
-                ulong ticks = d - now;
-                long ms = (long)Math.Min(ticks / (CpuModel.CounterFrequency / 1000) + 1, int.MaxValue);
-                host.Change(ms, Timeout.Infinite);
-            }
-            else
-            {
-                host.Change(Timeout.Infinite, Timeout.Infinite);
-            }
+            if (deadline is ulong d) alarm.Arm(d);
+            else alarm.Cancel();
         }
         VirtualLine.SetLevel(virt);
         PhysicalLine.SetLevel(phys);
         if (virt || phys) Fired?.Invoke();
     }
 
-    public void Dispose() => host.Dispose();
+    public void Dispose() => alarm.Dispose();
 }

@@ -60,6 +60,44 @@ public class LinuxBootTests
         Assert.Contains("rtc-pl031 22010000.pl031: registered as rtc0", log);
     }
 
+    /// <summary>
+    /// In instruction-count time, with tier 1 compiling on the vCPU's thread, two boots retire exactly the same
+    /// instructions and print exactly the same log. About 10 s a boot here.
+    /// </summary>
+    [Fact]
+    public void InstructionCountBootsRetireTheSameInstructions()
+    {
+        // A private initramfs: the shared one in the cache may be rebuilt by another checkout between the two
+        // boots, and a rebuild of a different build.sh may change file times the guest sees.
+        var (root, kernel, _) = guest.Value;
+        string dir = Directory.CreateTempSubdirectory("jit-icount-").FullName;
+        try
+        {
+            string initrd = Script(root, "guests/initramfs/build.sh", "test", Path.Combine(dir, "initramfs-test.cpio.gz"));
+            string[] args = ["run", "--kernel", kernel, "--initrd", initrd, "--append", "console=ttyAMA0 panic=-1", "--timeout", "300",
+                "--icount", "--jit", "tier1=sync"];
+            var (rc1, log1, err1) = Exec(Path.Combine(root, "jit"), args, null, TimeSpan.FromMinutes(6));
+            var (rc2, log2, err2) = Exec(Path.Combine(root, "jit"), args, null, TimeSpan.FromMinutes(6));
+            Assert.True(rc1 == 0, $"exit {rc1}: {err1}\n{log1}");
+            Assert.True(rc2 == 0, $"exit {rc2}: {err2}\n{log2}");
+            Assert.Contains("BOOT-OK", log1);
+            AssertCleanKernelLog(log1);
+            Assert.Equal(log1, log2);
+            Assert.Equal(Instructions(err1), Instructions(err2));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    private static string Instructions(string stderr)
+    {
+        var m = Regex.Match(stderr, @"jit: ([\d,]+) instructions in");
+        Assert.True(m.Success, $"no instruction count in: {stderr}");
+        return m.Groups[1].Value;
+    }
+
     [Fact]
     public void TwoVcpusComeUpThroughPsci()
     {

@@ -20,13 +20,14 @@ public sealed unsafe class TestMachine : IDisposable, IHypervisorCalls
     public Engine Engine { get; }
     public List<ushort> HvcCalls { get; } = [];
 
-    public TestMachine()
+    /// <param name="counter">The system counter CNTVCT reads; the host's clock by default.</param>
+    public TestMachine(Jit.Runtime.Timers.SystemCounter? counter = null)
     {
         State = CpuState.Allocate();
         Ram.AddRam(RamBase, RamSize);
         Mmu = new Mmu(State, Ram, EmptyMmioBus.Instance);
         // JIT_OPTIONS (the --jit syntax) runs the same tests under tier 1, e.g. tier1=sync,threshold=0.
-        Engine = new Engine(State, Mmu, this) { Options = JitOptions.FromEnvironment() };
+        Engine = new Engine(new Processor(State, Mmu, counter), this) { Options = JitOptions.FromEnvironment() };
         State->EL = 1;
         State->SPSel = 1;
         State->Daif = 0x3C0;
