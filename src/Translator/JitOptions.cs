@@ -21,6 +21,11 @@ public sealed record JitOptions
     public bool InlineTlb { get; init; } = true;
     /// <summary>Compile a hot block with the successors it reaches in its page as one method; off compiles it alone.</summary>
     public bool Regions { get; init; } = true;
+    /// <summary>
+    /// Compile instructions tier 1 has no IL for as a call to the interpreter for that instruction, so blocks
+    /// need not stop there; off ends the compiled code at the first such instruction.
+    /// </summary>
+    public bool Executor { get; init; } = true;
 
     public static JitOptions Default { get; } = new();
 
@@ -58,7 +63,8 @@ public sealed record JitOptions
                 },
                 "inline-tlb" => o with { InlineTlb = OnOff(key, value) },
                 "regions" => o with { Regions = OnOff(key, value) },
-                _ => throw new FormatException($"unknown --jit option '{key}' (tier1, threshold, inline-tlb, regions)"),
+                "executor" => o with { Executor = OnOff(key, value) },
+                _ => throw new FormatException($"unknown --jit option '{key}' (tier1, threshold, inline-tlb, regions, executor)"),
             };
         }
         return o;
@@ -72,5 +78,5 @@ public sealed record JitOptions
     };
 
     public override string ToString() =>
-        $"tier1={Tier1 switch { Tier1Mode.Off => "off", Tier1Mode.Synchronous => "sync", _ => "background" }},threshold={Threshold},inline-tlb={(InlineTlb ? "on" : "off")},regions={(Regions ? "on" : "off")}";
+        $"tier1={Tier1 switch { Tier1Mode.Off => "off", Tier1Mode.Synchronous => "sync", _ => "background" }},threshold={Threshold},inline-tlb={(InlineTlb ? "on" : "off")},regions={(Regions ? "on" : "off")},executor={(Executor ? "on" : "off")}";
 }

@@ -50,6 +50,12 @@ public static unsafe class SystemRegisterFile
     public const int TPIDR_EL1 = (3 << 14) | (0 << 11) | (13 << 7) | (0 << 3) | 4;
     public const int TPIDR_EL0 = (3 << 14) | (3 << 11) | (13 << 7) | (0 << 3) | 2;
     public const int TPIDRRO_EL0 = (3 << 14) | (3 << 11) | (13 << 7) | (0 << 3) | 3;
+    /// <summary>
+    /// Whether register <paramref name="key"/> reads or writes relative to the system counter (CNTPCT, CNTVCT,
+    /// the EL0 timers' TVAL and CTL.ISTATUS): its value depends on the exact point in guest time it executes.
+    /// </summary>
+    public static bool ReadsCounter(int key) => ((key >> 7) & 0xF) == 14 && ((key >> 11) & 7) == 3 && key != CNTFRQ_EL0;
+
     public const int CNTFRQ_EL0 = (3 << 14) | (3 << 11) | (14 << 7) | (0 << 3) | 0;
     public const int CNTPCT_EL0 = (3 << 14) | (3 << 11) | (14 << 7) | (0 << 3) | 1;
     public const int CNTVCT_EL0 = (3 << 14) | (3 << 11) | (14 << 7) | (0 << 3) | 2;

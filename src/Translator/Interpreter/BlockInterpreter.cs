@@ -13,7 +13,7 @@ namespace Jit.Translator.Interpreter;
 /// with one switch per instruction. Faults are taken as guest exceptions by the memory and exception helpers,
 /// which return a status instead of throwing.
 /// </summary>
-public sealed unsafe partial class BlockInterpreter
+public sealed unsafe partial class BlockInterpreter : ISingleInstruction
 {
     private const int MaxBlockInstructions = 64;
 
@@ -107,7 +107,8 @@ public sealed unsafe partial class BlockInterpreter
     private CompiledBlock? RequestTier1(Block block)
     {
         // Formed here, on the vCPU thread that owns the cache; the compiler sees only immutable blocks.
-        Region region = options.Regions ? Region.Form(block, cache.Lookup) : Region.Single(block);
+        ISingleInstruction? executor = options.Executor ? this : null;
+        Region region = options.Regions ? Region.Form(block, cache.Lookup, executor) : Region.Single(block, executor);
         block.RegionChunks = region.Chunks;
         block.Region = region;
         if (options.Tier1 == Tier1Mode.Synchronous)
@@ -190,6 +191,12 @@ public sealed unsafe partial class BlockInterpreter
                 int retired = code(s, mmu, readTlb, writeTlb, pc, budget);
                 s->Retired += (ulong)retired;
                 Consume(ref budget, retired);
+                if (pendingExit >= 0)
+                {
+                    var reason = (ExitReason)pendingExit;
+                    pendingExit = -1;
+                    return reason;
+                }
                 continue;
             }
             int exit = Execute(block, pc, ref budget);
@@ -214,6 +221,27 @@ public sealed unsafe partial class BlockInterpreter
         cache.Add(block);
         BlocksDecoded++;
         return block;
+    }
+
+    // An exit to the hypervisor that an instruction run for a compiled region asked for (WFI, a stopping
+    // HVC/SMC): the region returns first, then the run loop returns this.
+    private int pendingExit = -1;
+
+    /// <summary>Runs one instruction for a compiled region (see <see cref="ISingleInstruction"/>), on this vCPU's thread.</summary>
+    public bool ExecuteOne(Block single, ulong pc)
+    {
+        ulong budget = 1, before = s->Retired;
+        int exit = Execute(single, pc, ref budget);
+        if (exit >= 0)
+        {
+            pendingExit = exit;
+            return false;
+        }
+        // An instruction that retired without redirecting continues at the next one, and so does a completed
+        // HVC or SMC (the hypervisor's fast path). Any other block-ending instruction may have changed what the
+        // region assumed (DAIF, the EL, translation, the code itself), and a fault went to a vector: leave.
+        ref readonly Inst inst = ref single.Insts[0];
+        return s->Retired != before && s->PC == pc + 4 && (!Predecoder.EndsBlock(in inst) || inst.Op is Op.Hvc or Op.Smc);
     }
 
     /// <summary>Runs <paramref name="block"/> from its first instruction; returns an <see cref="ExitReason"/> or −1 to continue.</summary>

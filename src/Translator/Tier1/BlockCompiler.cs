@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Jit.Runtime;
 using Jit.Runtime.Exceptions;
 using Jit.Runtime.Memory;
+using Jit.Runtime.SystemRegisters;
 using Jit.Translator.Decoder;
 using Jit.Translator.Interpreter;
 
@@ -48,7 +49,8 @@ internal sealed unsafe partial class BlockCompiler
     private static readonly MethodInfo WriteDeferred = Emitter.Method(typeof(Mmu), nameof(Mmu.WriteDeferred), typeof(ulong), typeof(int), typeof(uint), typeof(ulong));
     private static readonly MethodInfo TakeDeferredAbort = Emitter.Method(typeof(Mmu), nameof(Mmu.TakeDeferredAbort));
 
-    private const int ArgState = 0, ArgMmu = 1, ArgReadTlb = 2, ArgWriteTlb = 3, ArgPc = 4, ArgBudget = 5;
+    // Argument 0 is the RegionClosure the delegate is bound to; the delegate's own parameters follow.
+    private const int ArgClosure = 0, ArgState = 1, ArgMmu = 2, ArgReadTlb = 3, ArgWriteTlb = 4, ArgPc = 5, ArgBudget = 6;
 
     private readonly Emitter e;
     private readonly Region region;
@@ -59,6 +61,8 @@ internal sealed unsafe partial class BlockCompiler
     private readonly LocalBuilder?[] regs = new LocalBuilder?[32];
     private readonly bool[] written = new bool[32];
     private readonly List<Action> cold = [];
+    // One-instruction blocks the executor runs for instructions tier 1 has no IL for (RegionClosure.Singles).
+    private readonly List<Block> singles = [];
     private readonly LocalBuilder nzcv, fa, fb, fres, fkind, el, elBits, va, va2, val1, val2, entry, target, retired, exitCount, limit, irqMask;
     private readonly Label commonExit;
     // Shared tails for faults found out of line: each stores the state once, then takes the exception.
@@ -82,7 +86,7 @@ internal sealed unsafe partial class BlockCompiler
 
     private BlockCompiler(ILGenerator il, Region region, bool inlineTlb)
     {
-        e = new Emitter(il);
+        e = new Emitter(il) { StateArg = ArgState };
         this.region = region;
         blocks = region.Blocks;
         this.inlineTlb = inlineTlb;
@@ -116,22 +120,38 @@ internal sealed unsafe partial class BlockCompiler
         entryFlagsMixed = new bool[blocks.Length];
     }
 
-    /// <summary>How many leading instructions of <paramref name="insts"/> tier 1 can compile.</summary>
-    public static int CompilablePrefix(Inst[] insts)
+    /// <summary>
+    /// How many leading instructions of <paramref name="insts"/> tier 1 can compile: in IL, or, with
+    /// <paramref name="withExecutor"/>, through the executor (see <see cref="RunsThroughExecutor"/>).
+    /// </summary>
+    public static int CompilablePrefix(Inst[] insts, bool withExecutor = false)
     {
         int n = 0;
-        while (n < insts.Length && Supported(in insts[n])) n++;
+        while (n < insts.Length && (Supported(in insts[n]) || (withExecutor && RunsThroughExecutor(in insts[n])))) n++;
         return n;
     }
 
+    /// <summary>
+    /// Instructions without IL that a region runs by calling the interpreter for that one instruction, so a
+    /// block need not end there: everything decodable except accesses relative to the system counter, whose
+    /// value in instruction-count time depends on the retired count the region has not published yet.
+    /// </summary>
+    private static bool RunsThroughExecutor(in Inst i) => i.Op switch
+    {
+        Op.Undefined or Op.Udf or Op.Sve or Op.SimdFp or Op.SimdFpLoadStore => false,
+        Op.Mrs or Op.MsrReg => !SystemRegisterFile.ReadsCounter((int)i.Imm),
+        _ => true,
+    };
+
     public static CompiledBlock? Compile(Region region, bool inlineTlb)
     {
-        if (CompilablePrefix(region.Entry.Insts) == 0) return null;
+        if (region.Prefix(region.Entry) == 0) return null;
         var dm = new DynamicMethod($"a64_{region.Entry.Pa:x}", typeof(int),
-            [typeof(CpuState*), typeof(Mmu), typeof(TlbEntry*), typeof(TlbEntry*), typeof(ulong), typeof(ulong)],
+            [typeof(RegionClosure), typeof(CpuState*), typeof(Mmu), typeof(TlbEntry*), typeof(TlbEntry*), typeof(ulong), typeof(ulong)],
             typeof(BlockCompiler).Module, skipVisibility: true);
-        new BlockCompiler(dm.GetILGenerator(), region, inlineTlb).EmitMethod();
-        return dm.CreateDelegate<CompiledBlock>();
+        var compiler = new BlockCompiler(dm.GetILGenerator(), region, inlineTlb);
+        compiler.EmitMethod();
+        return dm.CreateDelegate<CompiledBlock>(new RegionClosure(region.Executor, [.. compiler.singles]));
     }
 
     private void EmitMethod()
@@ -142,10 +162,10 @@ internal sealed unsafe partial class BlockCompiler
         // A member entered by a back-edge (or, for the entry, from outside as well) starts with flags whose
         // form is known only at run time; one entered only by forward edges inherits their common form.
         for (int k = 0; k < blocks.Length; k++)
-            foreach (ulong pa in Region.Successors(blocks[k]))
+            foreach (ulong pa in region.Successors(blocks[k]))
                 if (indexOf.TryGetValue(pa, out int t) && t <= k) entryFlagsMixed[t] = true;
         int entryIndex = indexOf[region.Entry.Pa];
-        bool entryHasPredecessors = blocks.Any(b => Region.Successors(b).Contains(region.Entry.Pa));
+        bool entryHasPredecessors = blocks.Any(b => region.Successors(b).Contains(region.Entry.Pa));
         for (cur = 0; cur < blocks.Length; cur++)
         {
             Block b = blocks[cur];
@@ -156,9 +176,13 @@ internal sealed unsafe partial class BlockCompiler
             else
                 flags = !entryFlagsMixed[cur] && entryFlags[cur] is { } inherited ? inherited : new FlagState(FlagKind.Dynamic, 0, true);
             Inst[] insts = b.Insts;
-            int n = CompilablePrefix(insts);
+            int n = region.Prefix(b);
             bool ended = false;
-            for (int i = 0; i < n && !ended; i++) ended = EmitInstruction(i, in insts[i]);
+            for (int i = 0; i < n && !ended; i++)
+            {
+                if (Supported(in insts[i])) ended = EmitInstruction(i, in insts[i]);
+                else ThroughExecutor(i, b, in insts[i]);
+            }
             if (ended) continue;
             if (n < insts.Length) ExitTo(n, Here(n));
             else Edge(n, Here(n));
@@ -365,6 +389,48 @@ internal sealed unsafe partial class BlockCompiler
             call();
             e.Br(OpCodes.Brtrue, resume);
             LeaveForFault(i, f, dataAbortExit);
+        });
+    }
+
+    /// <summary>
+    /// An instruction without IL: the registers go to CpuState, the executor runs it there, and the region
+    /// reloads them and goes on, or returns if the instruction left (its PC and state are then already set, and
+    /// the executor counted it).
+    /// </summary>
+    private void ThroughExecutor(int i, Block member, in Inst inst)
+    {
+        int index = singles.Count;
+        singles.Add(new Block(member.Pa + 4 * (ulong)i, [inst]));
+        Label stub = e.Label(), resume = e.Label();
+        FlagState f = flags;
+        long here = Here(i);
+        e.Br(OpCodes.Br, stub);
+        e.Mark(resume);
+        flags = new FlagState(FlagKind.InLocal, 0, true);
+        cold.Add(() =>
+        {
+            Label left = e.Label();
+            e.Mark(stub);
+            WriteBack(f);
+            e.Arg(ArgClosure);
+            e.I4(index);
+            PcPlus(here);
+            e.Call(Emitter.Method(typeof(RegionClosure), nameof(RegionClosure.Execute), typeof(int), typeof(ulong)));
+            e.Br(OpCodes.Brfalse, left);
+            // The executor counted the instruction in Retired; the region's own count must not.
+            e.Ld(retired); e.I4(1); e.Op(OpCodes.Sub); e.St(retired);
+            for (int r = 0; r < 32; r++)
+            {
+                if (regs[r] is not { } l) continue;
+                e.LoadState(XOffset + 8 * r, OpCodes.Ldind_I8);
+                e.St(l);
+            }
+            e.LoadState(NzcvOffset, OpCodes.Ldind_I8);
+            e.St(nzcv);
+            e.Br(OpCodes.Br, resume);
+            e.Mark(left);
+            e.Ld(retired); e.I4(i); e.Op(OpCodes.Add);
+            e.Op(OpCodes.Ret);
         });
     }
 

@@ -90,19 +90,22 @@ internal sealed class Emitter(ILGenerator il)
         IL.Emit(op, m);
     }
 
-    /// <summary>Pushes the 64-bit value at <c>arg0 + offset</c> (a <c>CpuState</c> field).</summary>
+    /// <summary>The argument that holds the <c>CpuState*</c>.</summary>
+    public int StateArg { get; init; }
+
+    /// <summary>Pushes the value at <c>state + offset</c> (a <c>CpuState</c> field).</summary>
     public void LoadState(int offset, OpCode load)
     {
-        Arg(0);
+        Arg(StateArg);
         I4(offset);
         Op(OpCodes.Add);
         Op(load);
     }
 
-    /// <summary>Stores the value in <paramref name="value"/> at <c>arg0 + offset</c>.</summary>
+    /// <summary>Stores the value in <paramref name="value"/> at <c>state + offset</c>.</summary>
     public void StoreState(int offset, LocalBuilder value, OpCode store)
     {
-        Arg(0);
+        Arg(StateArg);
         I4(offset);
         Op(OpCodes.Add);
         Ld(value);

@@ -13,12 +13,22 @@ public sealed class Region
     /// <summary>Blocks and instructions one region may hold: RyuJIT's cost grows with method size.</summary>
     public const int MaxBlocks = 24, MaxInstructions = 320;
 
-    private Region(Block[] blocks, Block entry)
+    private Region(Block[] blocks, Block entry, ISingleInstruction? executor)
     {
         Blocks = blocks;
         Entry = entry;
+        Executor = executor;
         foreach (var b in blocks) Chunks |= b.Chunks;
     }
+
+    /// <summary>
+    /// Runs, from inside the compiled code, the instructions tier 1 has no IL for (the owning vCPU's
+    /// interpreter); null compiles only what tier 1 covers natively.
+    /// </summary>
+    public ISingleInstruction? Executor { get; }
+
+    /// <summary>How many leading instructions of <paramref name="b"/> this region compiles.</summary>
+    public int Prefix(Block b) => BlockCompiler.CompilablePrefix(b.Insts, Executor is not null);
 
     /// <summary>Members in address order (the order the compiler lays them out).</summary>
     public Block[] Blocks { get; }
@@ -27,47 +37,64 @@ public sealed class Region
     public ulong Chunks { get; }
 
     /// <summary>A region of <paramref name="entry"/> alone (no successor followed).</summary>
-    public static Region Single(Block entry) => new([entry], entry);
+    public static Region Single(Block entry, ISingleInstruction? executor = null) => new([entry], entry, executor);
 
     /// <summary>
     /// Grows a region from <paramref name="entry"/> over successors that <paramref name="lookup"/> knows and that
     /// have run at least once: code never executed stays out, so cold paths leave the region instead of
     /// making it bigger to compile.
     /// </summary>
-    public static Region Form(Block entry, Func<ulong, Block?> lookup)
+    public static Region Form(Block entry, Func<ulong, Block?> lookup, ISingleInstruction? executor = null)
     {
+        var probe = Single(entry, executor);
         var members = new List<Block> { entry };
         var seen = new HashSet<ulong> { entry.Pa };
         int instructions = entry.Insts.Length;
         for (int next = 0; next < members.Count && members.Count < MaxBlocks; next++)
         {
             Block b = members[next];
-            foreach (ulong pa in Successors(b))
+            foreach (ulong pa in probe.Successors(b))
             {
                 if (!seen.Add(pa) || lookup(pa) is not { } s) continue;
-                if (s.Executions == 0 || BlockCompiler.CompilablePrefix(s.Insts) == 0) continue;
+                // A block with a region of its own (compiled or on its way) is left to it: entering it costs a
+                // dispatch, compiling its code twice costs RyuJIT time, which is what a boot is short of.
+                if (s.Executions == 0 || s.Tier1State != Tier1State.Interpreted || probe.Prefix(s) == 0) continue;
                 if (instructions + s.Insts.Length > MaxInstructions || members.Count == MaxBlocks) break;
                 members.Add(s);
                 instructions += s.Insts.Length;
             }
         }
         members.Sort((a, b) => a.Pa.CompareTo(b.Pa));
-        return new Region([.. members], entry);
+        return new Region([.. members], entry, executor);
     }
 
     /// <summary>Physical addresses of the direct successors of <paramref name="b"/> in its own page.</summary>
-    internal static IEnumerable<ulong> Successors(Block b)
+    internal IEnumerable<ulong> Successors(Block b)
     {
         Inst[] insts = b.Insts;
-        int n = BlockCompiler.CompilablePrefix(insts);
+        int n = Prefix(b);
         if (n < insts.Length) yield break; // it leaves at the first instruction tier 1 does not cover
         ulong page = b.Pa & ~0xFFFUL;
         ulong lastPa = b.Pa + 4UL * (ulong)(n - 1);
         ref readonly Inst last = ref insts[n - 1];
         ulong? taken = last.Op is Op.B or Op.BCond or Op.Cbz or Op.Cbnz or Op.Tbz or Op.Tbnz ? lastPa + last.Imm : null;
-        bool fallsThrough = last.Op is not (Op.B or Op.Bl or Op.Br or Op.Blr or Op.Ret);
+        // An instruction the executor runs may leave the region (an exception, a context change); it falls
+        // through only when it completed, which an edge to the next member then serves.
+        bool fallsThrough = last.Op is not (Op.B or Op.Bl or Op.Br or Op.Blr or Op.Ret or Op.Eret or Op.Svc or Op.Brk or Op.Hlt);
         if (taken is { } t && (t & ~0xFFFUL) == page) yield return t;
         ulong after = lastPa + 4;
         if (fallsThrough && (after & ~0xFFFUL) == page) yield return after;
     }
+}
+
+/// <summary>Executes one instruction outside tier 1's IL, on the vCPU thread that owns the region.</summary>
+public interface ISingleInstruction
+{
+    /// <summary>
+    /// Runs <paramref name="single"/> (a one-instruction block) at <paramref name="pc"/> with the guest state in
+    /// <c>CpuState</c>, counting it in <c>Retired</c> if it retires. True: it completed and execution goes on
+    /// at the next instruction. False: it left (exception, branch, context change, exit to the hypervisor);
+    /// PC and the state are set and the region returns.
+    /// </summary>
+    bool ExecuteOne(Block single, ulong pc);
 }

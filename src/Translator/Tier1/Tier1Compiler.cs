@@ -67,7 +67,7 @@ public static unsafe class Tier1Compiler
         var recorder = new Inspection.IlRecorder();
         CompiledBlock? code;
         using (recorder.Activate()) code = BlockCompiler.Compile(region, inlineTlb);
-        return code is null ? null : new Inspection.CompiledIl(code, region.Blocks.Sum(b => BlockCompiler.CompilablePrefix(b.Insts)), recorder);
+        return code is null ? null : new Inspection.CompiledIl(code, region.Blocks.Sum(region.Prefix), recorder);
     }
 
     private static void EnsureWorker()
@@ -131,7 +131,7 @@ public static unsafe class Tier1Compiler
             return;
         }
         Interlocked.Increment(ref compiled);
-        Interlocked.Add(ref instructionsCompiled, region.Blocks.Sum(b => (long)BlockCompiler.CompilablePrefix(b.Insts)));
+        Interlocked.Add(ref instructionsCompiled, region.Blocks.Sum(b => (long)region.Prefix(b)));
         Volatile.Write(ref block.Compiled, code);
         block.Tier1State = Tier1State.Compiled;
     }

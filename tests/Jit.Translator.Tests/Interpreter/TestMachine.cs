@@ -43,10 +43,13 @@ public sealed unsafe class TestMachine : IDisposable, IHypervisorCalls
 
     public ulong X(int r) => State->X[r];
 
+    /// <summary>Whether an HVC with this immediate completes (the guest goes on) rather than stopping the run.</summary>
+    public Func<ushort, bool> HvcCompletes { get; set; } = _ => false;
+
     public bool Hvc(CpuState* s, ushort imm)
     {
         HvcCalls.Add(imm);
-        return false;
+        return HvcCompletes(imm);
     }
 
     public bool Smc(CpuState* s, ushort imm) => false;

@@ -59,7 +59,7 @@ public unsafe class InspectionTests
         Assert.Matches(@"(?m)^  IL_0000  br +L\d+ \(IL_[0-9a-f]{4}\)$", text);
         Assert.Matches(@"(?m)^L\d+: +\(IL_[0-9a-f]{4}\)$", text);
         Assert.Matches(@"(?m)^  IL_[0-9a-f]{4}  ret\s*$", text);
-        Assert.Matches(@"(?m)^  IL_[0-9a-f]{4}  ldarg +4$", text);
+        Assert.Matches(@"(?m)^  IL_[0-9a-f]{4}  ldarg +5$", text);
         Assert.True(il.IlOps > 10, $"{il.IlOps} ops");
         Assert.True(il.IlBytes > il.IlOps, $"{il.IlBytes} bytes for {il.IlOps} ops");
         // One listing line per opcode; label lines are not opcodes.

@@ -164,4 +164,85 @@ public unsafe class RegionTests
         Assert.Equal(9UL + 11 * 100, m.X(5));
         SameAsInterpreter(Source, 0, 5);
     }
+
+    [Fact]
+    public void InstructionsWithoutIlRunInsideTheRegion()
+    {
+        // MRS, an exclusive pair and MSR TPIDR run through the executor; the loop still matches the interpreter.
+        SameAsInterpreter("""
+            ldr x1, =0x40100000
+            mov x2, #300
+            msr tpidr_el1, x2
+            1: ldxr x3, [x1]
+            add x3, x3, #3
+            stxr w4, x3, [x1]
+            cbnz w4, 1b
+            mrs x5, tpidr_el1
+            sub x5, x5, #1
+            msr tpidr_el1, x5
+            ldr x6, [x1]
+            subs x2, x2, #1
+            b.ne 1b
+            hvc #0
+            .ltorg
+            """, 2, 3, 4, 5, 6);
+    }
+
+    [Fact]
+    public void AFaultInAnExecutorInstructionIsTakenWithItsPcAndCount()
+    {
+        // The exclusive load runs through the executor every iteration; the 550th goes to an unmapped address.
+        const string Source = """
+            mov x0, #0
+            ldr x1, =0x40100000
+            ldr x7, =0x90000000
+            mov x2, #600
+            1: add x0, x0, #1
+            cmp x0, #550
+            csel x8, x7, x1, eq
+            ldxr x3, [x8]
+            subs x2, x2, #1
+            b.ne 1b
+            hvc #0
+            .ltorg
+            """;
+        using var compiled = Machine(Regions, Source);
+        compiled.Load("hvc #1", 0x4000_1200);
+        compiled.State->VbarEl1 = 0x4000_1000;
+        using var reference = Machine(Interpreted, Source);
+        reference.Load("hvc #1", 0x4000_1200);
+        reference.State->VbarEl1 = 0x4000_1000;
+        Assert.Equal(ExitReason.Hvc, compiled.Run());
+        Assert.Equal(ExitReason.Hvc, reference.Run());
+        Assert.Equal([(ushort)1], compiled.HvcCalls);
+        Assert.Equal(reference.State->ElrEl1, compiled.State->ElrEl1);
+        Assert.Equal(0x9000_0000UL, compiled.State->FarEl1);
+        Assert.Equal(550UL, compiled.X(0));
+        Assert.Equal(reference.State->Retired, compiled.State->Retired);
+    }
+
+    [Fact]
+    public void HvcsThatCompleteStayInsideTheRegionAndOneThatStopsLeavesWithTheHvcExit()
+    {
+        // HVC #7 completes (the fast path answered); HVC #9 asks to stop, so the engine returns Hvc past it.
+        const string Source = """
+            mov x2, #1000
+            1: mov x0, x2
+            hvc #7
+            subs x2, x2, #1
+            b.ne 1b
+            hvc #9
+            b .
+            """;
+        using var m = Machine(Regions, Source);
+        m.HvcCompletes = imm => imm == 7;
+        Assert.Equal(ExitReason.Hvc, m.Run());
+        Assert.Equal(1000, m.HvcCalls.Count(i => i == 7));
+        Assert.Equal((ushort)9, m.HvcCalls[^1]);
+        Assert.Equal(TestMachine.RamBase + 24, m.State->PC);
+        using var reference = Machine(Interpreted, Source);
+        reference.HvcCompletes = imm => imm == 7;
+        Assert.Equal(ExitReason.Hvc, reference.Run());
+        Assert.Equal(reference.State->Retired, m.State->Retired);
+    }
 }

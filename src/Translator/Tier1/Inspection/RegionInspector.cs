@@ -48,7 +48,7 @@ public static class RegionInspector
         var guest = new List<GuestInstruction>(n);
         foreach (var member in region.Blocks)
         {
-            int count = BlockCompiler.CompilablePrefix(member.Insts);
+            int count = region.Prefix(member);
             uint[] w = words(member.Pa, count);
             ulong start = va + (member.Pa - block.Pa);
             for (int i = 0; i < count; i++)
