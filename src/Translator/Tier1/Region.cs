@@ -56,9 +56,11 @@ public sealed class Region
             foreach (ulong pa in probe.Successors(b))
             {
                 if (!seen.Add(pa) || lookup(pa) is not { } s) continue;
-                // A block with a region of its own (compiled or on its way) is left to it: entering it costs a
-                // dispatch, compiling its code twice costs RyuJIT time, which is what a boot is short of.
-                if (s.Executions == 0 || s.Tier1State != Tier1State.Interpreted || probe.Prefix(s) == 0) continue;
+                if (s.Executions == 0 || probe.Prefix(s) == 0) continue;
+                // A block with a region of its own (compiled or on its way) is left to it, since compiling its
+                // code twice costs RyuJIT time, which is what a boot is short of; unless it leads back here,
+                // for then it is part of a loop, and a loop split across regions pays a dispatch per iteration.
+                if (s.Tier1State != Tier1State.Interpreted && !probe.Reaches(s, entry.Pa, lookup)) continue;
                 if (instructions + s.Insts.Length > MaxInstructions || members.Count == MaxBlocks) break;
                 members.Add(s);
                 instructions += s.Insts.Length;
@@ -66,6 +68,23 @@ public sealed class Region
         }
         members.Sort((a, b) => a.Pa.CompareTo(b.Pa));
         return new Region([.. members], entry, executor);
+    }
+
+    /// <summary>Whether <paramref name="target"/> can be reached from <paramref name="from"/> through executed blocks of the page.</summary>
+    private bool Reaches(Block from, ulong target, Func<ulong, Block?> lookup)
+    {
+        var seen = new HashSet<ulong> { from.Pa };
+        var work = new Stack<Block>();
+        work.Push(from);
+        while (work.Count > 0 && seen.Count <= 4 * MaxBlocks)
+        {
+            foreach (ulong pa in Successors(work.Pop()))
+            {
+                if (pa == target) return true;
+                if (seen.Add(pa) && lookup(pa) is { Executions: > 0 } next) work.Push(next);
+            }
+        }
+        return false;
     }
 
     /// <summary>Physical addresses of the direct successors of <paramref name="b"/> in its own page.</summary>
