@@ -22,9 +22,17 @@ public sealed class MillionsPerSecondColumn : IColumn
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
 
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) =>
-        summary[benchmarkCase]?.ResultStatistics is { Mean: > 0 } s
-            ? (1e3 / s.Mean).ToString(s.Mean < 1 ? "N0" : "N1", style.CultureInfo)
-            : "NA";
+        summary[benchmarkCase]?.ResultStatistics is { Mean: > 0 } s ? Format(1e3 / s.Mean, style.CultureInfo) : "NA";
+
+    // Three significant digits: the compile benchmarks run at hundredths of a million per second, guest loops
+    // at thousands.
+    private static string Format(double v, IFormatProvider culture) => v switch
+    {
+        >= 100 => v.ToString("N0", culture),
+        >= 10 => v.ToString("N1", culture),
+        >= 1 => v.ToString("N2", culture),
+        _ => v.ToString("G3", culture),
+    };
 
     public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
     public bool IsAvailable(Summary summary) => true;
