@@ -6,7 +6,7 @@ using System.Text.Json;
 namespace Jit.Hypervisor.Bench;
 
 /// <summary>Context printed with the results, so a figure can be traced to what produced it.</summary>
-public sealed record BenchContext(DateTimeOffset Date, int Runs, string Host, string JitCommit, string? QemuVersion, int CpuMegabytes);
+public sealed record BenchContext(DateTimeOffset Date, int Runs, string Host, string JitCommit, string? QemuVersion, int CpuMegabytes, int ShellLoops);
 
 /// <summary>The results of <c>jit bench</c> as a Markdown table, a JSON document and an SVG chart.</summary>
 public static class BenchReport
@@ -62,6 +62,7 @@ public static class BenchReport
             jit = c.JitCommit,
             qemu = c.QemuVersion,
             cpuMegabytes = c.CpuMegabytes,
+            shellLoops = c.ShellLoops,
             results = results.Select(r => new
             {
                 workload = r.Metric.Workload,

@@ -59,6 +59,8 @@ public sealed class BootWorkload : Workload
 /// </summary>
 public sealed partial class CpuWorkload(int megabytes) : Workload
 {
+    public const int DefaultMegabytes = 64;
+
     private readonly Metric sha256 = new("cpu", $"sha256sum {megabytes} MiB", "s");
     private readonly Metric gzip = new("cpu", $"gzip -1 {megabytes} MiB", "s");
 
@@ -66,7 +68,7 @@ public sealed partial class CpuWorkload(int megabytes) : Workload
     public override IEnumerable<Metric> Metrics => [sha256, gzip];
     public override string? DoneMarker => "BENCH-DONE";
 
-    private string Append => $"console=ttyAMA0 panic=-1 benchmb={megabytes}";
+    private string Append => $"console=ttyAMA0 panic=-1 benchrun=cpu benchmb={megabytes}";
 
     public override (string File, string[] Args) Command(BenchMachine machine, BenchTools t) => machine == BenchMachine.Jit
         ? (t.Jit, ["run", "--kernel", t.Kernel!, "--initrd", t.BenchInitrd!, "--append", Append, "--timeout", "1800"])
@@ -87,6 +89,57 @@ public sealed partial class CpuWorkload(int megabytes) : Workload
             else gz = v;
         }
         return [(sha256, sha), (gzip, gz)];
+    }
+}
+
+/// <summary>
+/// The busybox shell's own interpreter inside the Linux guest (guests/initramfs/init-bench): a <c>while</c> loop of
+/// integer arithmetic with no process started in it, timed by the guest from /proc/uptime. Where the cpu
+/// workload is a few hot loops, this is a large interpreter's dispatch over many branches, closer to what boot
+/// scripts do.
+/// </summary>
+public sealed partial class ShellWorkload(int loops) : Workload
+{
+    public const int DefaultLoops = 20_000;
+
+    private readonly Metric loop = new("shell", $"sh while loop, {loops} iterations", "s");
+
+    public override string Name => "shell";
+    public override IEnumerable<Metric> Metrics => [loop];
+    public override string? DoneMarker => "BENCH-DONE";
+
+    private string Append => $"console=ttyAMA0 panic=-1 benchrun=shell benchloops={loops}";
+
+    public override (string File, string[] Args) Command(BenchMachine machine, BenchTools t) => machine == BenchMachine.Jit
+        ? (t.Jit, ["run", "--kernel", t.Kernel!, "--initrd", t.BenchInitrd!, "--append", Append, "--timeout", "1800"])
+        : (t.Qemu!, [.. QemuVirt("512", 1), "-kernel", t.Kernel!, "-initrd", t.BenchInitrd!, "-append", Append]);
+
+    [GeneratedRegex(@"^bench shell loops=(\d+) seconds=([0-9.]+) sum=(\d+)")]
+    private static partial Regex ShellLine();
+
+    /// <summary>The guest's line: iterations, seconds and the loop's checksum; null for any other line.</summary>
+    public static (int Loops, double Seconds, long Sum)? ParseLine(string line)
+    {
+        var m = ShellLine().Match(line);
+        if (!m.Success) return null;
+        var inv = CultureInfo.InvariantCulture;
+        return (int.Parse(m.Groups[1].Value, inv), double.Parse(m.Groups[2].Value, inv), long.Parse(m.Groups[3].Value, inv));
+    }
+
+    /// <summary>What the guest's loop computes, so a run whose shell went wrong counts as failed rather than fast.</summary>
+    public static long ExpectedSum(int loops)
+    {
+        long sum = 0;
+        for (int i = 0; i < loops; i++) sum = (sum * 31 + i) % 1_000_003;
+        return sum;
+    }
+
+    public override IEnumerable<(Metric Metric, double? Value)> Parse(IReadOnlyList<(double Seconds, string Line)> output)
+    {
+        foreach (var (_, line) in output)
+            if (ParseLine(line) is { } l && l.Loops == loops)
+                return [(loop, l.Sum == ExpectedSum(loops) ? l.Seconds : null)];
+        return [(loop, null)];
     }
 }
 

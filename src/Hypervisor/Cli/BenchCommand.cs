@@ -12,7 +12,7 @@ namespace Jit.Hypervisor.Cli;
 /// </summary>
 internal static class BenchCommand
 {
-    public const string Usage = "jit bench [--out DIR] [--runs N] [--only boot,latency,cpu] [--cpu-mb N] [--no-qemu]";
+    public const string Usage = "jit bench [--out DIR] [--runs N] [--only boot,latency,cpu,shell] [--cpu-mb N] [--shell-loops N] [--no-qemu]";
 
     private const string Help = """
         Workloads:
@@ -20,20 +20,23 @@ internal static class BenchCommand
           latency  guests/sys/latency on two vCPUs: p50 of MMIO read/write, HVC, SMC, GIC ack+EOI, self-SGI,
                    timer interrupt lateness and IPI round trip, timed in the guest with CNTVCT
           cpu      the bench initramfs: sha256sum and gzip -1 over N MiB of zeros, timed in the guest
+          shell    the bench initramfs: a busybox sh while loop of N iterations of integer arithmetic,
+                   timed in the guest
 
           --out DIR     where bench.md, bench.json and bench.svg go (default bench-results)
           --runs N      runs per workload and machine (default 5; 3 for a quick look)
           --only LIST   a comma-separated subset of the workloads
-          --cpu-mb N    MiB of zeros for the cpu workload (default 8)
+          --cpu-mb N    MiB of zeros for the cpu workload (default 64)
+          --shell-loops N  iterations of the shell workload's loop (default 20000)
           --no-qemu     run Jit only (also when qemu-system-aarch64 is not installed)
         """;
 
-    private static readonly string[] AllWorkloads = ["boot", "latency", "cpu"];
+    private static readonly string[] AllWorkloads = ["boot", "latency", "cpu", "shell"];
 
     public static int Execute(string[] args, TextWriter stderr)
     {
         string outDir = "bench-results";
-        int runs = 5, cpuMb = 8;
+        int runs = 5, cpuMb = CpuWorkload.DefaultMegabytes, shellLoops = ShellWorkload.DefaultLoops;
         bool noQemu = false;
         string[] only = AllWorkloads;
         for (int i = 0; i < args.Length; i++)
@@ -48,6 +51,7 @@ internal static class BenchCommand
                 case "--out": outDir = Options.Value(args, ref i); break;
                 case "--runs": runs = (int)Math.Min(1000, Options.Count("--runs", Options.Value(args, ref i))); break;
                 case "--cpu-mb": cpuMb = (int)Math.Min(4096, Options.Count("--cpu-mb", Options.Value(args, ref i))); break;
+                case "--shell-loops": shellLoops = (int)Math.Min(100_000_000, Options.Count("--shell-loops", Options.Value(args, ref i))); break;
                 case "--no-qemu": noQemu = true; break;
                 case "--only":
                     only = Options.Value(args, ref i).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
@@ -68,7 +72,8 @@ internal static class BenchCommand
         var workloads = new List<Workload>();
         string? kernel = null, testInitrd = null, benchInitrd = null, latency = null;
         string cache = Environment.GetEnvironmentVariable("JIT_CACHE") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "jit");
-        if (only.Contains("boot") || only.Contains("cpu"))
+        bool inGuest = only.Contains("cpu") || only.Contains("shell");
+        if (only.Contains("boot") || inGuest)
         {
             kernel = BootCommand.Script(root, stderr, "scripts/fetch-arm64.sh", "kernel");
             if (kernel is null) return CommandLine.ExitCodes.Failure;
@@ -85,11 +90,12 @@ internal static class BenchCommand
             latency = Path.Combine(root, "guests", "build", "sys-latency.elf");
             workloads.Add(new LatencyWorkload());
         }
-        if (only.Contains("cpu"))
+        if (inGuest)
         {
             benchInitrd = BootCommand.Script(root, stderr, "guests/initramfs/build.sh", "bench", Path.Combine(cache, "initramfs-bench.cpio.gz"));
             if (benchInitrd is null) return CommandLine.ExitCodes.Failure;
-            workloads.Add(new CpuWorkload(cpuMb));
+            if (only.Contains("cpu")) workloads.Add(new CpuWorkload(cpuMb));
+            if (only.Contains("shell")) workloads.Add(new ShellWorkload(shellLoops));
         }
         var tools = new BenchTools(jit, qemu, kernel, testInitrd, benchInitrd, latency);
         var machines = qemu is null ? new[] { BenchMachine.Jit } : [BenchMachine.Jit, BenchMachine.Qemu];
@@ -119,7 +125,7 @@ internal static class BenchCommand
             }
         }
 
-        var context = new BenchContext(DateTimeOffset.UtcNow, runs, HostDescription(), GitDescription(root), qemu is null ? null : QemuVersion(qemu), cpuMb);
+        var context = new BenchContext(DateTimeOffset.UtcNow, runs, HostDescription(), GitDescription(root), qemu is null ? null : QemuVersion(qemu), cpuMb, shellLoops);
         string md = BenchReport.Markdown(context, results);
         try
         {

@@ -20,6 +20,11 @@ public sealed record RunStatistics(
     public double Seconds => WallTime.TotalSeconds;
     public double Mips => Seconds > 0 ? Instructions / Seconds / 1e6 : 0;
     public double TlbMissesPerMillion => Instructions > 0 ? Totals.TlbMisses * 1e6 / Instructions : 0;
+    /// <summary>
+    /// Bytes the vCPU threads allocated per million guest instructions, over the whole run: block decoding and
+    /// tier 1 requests while new code runs; a guest in a steady loop adds nothing to it.
+    /// </summary>
+    public double AllocatedBytesPerMillion => Instructions > 0 ? Totals.AllocatedBytes * 1e6 / Instructions : 0;
 
     /// <summary>Call after the domain's vCPUs have stopped, before the domain is disposed.</summary>
     public static RunStatistics Collect(Domain domain, ulong instructions, TimeSpan wallTime)
@@ -49,6 +54,7 @@ public sealed record RunStatistics(
         Row("tier-1 IL", N(ILBytes), "bytes, " + JitTime.TotalSeconds.ToString("F2", ci) + " s in RyuJIT");
         Row("blocks decoded", N(Totals.BlocksDecoded));
         Row("vCPU allocations", N(Totals.AllocatedBytes), "bytes");
+        Row("vCPU allocation rate", N(AllocatedBytesPerMillion), "bytes per million instructions");
         var calls = Totals.SmcccByOwner.Where(o => o.Calls > 0).Select(o => $"{o.Owner} {N(o.Calls)}").ToList();
         Row("SMCCC calls by owner", calls.Count == 0 ? "none" : string.Join(", ", calls));
         return w.ToString();

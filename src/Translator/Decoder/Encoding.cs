@@ -16,7 +16,10 @@ public sealed class Encoding
     public string Pattern { get; }
     public uint Mask { get; }
     public uint Value { get; }
-    public IReadOnlyList<Field> Fields { get; }
+    public IReadOnlyList<Field> Fields => fields;
+    // An array, so that the lookups below enumerate without boxing an enumerator: they run for every field of
+    // every instruction decoded.
+    private readonly Field[] fields;
     public Func<Encoding, uint, bool>? Allocated { get; }
 
     public Encoding(Op op, string pattern, Func<Encoding, uint, bool>? allocated = null)
@@ -24,7 +27,7 @@ public sealed class Encoding
         Op = op;
         Pattern = pattern;
         Allocated = allocated;
-        var fields = new List<Field>();
+        var found = new List<Field>();
         int bit = 32;
         uint mask = 0, value = 0;
         foreach (var token in pattern.Split(' ', StringSplitOptions.RemoveEmptyEntries))
@@ -34,7 +37,7 @@ public sealed class Encoding
             {
                 int width = int.Parse(token[(colon + 1)..]);
                 bit -= width;
-                fields.Add(new Field(token[..colon], bit, width));
+                found.Add(new Field(token[..colon], bit, width));
                 continue;
             }
             foreach (char c in token)
@@ -49,21 +52,21 @@ public sealed class Encoding
         if (bit != 0) throw new FormatException($"{op}: pattern \"{pattern}\" has {32 - bit} bits, not 32");
         Mask = mask;
         Value = value;
-        Fields = fields;
+        fields = [.. found];
     }
 
     public bool Matches(uint word) => (word & Mask) == Value && (Allocated is null || Allocated(this, word));
 
     public bool Has(string name)
     {
-        foreach (var f in Fields) if (f.Name == name) return true;
+        foreach (var f in fields) if (f.Name == name) return true;
         return false;
     }
 
     /// <summary>The value of field <paramref name="name"/> in <paramref name="word"/>.</summary>
     public uint Get(string name, uint word)
     {
-        foreach (var f in Fields)
+        foreach (var f in fields)
             if (f.Name == name) return f.Extract(word);
         throw new KeyNotFoundException($"{Op} has no field {name}");
     }

@@ -63,17 +63,27 @@ public sealed class BlockCache
     public void InvalidatePage(ulong page) => InvalidateChunks(page, ulong.MaxValue);
 
     /// <summary>Drops the blocks of <paramref name="page"/> that occupy any of the chunks in <paramref name="chunks"/>.</summary>
+    /// <remarks>
+    /// A loop rather than RemoveAll with a lambda: the lambda's closure was allocated on every call, and Linux
+    /// issues IC IVAU (which lands here) for every cache line of every page it maps executable.
+    /// </remarks>
     public void InvalidateChunks(ulong page, ulong chunks)
     {
         if (!byPage.TryGetValue(page, out var list)) return;
-        list.RemoveAll(b =>
+        int kept = 0;
+        for (int i = 0; i < list.Count; i++)
         {
-            if (((b.Chunks | b.RegionChunks) & chunks) == 0) return false;
+            Block b = list[i];
+            if (((b.Chunks | b.RegionChunks) & chunks) == 0)
+            {
+                list[kept++] = b;
+                continue;
+            }
             all.Remove(b.Pa);
             ref Block? slot = ref fast[(int)(b.Pa >> 2) & ((1 << FastBits) - 1)];
             if (ReferenceEquals(slot, b)) slot = null;
-            return true;
-        });
+        }
+        list.RemoveRange(kept, list.Count - kept);
         if (list.Count == 0) byPage.Remove(page);
     }
 

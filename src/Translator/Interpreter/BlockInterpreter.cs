@@ -204,20 +204,22 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
         }
     }
 
+    private readonly Inst[] scratch = new Inst[MaxBlockInstructions];
+
     private Block Translate(ulong pa, byte* host)
     {
         int room = (int)((0x1000 - (pa & 0xFFF)) >> 2);
         int max = Math.Min(room, MaxBlockInstructions);
-        var insts = new List<Inst>(16);
-        for (int i = 0; i < max; i++)
+        int count = 0;
+        while (count < max)
         {
-            Inst inst = Predecoder.Predecode(((uint*)host)[i]);
-            insts.Add(inst);
+            Inst inst = Predecoder.Predecode(((uint*)host)[count]);
+            scratch[count++] = inst;
             if (Predecoder.EndsBlock(inst)) break;
         }
-        var block = new Block(pa, [.. insts]);
-        BlockTranslated?.Invoke(s->PC, pa, new ReadOnlySpan<uint>(host, insts.Count));
-        mmu.Ram.MarkCode(pa, insts.Count * 4);
+        var block = new Block(pa, scratch.AsSpan(0, count).ToArray());
+        BlockTranslated?.Invoke(s->PC, pa, new ReadOnlySpan<uint>(host, count));
+        mmu.Ram.MarkCode(pa, count * 4);
         cache.Add(block);
         BlocksDecoded++;
         return block;

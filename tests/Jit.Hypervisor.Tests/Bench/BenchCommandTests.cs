@@ -50,6 +50,48 @@ public class BenchCommandTests
     }
 
     [Fact]
+    public void ShellWorkloadBootsTheBenchGuestOnEveryMachine()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"jit-bench-test-{Guid.NewGuid():N}");
+        try
+        {
+            var r = TestProcess.Jit(["bench", "--runs", "1", "--only", "shell", "--shell-loops", "2000", "--out", dir], TimeSpan.FromSeconds(300));
+            Assert.True(r.ExitCode == 0, $"jit bench exited with {r.ExitCode}:\n{r.Stdout}{r.Stderr}");
+            Assert.Contains("| shell | sh while loop, 2000 iterations | s |", r.Stdout);
+
+            using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "bench.json")));
+            var root = json.RootElement;
+            Assert.Equal(2000, root.GetProperty("shellLoops").GetInt32());
+            // The cpu workload's size is recorded even when it does not run: its default is 64 MiB.
+            Assert.Equal(64, root.GetProperty("cpuMegabytes").GetInt32());
+            var result = Assert.Single(root.GetProperty("results").EnumerateArray());
+            Assert.Equal("shell", result.GetProperty("workload").GetString());
+            // A sample exists only when the guest's loop sum was right (ShellWorkload.Parse checks it).
+            Assert.True(result.GetProperty("jit").GetProperty("median").GetDouble() > 0);
+            if (root.GetProperty("qemu").ValueKind == JsonValueKind.String)
+                Assert.True(result.GetProperty("ratio").GetDouble() > 0);
+
+            var svg = XDocument.Load(Path.Combine(dir, "bench.svg"));
+            XNamespace ns = "http://www.w3.org/2000/svg";
+            Assert.Contains(svg.Descendants(ns + "text"), t => t.Value.StartsWith("shell: sh while loop", StringComparison.Ordinal));
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void HelpNamesEveryWorkloadAndTheDefaults()
+    {
+        var r = TestProcess.Jit(["bench", "--help"], TimeSpan.FromSeconds(60));
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("--only boot,latency,cpu,shell", r.Stdout);
+        Assert.Contains("(default 64)", r.Stdout);
+        Assert.Contains("(default 20000)", r.Stdout);
+    }
+
+    [Fact]
     public void RejectsAnUnknownWorkload()
     {
         var r = TestProcess.Jit(["bench", "--only", "boot,nonsense"], TimeSpan.FromSeconds(60));

@@ -54,6 +54,7 @@ public class StatsJsonTests
         Assert.Contains("jit: run statistics", table);
         Assert.Matches(@"guest instructions\s+[\d,]+", table);
         Assert.Matches(@"SMCCC calls by owner\s+psci 1", table);
+        Assert.Matches(@"vCPU allocation rate\s+[\d,]+   bytes per million instructions", table);
     }
 
     [Fact]
