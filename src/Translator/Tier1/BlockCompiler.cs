@@ -352,11 +352,14 @@ internal sealed unsafe partial class BlockCompiler
     }
 
     /// <summary>Stores every register the region writes, and the flags of state <paramref name="f"/>, so a helper or the dispatcher sees them.</summary>
-    private void WriteBack(FlagState f)
+    private void WriteBack(FlagState f) => WriteBack(f, null, false);
+
+    /// <summary>As <see cref="WriteBack(FlagState)"/>, for the registers whose <paramref name="filter"/> entry equals <paramref name="select"/> (all when null).</summary>
+    private void WriteBack(FlagState f, bool[]? filter, bool select)
     {
         for (int r = 0; r < 32; r++)
         {
-            if (!written[r]) continue;
+            if (!written[r] || (filter is not null && filter[r] != select)) continue;
             e.Arg(ArgState);
             e.I4(XOffset + 8 * r);
             e.Op(OpCodes.Add);
@@ -401,6 +404,7 @@ internal sealed unsafe partial class BlockCompiler
     {
         int index = singles.Count;
         singles.Add(new Block(member.Pa + 4 * (ulong)i, [inst]));
+        bool[] touched = RegistersTouched(in inst);
         Label stub = e.Label(), resume = e.Label();
         FlagState f = flags;
         long here = Here(i);
@@ -411,7 +415,9 @@ internal sealed unsafe partial class BlockCompiler
         {
             Label left = e.Label();
             e.Mark(stub);
-            WriteBack(f);
+            // The instruction sees (and an exception it takes stores) its operands, SP and the flags; the
+            // other registers stay in locals unless it leaves.
+            WriteBack(f, touched, true);
             e.Arg(ArgClosure);
             e.I4(index);
             PcPlus(here);
@@ -421,17 +427,37 @@ internal sealed unsafe partial class BlockCompiler
             e.Ld(retired); e.I4(1); e.Op(OpCodes.Sub); e.St(retired);
             for (int r = 0; r < 32; r++)
             {
-                if (regs[r] is not { } l) continue;
+                if (!touched[r] || regs[r] is not { } l) continue;
                 e.LoadState(XOffset + 8 * r, OpCodes.Ldind_I8);
                 e.St(l);
             }
             e.LoadState(NzcvOffset, OpCodes.Ldind_I8);
             e.St(nzcv);
             e.Br(OpCodes.Br, resume);
+            // It left: the state is the executor's now, except registers it never touched.
             e.Mark(left);
+            WriteBack(new FlagState(FlagKind.InLocal, 0, false), touched, false);
             e.Ld(retired); e.I4(i); e.Op(OpCodes.Add);
             e.Op(OpCodes.Ret);
         });
+    }
+
+    /// <summary>
+    /// The registers an instruction run by the executor may read or write: its operand fields (which name
+    /// every register the A64 forms write, base write-back included), SP, the second register of CASP's
+    /// pairs, and X0–X7 for HVC/SMC (the SMCCC arguments; results come back in X0–X3).
+    /// </summary>
+    private static bool[] RegistersTouched(in Inst inst)
+    {
+        var touched = new bool[32];
+        foreach (byte r in (ReadOnlySpan<byte>)[inst.Rd, inst.Rn, inst.Rm, inst.Ra, 31])
+            if (r < 32) touched[r] = true;
+        if (inst.Op == Op.Casp)
+            foreach (byte r in (ReadOnlySpan<byte>)[inst.Rm, inst.Rd])
+                if (r + 1 < 32) touched[r + 1] = true;
+        if (inst.Op is Op.Hvc or Op.Smc)
+            for (int r = 0; r < 8; r++) touched[r] = true;
+        return touched;
     }
 
     /// <summary>Heads for a fault tail with instruction <paramref name="i"/> not retired; PC is already stored.</summary>

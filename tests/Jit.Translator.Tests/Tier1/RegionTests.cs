@@ -245,4 +245,28 @@ public unsafe class RegionTests
         Assert.Equal(ExitReason.Hvc, reference.Run());
         Assert.Equal(reference.State->Retired, m.State->Retired);
     }
+
+    [Fact]
+    public void CaspThroughTheExecutorReloadsBothRegistersOfEachPair()
+    {
+        // A mismatching compare loads the old pair (7, 8) into x2 and x3: x3 is in no operand field.
+        SameAsInterpreter("""
+            .arch armv8.1-a
+            ldr x1, =0x40100000
+            mov x6, #7
+            mov x7, #8
+            stp x6, x7, [x1]
+            mov x8, #100
+            1: mov x2, #7
+            mov x3, #9
+            mov x4, #5
+            mov x5, #6
+            casp x2, x3, x4, x5, [x1]
+            add x9, x9, x3
+            subs x8, x8, #1
+            b.ne 1b
+            hvc #0
+            .ltorg
+            """, 2, 3, 9);
+    }
 }
