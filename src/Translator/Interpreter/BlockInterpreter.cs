@@ -239,11 +239,31 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
             pendingExit = exit;
             return false;
         }
-        // An instruction that retired without redirecting continues at the next one, and so does a completed
-        // HVC or SMC (the hypervisor's fast path). Any other block-ending instruction may have changed what the
-        // region assumed (DAIF, the EL, translation, the code itself), and a fault went to a vector: leave.
+        // An instruction that retired without redirecting continues at the next one, and so do the
+        // block-ending ones that change nothing a region assumes (see ContinuesInRegion). Any other may have
+        // changed DAIF, the EL, translation or the code itself, and a fault went to a vector: leave.
         ref readonly Inst inst = ref single.Insts[0];
-        return s->Retired != before && s->PC == pc + 4 && (!Predecoder.EndsBlock(in inst) || inst.Op is Op.Hvc or Op.Smc);
+        return s->Retired != before && s->PC == pc + 4 && (!Predecoder.EndsBlock(in inst) || ContinuesInRegion(in inst));
+    }
+
+    /// <summary>
+    /// Block-ending instructions after which a region may go on: a completed HVC or SMC (the hypervisor's fast
+    /// path); ISB, since every instruction that changes context leaves the region itself, so the region running
+    /// on was entered under the current context; and writes to the GIC CPU interface, the thread ID and the
+    /// timer registers, which a region does not depend on (an interrupt they make pending is seen at the next
+    /// back-edge or exit).
+    /// </summary>
+    private static bool ContinuesInRegion(in Inst inst)
+    {
+        if (inst.Op is Op.Hvc or Op.Smc or Op.Isb) return true;
+        if (inst.Op != Op.MsrReg) return false;
+        int key = (int)inst.Imm;
+        int op0 = key >> 14, op1 = (key >> 11) & 7, crn = (key >> 7) & 0xF, crm = (key >> 3) & 0xF;
+        if (op0 != 3) return false;
+        return (op1 == 0 && crn == 12 && crm >= 8) // ICC_*_EL1
+            || (op1 == 0 && crn == 4 && crm == 6)   // ICC_PMR_EL1
+            || crn == 13                            // TPIDR_EL0/EL1, TPIDRRO_EL0, CONTEXTIDR_EL1
+            || crn == 14;                           // the generic timer's registers
     }
 
     /// <summary>Runs <paramref name="block"/> from its first instruction; returns an <see cref="ExitReason"/> or −1 to continue.</summary>

@@ -43,6 +43,7 @@ internal sealed unsafe partial class BlockCompiler
     private static readonly int ElOffset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.EL));
     private static readonly int ExitRequestOffset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.ExitRequest));
     private static readonly int ExclusiveValidOffset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.ExclusiveValid));
+    private static readonly int RetiredOffset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.Retired));
     private static readonly int IrqPendingOffset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.IrqPending));
 
     private static readonly MethodInfo ReadDeferred = Emitter.Method(typeof(Mmu), nameof(Mmu.ReadDeferred), typeof(ulong), typeof(int), typeof(uint), typeof(ulong).MakeByRefType());
@@ -133,15 +134,16 @@ internal sealed unsafe partial class BlockCompiler
 
     /// <summary>
     /// Instructions without IL that a region runs by calling the interpreter for that one instruction, so a
-    /// block need not end there: everything decodable except accesses relative to the system counter, whose
-    /// value in instruction-count time depends on the retired count the region has not published yet.
+    /// block need not end there: everything decodable.
     /// </summary>
-    private static bool RunsThroughExecutor(in Inst i) => i.Op switch
-    {
-        Op.Undefined or Op.Udf or Op.Sve or Op.SimdFp or Op.SimdFpLoadStore => false,
-        Op.Mrs or Op.MsrReg => !SystemRegisterFile.ReadsCounter((int)i.Imm),
-        _ => true,
-    };
+    private static bool RunsThroughExecutor(in Inst i) =>
+        i.Op is not (Op.Undefined or Op.Udf or Op.Sve or Op.SimdFp or Op.SimdFpLoadStore);
+
+    /// <summary>
+    /// An access relative to the system counter, which in instruction-count time is the retired count: the
+    /// region publishes its own count around it, so the value is exact to the instruction.
+    /// </summary>
+    private static bool ReadsCounter(in Inst i) => i.Op is Op.Mrs or Op.MsrReg && SystemRegisterFile.ReadsCounter((int)i.Imm);
 
     public static CompiledBlock? Compile(Region region, bool inlineTlb)
     {
@@ -405,6 +407,7 @@ internal sealed unsafe partial class BlockCompiler
         int index = singles.Count;
         singles.Add(new Block(member.Pa + 4 * (ulong)i, [inst]));
         bool[] touched = RegistersTouched(in inst);
+        bool counter = ReadsCounter(in inst);
         Label stub = e.Label(), resume = e.Label();
         FlagState f = flags;
         long here = Here(i);
@@ -418,10 +421,12 @@ internal sealed unsafe partial class BlockCompiler
             // The instruction sees (and an exception it takes stores) its operands, SP and the flags; the
             // other registers stay in locals unless it leaves.
             WriteBack(f, touched, true);
+            if (counter) PublishRetired(i, OpCodes.Add);
             e.Arg(ArgClosure);
             e.I4(index);
             PcPlus(here);
             e.Call(Emitter.Method(typeof(RegionClosure), nameof(RegionClosure.Execute), typeof(int), typeof(ulong)));
+            if (counter) PublishRetired(i, OpCodes.Sub);
             e.Br(OpCodes.Brfalse, left);
             // The executor counted the instruction in Retired; the region's own count must not.
             e.Ld(retired); e.I4(1); e.Op(OpCodes.Sub); e.St(retired);
@@ -440,6 +445,16 @@ internal sealed unsafe partial class BlockCompiler
             e.Ld(retired); e.I4(i); e.Op(OpCodes.Add);
             e.Op(OpCodes.Ret);
         });
+    }
+
+    /// <summary>Adds to (or takes back from) <c>s-&gt;Retired</c> what the region has retired before instruction <paramref name="i"/>.</summary>
+    private void PublishRetired(int i, OpCode op)
+    {
+        e.Arg(ArgState); e.I4(RetiredOffset); e.Op(OpCodes.Add);
+        e.Arg(ArgState); e.I4(RetiredOffset); e.Op(OpCodes.Add); e.Op(OpCodes.Ldind_I8);
+        e.Ld(retired); e.I4(i); e.Op(OpCodes.Add); e.Op(OpCodes.Conv_I8);
+        e.Op(op);
+        e.Op(OpCodes.Stind_I8);
     }
 
     /// <summary>

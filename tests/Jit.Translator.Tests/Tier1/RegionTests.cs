@@ -269,4 +269,19 @@ public unsafe class RegionTests
             .ltorg
             """, 2, 3, 9);
     }
+
+    [Fact]
+    public void IsbAndThreadIdWritesGoOnInsideTheRegion()
+    {
+        SameAsInterpreter("""
+            mov x2, #400
+            1: msr tpidr_el0, x2
+            isb
+            mrs x3, tpidr_el0
+            add x4, x4, x3
+            subs x2, x2, #1
+            b.ne 1b
+            hvc #0
+            """, 2, 3, 4);
+    }
 }
