@@ -13,8 +13,16 @@ public static unsafe class Tier1Compiler
 {
     // Not first-come first-served: a boot queues hundreds of blocks at once, and the ones still being
     // entered most while they wait are where the compiler's time pays back soonest.
-    private static readonly List<(Region Region, bool InlineTlb)> queue = [];
-    private static readonly SemaphoreSlim pending = new(0);
+    // A waiting region whose entry has not run for this long since it was queued is dropped, its block back to
+    // counting from zero: boot code is hot for a moment and then never again, and compiling it then is waste.
+    private static readonly long ColdAfter = System.Diagnostics.Stopwatch.Frequency / 50;
+    private static readonly List<Waiting> queue = [];
+    private static long dropped;
+
+    private readonly record struct Waiting(Region Region, bool InlineTlb, ulong Entered, long Since);
+
+    /// <summary>Regions dropped from the queue because their entry had gone cold while they waited.</summary>
+    public static long Dropped => Interlocked.Read(ref dropped);
     private static Thread? worker;
     private static readonly Lock startLock = new();
 
@@ -47,8 +55,11 @@ public static unsafe class Tier1Compiler
     {
         region.Entry.Tier1State = Tier1State.Queued;
         EnsureWorker();
-        lock (queue) queue.Add((region, inlineTlb));
-        pending.Release();
+        lock (queue)
+        {
+            queue.Add(new Waiting(region, inlineTlb, region.Entry.Executions, System.Diagnostics.Stopwatch.GetTimestamp()));
+            Monitor.Pulse(queue);
+        }
     }
 
     /// <summary>Compiles <paramref name="region"/> now, on the calling thread.</summary>
@@ -86,11 +97,23 @@ public static unsafe class Tier1Compiler
     {
         while (true)
         {
-            pending.Wait();
-            (Region Region, bool InlineTlb) next;
+            Waiting next;
             lock (queue)
             {
+                while (queue.Count == 0) Monitor.Wait(queue);
+                long now = System.Diagnostics.Stopwatch.GetTimestamp();
                 // Executions keeps counting while a block waits (it is still interpreted), racily read here.
+                for (int i = queue.Count - 1; i >= 0; i--)
+                {
+                    Waiting w = queue[i];
+                    if (now - w.Since < ColdAfter || w.Region.Entry.Executions != w.Entered) continue;
+                    w.Region.Entry.Executions = 0;
+                    w.Region.Entry.Tier1State = Tier1State.Interpreted;
+                    queue[i] = queue[^1];
+                    queue.RemoveAt(queue.Count - 1);
+                    dropped++;
+                }
+                if (queue.Count == 0) continue;
                 int best = 0;
                 for (int i = 1; i < queue.Count; i++)
                     if (queue[i].Region.Entry.Executions > queue[best].Region.Entry.Executions) best = i;
