@@ -48,16 +48,7 @@ public static unsafe class Tier1Ops
     public static ulong AddWithCarry(ulong a, ulong b, ulong carry, int sf, out ulong nzcv) =>
         sf != 0 ? Flags.AddWithCarry64(a, b, carry, out nzcv) : Flags.AddWithCarry32((uint)a, (uint)b, (uint)carry, out nzcv);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong Ubfm(ulong src, int r, ulong mask, int width) => Bits.Ror(src, r, width) & mask;
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong Sbfm(ulong src, int r, int s, ulong wmask, ulong tmask, int width)
-    {
-        ulong bot = Bits.Ror(src, r, width) & wmask;
-        ulong top = ((src >> s) & 1) != 0 ? Bits.Ones(width) : 0;
-        return ((top & ~tmask) | (bot & tmask)) & Bits.Ones(width);
-    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Bfm(ulong dst, ulong src, int r, ulong wmask, ulong tmask, int width)
