@@ -428,8 +428,12 @@ internal sealed unsafe partial class BlockCompiler
             e.Call(Emitter.Method(typeof(RegionClosure), nameof(RegionClosure.Execute), typeof(int), typeof(ulong)));
             if (counter) PublishRetired(i, OpCodes.Sub);
             e.Br(OpCodes.Brfalse, left);
-            // The executor counted the instruction in Retired; the region's own count must not.
-            e.Ld(retired); e.I4(1); e.Op(OpCodes.Sub); e.St(retired);
+            // The executor counted the instruction in Retired; the region counts it itself (its loops measure
+            // their budget by that count), so take the executor's back.
+            e.Arg(ArgState); e.I4(RetiredOffset); e.Op(OpCodes.Add);
+            e.Arg(ArgState); e.I4(RetiredOffset); e.Op(OpCodes.Add); e.Op(OpCodes.Ldind_I8);
+            e.U8(1); e.Op(OpCodes.Sub);
+            e.Op(OpCodes.Stind_I8);
             for (int r = 0; r < 32; r++)
             {
                 if (!touched[r] || regs[r] is not { } l) continue;

@@ -284,4 +284,13 @@ public unsafe class RegionTests
             hvc #0
             """, 2, 3, 4);
     }
+
+    [Fact]
+    public void ALoopOfExecutorInstructionsStopsAtTheBudget()
+    {
+        // Every instruction but the branch runs through the executor: the budget still bounds the loop.
+        using var m = Machine(Regions, "1: mrs x0, tpidr_el1\nmsr tpidr_el0, x0\nb 1b");
+        Assert.Equal(ExitReason.InstructionLimit, m.Run(30_000));
+        Assert.InRange(m.State->Retired, 30_000UL, 30_000UL + 64);
+    }
 }
