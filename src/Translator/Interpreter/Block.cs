@@ -32,7 +32,8 @@ public sealed class Block(ulong pa, Inst[] insts)
 /// </summary>
 public sealed class BlockCache
 {
-    private const int FastBits = 12;
+    // A boot decodes about 70,000 blocks: 64K slots keep most lookups out of the dictionary (512 KiB a vCPU).
+    private const int FastBits = 16;
     private readonly Block?[] fast = new Block?[1 << FastBits];
     private readonly Dictionary<ulong, Block> all = [];
     private readonly Dictionary<ulong, List<Block>> byPage = [];
