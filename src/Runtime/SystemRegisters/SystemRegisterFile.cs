@@ -88,6 +88,14 @@ public static unsafe class SystemRegisterFile
     public static bool IsGicCpuInterface(int key) =>
         key == ICC_PMR_EL1 || ((key >> 7) == ((3 << 7) | (0 << 4) | 12) && ((key >> 3) & 15) is >= 8 and <= 12);
 
+    /// <summary>
+    /// Registers whose writes change nothing compiled code depends on (translation, DAIF, SP selection, the
+    /// vectors' effect on control flow): the GIC CPU interface, the thread ID registers and CONTEXTIDR_EL1
+    /// (op0=3, CRn=13), and the generic timer's (op0=3, CRn=14).
+    /// </summary>
+    public static bool WriteKeepsContext(int key) =>
+        IsGicCpuInterface(key) || ((key >> 14) == 3 && ((key >> 7) & 15) is 13 or 14);
+
     private static bool TimerAccessible(CpuState* s, int key)
     {
         if (s->EL != 0) return true;

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Jit.Runtime;
 using Jit.Runtime.Exceptions;
 using Jit.Runtime.Memory;
+using Jit.Runtime.SystemRegisters;
 using Jit.Translator.Decoder;
 using Jit.Translator.Tier1;
 
@@ -253,18 +254,8 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
     /// timer registers, which a region does not depend on (an interrupt they make pending is seen at the next
     /// back-edge or exit).
     /// </summary>
-    private static bool ContinuesInRegion(in Inst inst)
-    {
-        if (inst.Op is Op.Hvc or Op.Smc or Op.Isb) return true;
-        if (inst.Op != Op.MsrReg) return false;
-        int key = (int)inst.Imm;
-        int op0 = key >> 14, op1 = (key >> 11) & 7, crn = (key >> 7) & 0xF, crm = (key >> 3) & 0xF;
-        if (op0 != 3) return false;
-        return (op1 == 0 && crn == 12 && crm >= 8) // ICC_*_EL1
-            || (op1 == 0 && crn == 4 && crm == 6)   // ICC_PMR_EL1
-            || crn == 13                            // TPIDR_EL0/EL1, TPIDRRO_EL0, CONTEXTIDR_EL1
-            || crn == 14;                           // the generic timer's registers
-    }
+    private static bool ContinuesInRegion(in Inst inst) =>
+        inst.Op is Op.Hvc or Op.Smc or Op.Isb || (inst.Op == Op.MsrReg && SystemRegisterFile.WriteKeepsContext((int)inst.Imm));
 
     /// <summary>Runs <paramref name="block"/> from its first instruction; returns an <see cref="ExitReason"/> or −1 to continue.</summary>
     private int Execute(Block block, ulong pc, ref ulong budget)

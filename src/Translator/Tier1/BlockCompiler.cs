@@ -430,10 +430,7 @@ internal sealed unsafe partial class BlockCompiler
             e.Br(OpCodes.Brfalse, left);
             // The executor counted the instruction in Retired; the region counts it itself (its loops measure
             // their budget by that count), so take the executor's back.
-            e.Arg(ArgState); e.I4(RetiredOffset); e.Op(OpCodes.Add);
-            e.Arg(ArgState); e.I4(RetiredOffset); e.Op(OpCodes.Add); e.Op(OpCodes.Ldind_I8);
-            e.U8(1); e.Op(OpCodes.Sub);
-            e.Op(OpCodes.Stind_I8);
+            AdjustRetired(() => e.U8(1), OpCodes.Sub);
             for (int r = 0; r < 32; r++)
             {
                 if (!touched[r] || regs[r] is not { } l) continue;
@@ -452,11 +449,15 @@ internal sealed unsafe partial class BlockCompiler
     }
 
     /// <summary>Adds to (or takes back from) <c>s-&gt;Retired</c> what the region has retired before instruction <paramref name="i"/>.</summary>
-    private void PublishRetired(int i, OpCode op)
+    private void PublishRetired(int i, OpCode op) =>
+        AdjustRetired(() => { e.Ld(retired); e.I4(i); e.Op(OpCodes.Add); e.Op(OpCodes.Conv_I8); }, op);
+
+    /// <summary><c>s-&gt;Retired</c> = <c>s-&gt;Retired</c> <paramref name="op"/> the ulong <paramref name="pushDelta"/> pushes.</summary>
+    private void AdjustRetired(Action pushDelta, OpCode op)
     {
         e.Arg(ArgState); e.I4(RetiredOffset); e.Op(OpCodes.Add);
-        e.Arg(ArgState); e.I4(RetiredOffset); e.Op(OpCodes.Add); e.Op(OpCodes.Ldind_I8);
-        e.Ld(retired); e.I4(i); e.Op(OpCodes.Add); e.Op(OpCodes.Conv_I8);
+        e.LoadState(RetiredOffset, OpCodes.Ldind_I8);
+        pushDelta();
         e.Op(op);
         e.Op(OpCodes.Stind_I8);
     }
