@@ -26,6 +26,11 @@ public sealed record JitOptions
     /// need not stop there; off ends the compiled code at the first such instruction.
     /// </summary>
     public bool Executor { get; init; } = true;
+    /// <summary>
+    /// Find the next block through the jump cache (virtual PC to block, valid while the TLB and EL are unchanged)
+    /// and a region's per-exit successor slots; off looks every exit up through the fetch TLB and block cache.
+    /// </summary>
+    public bool Linking { get; init; } = true;
 
     public static JitOptions Default { get; } = new();
 
@@ -64,7 +69,8 @@ public sealed record JitOptions
                 "inline-tlb" => o with { InlineTlb = OnOff(key, value) },
                 "regions" => o with { Regions = OnOff(key, value) },
                 "executor" => o with { Executor = OnOff(key, value) },
-                _ => throw new FormatException($"unknown --jit option '{key}' (tier1, threshold, inline-tlb, regions, executor)"),
+                "linking" => o with { Linking = OnOff(key, value) },
+                _ => throw new FormatException($"unknown --jit option '{key}' (tier1, threshold, inline-tlb, regions, executor, linking)"),
             };
         }
         return o;
@@ -78,5 +84,5 @@ public sealed record JitOptions
     };
 
     public override string ToString() =>
-        $"tier1={Tier1 switch { Tier1Mode.Off => "off", Tier1Mode.Synchronous => "sync", _ => "background" }},threshold={Threshold},inline-tlb={(InlineTlb ? "on" : "off")},regions={(Regions ? "on" : "off")},executor={(Executor ? "on" : "off")}";
+        $"tier1={Tier1 switch { Tier1Mode.Off => "off", Tier1Mode.Synchronous => "sync", _ => "background" }},threshold={Threshold},inline-tlb={(InlineTlb ? "on" : "off")},regions={(Regions ? "on" : "off")},executor={(Executor ? "on" : "off")},linking={(Linking ? "on" : "off")}";
 }

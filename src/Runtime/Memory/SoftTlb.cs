@@ -27,6 +27,12 @@ public sealed unsafe class SoftTlb : IDisposable
     public TlbEntry* Write { get; }
     public TlbEntry* Fetch { get; }
 
+    /// <summary>
+    /// Counts flushes, whole or by page: a translation remembered outside the TLB (the dispatcher's jump cache)
+    /// is still the guest's while the generation it was remembered under is current.
+    /// </summary>
+    public uint Generation { get; private set; }
+
     public SoftTlb()
     {
         Read = Allocate();
@@ -41,6 +47,7 @@ public sealed unsafe class SoftTlb : IDisposable
 
     public void Flush()
     {
+        Generation++;
         for (int i = 0; i < TotalEntries; i++)
         {
             Read[i].Tag = Invalid;
@@ -51,6 +58,7 @@ public sealed unsafe class SoftTlb : IDisposable
 
     public void FlushPage(ulong va)
     {
+        Generation++;
         ulong page = va & ~0xFFFUL;
         for (uint el = 0; el < Regimes; el++)
         {

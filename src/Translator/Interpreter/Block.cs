@@ -24,6 +24,33 @@ public sealed class Block(ulong pa, Inst[] insts)
     /// <summary>The tier 1 code for the block's leading instructions, published once with a volatile write.</summary>
     public CompiledBlock? Compiled;
     public Tier1State Tier1State;
+    /// <summary>Set when the cache drops the block (its code was written, or translations were flushed): links to it are stale.</summary>
+    public bool Dropped;
+}
+
+/// <summary>
+/// A remembered step from a virtual PC to the block there: a jump-cache entry, or a compiled region's successor
+/// slot. It stands for the guest's translation only while the TLB generation and EL it was made under are
+/// current, and for the block only while the cache has not dropped it.
+/// </summary>
+public struct BlockLink
+{
+    public ulong Va;
+    public Block? Block;
+    public uint Generation;
+    public uint El;
+
+    public BlockLink(ulong va, Block block, uint generation, uint el)
+    {
+        Va = va;
+        Block = block;
+        Generation = generation;
+        El = el;
+    }
+
+    /// <summary>The linked block if the link holds for <paramref name="va"/> now, else null.</summary>
+    public readonly Block? Follow(ulong va, uint generation, uint el) =>
+        Block is { Dropped: false } b && Va == va && Generation == generation && El == el ? b : null;
 }
 
 /// <summary>
@@ -81,6 +108,7 @@ public sealed class BlockCache
                 continue;
             }
             all.Remove(b.Pa);
+            b.Dropped = true;
             ref Block? slot = ref fast[(int)(b.Pa >> 2) & ((1 << FastBits) - 1)];
             if (ReferenceEquals(slot, b)) slot = null;
         }
@@ -90,6 +118,7 @@ public sealed class BlockCache
 
     public void Clear()
     {
+        foreach (Block b in all.Values) b.Dropped = true;
         Array.Clear(fast);
         all.Clear();
         byPage.Clear();

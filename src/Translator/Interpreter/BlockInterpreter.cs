@@ -38,6 +38,7 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
         s = processor.State;
         mmu = processor.Mmu;
         this.hypervisor = hypervisor;
+        tlb = mmu.Tlb;
         readTlb = mmu.Tlb.Read;
         writeTlb = mmu.Tlb.Write;
         mmu.Ram.CodeWritten += OnCodeWritten;
@@ -93,6 +94,7 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
     // Blocks are compiled once entered more often than this; ulong.MaxValue keeps tier 1 off.
     private ulong tier1Threshold = ulong.MaxValue;
     private readonly TlbEntry* readTlb, writeTlb;
+    private readonly SoftTlb tlb;
 
     /// <summary>The engine's switches; changing them applies to blocks that become hot from now on.</summary>
     public JitOptions Options
@@ -154,6 +156,7 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
     {
         ulong budget = maxInstructions;
         owner = Thread.CurrentThread;
+        last = null;
         while (true)
         {
             int request = Volatile.Read(ref s->ExitRequest);
@@ -166,29 +169,29 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
             }
             if (budget == 0) return ExitReason.InstructionLimit;
             // Interrupts are taken between blocks: every instruction that can unmask them ends a block.
-            if (Volatile.Read(ref s->IrqPending) != 0 && (s->Daif & 0x80) == 0) ExceptionEntry.TakeIrqToEl1(s);
+            if (Volatile.Read(ref s->IrqPending) != 0 && (s->Daif & 0x80) == 0)
+            {
+                ExceptionEntry.TakeIrqToEl1(s);
+                last = null;
+            }
 
             ulong pc = s->PC;
-            // A fault on the fetch itself consumes budget, so a guest whose vectors fault again (an exception
-            // loop, as on hardware) still returns to the run loop.
-            if ((pc & 3) != 0)
+            // A region that left by a static exit names its successor slot; otherwise the jump cache's.
+            ref BlockLink link = ref last is { Exit: >= 0 } from ? ref from.Links[from.Exit] : ref jumps[(int)(pc >> 2) & (JumpSlots - 1)];
+            Block? block = link.Follow(pc, tlb.Generation, s->EL);
+            if (block is null)
             {
-                ExceptionEntry.PcAlignment(s, pc);
-                budget--;
-                continue;
+                block = Find(pc, ref budget);
+                if (block is null) continue;
+                if (options.Linking) link = new BlockLink(pc, block, tlb.Generation, s->EL);
             }
-            if (!mmu.Fetch(pc, out ulong pa, out byte* host))
-            {
-                budget--;
-                continue;
-            }
-            Block block = cache.Lookup(pa) ?? Translate(pa, host);
-            entry.Enter(pc, pa);
+            entry.Enter(pc, block.Pa);
             CompiledBlock? code = Volatile.Read(ref block.Compiled);
             if (code is null && ++block.Executions > tier1Threshold && block.Tier1State == Tier1State.Interpreted)
                 code = RequestTier1(block);
             if (code is not null)
             {
+                last = (RegionClosure)code.Target!;
                 int retired = code(s, mmu, readTlb, writeTlb, pc, budget);
                 s->Retired += (ulong)retired;
                 Consume(ref budget, retired);
@@ -200,9 +203,44 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
                 }
                 continue;
             }
+            last = null;
             int exit = Execute(block, pc, ref budget);
             if (exit >= 0) return (ExitReason)exit;
         }
+    }
+
+    // The jump cache: the block a virtual PC led to (see BlockLink), so that most dispatches, returns and
+    // indirect branches included, skip the fetch TLB and the block cache.
+    private const int JumpSlots = 4096;
+    private readonly BlockLink[] jumps = new BlockLink[JumpSlots];
+
+    // The closure of the compiled region the run loop returned from last, whose exit slot it fills; null after
+    // interpreted blocks.
+    private RegionClosure? last;
+
+    /// <summary>
+    /// The block at <paramref name="pc"/> through the jump cache, or the fetch TLB and the block cache (decoding
+    /// it if new); null when the fetch faulted, which consumes budget so that a guest whose vectors fault again
+    /// (an exception loop, as on hardware) still returns to the run loop.
+    /// </summary>
+    private Block? Find(ulong pc, ref ulong budget)
+    {
+        ref BlockLink jump = ref jumps[(int)(pc >> 2) & (JumpSlots - 1)];
+        if (jump.Follow(pc, tlb.Generation, s->EL) is { } known) return known;
+        if ((pc & 3) != 0)
+        {
+            ExceptionEntry.PcAlignment(s, pc);
+            budget--;
+            return null;
+        }
+        if (!mmu.Fetch(pc, out ulong pa, out byte* host))
+        {
+            budget--;
+            return null;
+        }
+        Block block = cache.Lookup(pa) ?? Translate(pa, host);
+        if (options.Linking) jump = new BlockLink(pc, block, tlb.Generation, s->EL);
+        return block;
     }
 
     private readonly Inst[] scratch = new Inst[MaxBlockInstructions];

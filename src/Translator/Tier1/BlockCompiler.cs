@@ -64,7 +64,10 @@ internal sealed unsafe partial class BlockCompiler
     private readonly List<Action> cold = [];
     // One-instruction blocks the executor runs for instructions tier 1 has no IL for (RegionClosure.Singles).
     private readonly List<Block> singles = [];
-    private readonly LocalBuilder nzcv, fa, fb, fres, fkind, el, elBits, va, va2, val1, val2, entry, target, retired, exitCount, limit, irqMask;
+    private readonly LocalBuilder nzcv, fa, fb, fres, fkind, el, elBits, va, va2, val1, val2, entry, target, retired, exitCount, limit, irqMask, exitSlot;
+    // Exits to a fixed address so far, each with its successor slot in RegionClosure.Links.
+    private int staticExits;
+    private static readonly FieldInfo ExitField = typeof(RegionClosure).GetField(nameof(RegionClosure.Exit))!;
     private readonly Label commonExit;
     // Shared tails for faults found out of line: each stores the state once, then takes the exception.
     private readonly Label dataAbortExit, spAlignmentExit;
@@ -114,6 +117,7 @@ internal sealed unsafe partial class BlockCompiler
         exitCount = e.Local<int>();
         limit = e.Local<int>();
         irqMask = e.Local<int>();
+        exitSlot = e.Local<int>();
         commonExit = e.Label();
         dataAbortExit = e.Label();
         spAlignmentExit = e.Label();
@@ -153,7 +157,7 @@ internal sealed unsafe partial class BlockCompiler
             typeof(BlockCompiler).Module, skipVisibility: true);
         var compiler = new BlockCompiler(dm.GetILGenerator(), region, inlineTlb);
         compiler.EmitMethod();
-        return dm.CreateDelegate<CompiledBlock>(new RegionClosure(region.Executor, [.. compiler.singles]));
+        return dm.CreateDelegate<CompiledBlock>(new RegionClosure(region.Executor, [.. compiler.singles], compiler.staticExits));
     }
 
     private void EmitMethod()
@@ -193,6 +197,7 @@ internal sealed unsafe partial class BlockCompiler
         // One exit for the whole region: PC, registers and flags are stored once here, not at every exit.
         e.Mark(commonExit);
         SetPc(() => e.Ld(target));
+        e.Arg(ArgClosure); e.Ld(exitSlot); e.StoreField(ExitField);
         WriteBack(new FlagState(FlagKind.InLocal, 0, true));
         e.Ld(exitCount);
         e.Op(OpCodes.Ret);
@@ -288,6 +293,7 @@ internal sealed unsafe partial class BlockCompiler
         {
             e.Mark(leave);
             PcPlus(delta); e.St(target);
+            e.I4(-1); e.St(exitSlot);
             e.Ld(retired); e.St(exitCount);
             if (f.Kind != FlagKind.InLocal) { PushNzcv(f); e.St(nzcv); }
             e.Br(OpCodes.Br, commonExit);
@@ -295,11 +301,13 @@ internal sealed unsafe partial class BlockCompiler
     }
 
     /// <summary>Leaves the region for the instruction at <paramref name="delta"/>, <paramref name="done"/> of the member's instructions retired.</summary>
-    private void ExitTo(int done, long delta) => ExitTo(done, () => PcPlus(delta));
+    private void ExitTo(int done, long delta) => ExitTo(done, () => PcPlus(delta), staticExits++);
 
-    private void ExitTo(int done, Action pushPc)
+    /// <summary>Leaves the region for the PC <paramref name="pushPc"/> computes, through successor slot <paramref name="slot"/> (-1: none).</summary>
+    private void ExitTo(int done, Action pushPc, int slot = -1)
     {
         pushPc(); e.St(target);
+        e.I4(slot); e.St(exitSlot);
         e.Ld(retired); e.I4(done); e.Op(OpCodes.Add); e.St(exitCount);
         if (flags.Kind != FlagKind.InLocal) { PushNzcv(flags); e.St(nzcv); }
         e.Br(OpCodes.Br, commonExit);

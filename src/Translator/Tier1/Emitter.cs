@@ -90,6 +90,13 @@ internal sealed class Emitter(ILGenerator il)
         IL.Emit(op, m);
     }
 
+    /// <summary>Pops a value and an object and stores the value in the object's field <paramref name="f"/>.</summary>
+    public void StoreField(FieldInfo f)
+    {
+        recorder?.Emit(IL, OpCodes.Stfld, f);
+        IL.Emit(OpCodes.Stfld, f);
+    }
+
     /// <summary>The argument that holds the <c>CpuState*</c>.</summary>
     public int StateArg { get; init; }
 

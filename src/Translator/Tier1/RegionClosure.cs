@@ -4,12 +4,23 @@ namespace Jit.Translator.Tier1;
 
 /// <summary>
 /// What a compiled region reaches besides its arguments: the executor for the instructions it has no IL for,
-/// and those instructions as one-instruction blocks. The region's delegate is bound to it.
+/// those instructions as one-instruction blocks, and the successor slot of each of its static exits. The
+/// region's delegate is bound to it.
 /// </summary>
-public sealed class RegionClosure(ISingleInstruction? executor, Block[] singles)
+public sealed class RegionClosure(ISingleInstruction? executor, Block[] singles, int staticExits)
 {
     private readonly ISingleInstruction? executor = executor;
     private readonly Block[] singles = singles;
+
+    /// <summary>
+    /// One successor slot per exit to a fixed address (a direct branch or fall-through out of the region): the
+    /// block that exit led to last time, which the dispatcher enters next without a lookup while the slot still
+    /// matches the PC and the translation it was found under.
+    /// </summary>
+    public readonly BlockLink[] Links = new BlockLink[staticExits];
+
+    /// <summary>The static exit the region last left by, or -1 when it left by an indirect branch or a stop.</summary>
+    public int Exit = -1;
 
     /// <summary>Runs single <paramref name="index"/> at <paramref name="pc"/>; see <see cref="ISingleInstruction.ExecuteOne"/>.</summary>
     public bool Execute(int index, ulong pc) => executor!.ExecuteOne(singles[index], pc);

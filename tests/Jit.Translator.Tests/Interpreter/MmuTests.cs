@@ -104,6 +104,46 @@ public unsafe class MmuTests
         Assert.Equal(0x77UL, m.X(4));
     }
 
+    /// <summary>
+    /// The dispatcher's jump cache remembers which block a virtual PC led to: after the guest points the page at
+    /// other code and invalidates the TLB, a call through the same VA must run the new code.
+    /// </summary>
+    [Theory]
+    [InlineData("tlbi vmalle1")]
+    [InlineData("tlbi vae1, x8")]
+    public void RemappedCodePageRunsTheNewCodeAfterTlbi(string tlbi)
+    {
+        var (m, t) = Start();
+        using var _ = m;
+        const ulong Va = 0x1234_5000, First = 0x4010_0000, Second = 0x4010_1000;
+        uint[] ReturnConstant(ushort value) => [0xD280_0000u | (uint)value << 5, 0xD65F_03C0]; // movz x0, #value; ret
+        m.Ram.Write(First, [.. ReturnConstant(1).SelectMany(BitConverter.GetBytes)]);
+        m.Ram.Write(Second, [.. ReturnConstant(2).SelectMany(BitConverter.GetBytes)]);
+        t.MapPage(Va, First, Af | Normal, t.Root);
+        m.Load(Enable() + "\n" + $"""
+            ldr x5, ={Va}
+            lsr x8, x5, #12
+            mov x6, #0
+            mov x7, #2000
+            1:  blr x5
+            add x6, x6, x0
+            subs x7, x7, #1
+            b.ne 1b
+            hvc #0
+            {tlbi}
+            dsb sy
+            isb
+            blr x5
+            hvc #0
+            """ + "\n" + Vectors);
+        Assert.Equal(ExitReason.Hvc, m.Run());
+        Assert.Equal(2000UL, m.X(6));
+        t.MapPage(Va, Second, Af | Normal, t.Root);
+        Assert.Equal(ExitReason.Hvc, m.Run());
+        Assert.Equal([(ushort)0, (ushort)0], m.HvcCalls);
+        Assert.Equal(2UL, m.X(0));
+    }
+
     [Fact]
     public void UnmappedAddressIsATranslationFaultAtTheLevelThatWasInvalid()
     {

@@ -56,6 +56,29 @@ public unsafe class RegionTests
     }
 
     [Fact]
+    public void AStaticExitRemembersTheBlockItLeftForInItsSuccessorSlot()
+    {
+        // The loop calls a function in the next page: BL is a static exit of the loop's region, and the
+        // dispatcher fills that exit's slot with the function's block.
+        using var m = Machine(Regions, """
+            mov x0, #0
+            mov x1, #100
+            1: bl 2f
+            subs x1, x1, #1
+            b.ne 1b
+            hvc #0
+            .balign 4096
+            2: add x0, x0, #3
+            ret
+            """);
+        Assert.Equal(ExitReason.Hvc, m.Run(10_000_000));
+        Assert.Equal(300UL, m.X(0));
+        ulong function = TestMachine.RamBase + 0x1000;
+        var regions = m.Engine.Blocks.Where(b => b.Compiled is not null).Select(b => (Jit.Translator.Tier1.RegionClosure)b.Compiled!.Target!).ToList();
+        Assert.Contains(regions, r => r.Links.Any(l => l.Block?.Pa == function));
+    }
+
+    [Fact]
     public void NestedLoopsMatchTheInterpreter()
     {
         SameAsInterpreter("""

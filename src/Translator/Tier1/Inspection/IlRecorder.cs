@@ -67,6 +67,7 @@ public sealed class IlRecorder
     internal void Emit(ILGenerator g, OpCode op, LocalBuilder l) => Add(g, new Entry(g.ILOffset, op, Operand.Local, l.LocalIndex, null));
     internal void Emit(ILGenerator g, OpCode op, Label l) => Add(g, new Entry(g.ILOffset, op, Operand.Label, l.Id, null));
     internal void Emit(ILGenerator g, OpCode op, MethodInfo m) => Add(g, new Entry(g.ILOffset, op, Operand.Method, 0, m));
+    internal void Emit(ILGenerator g, OpCode op, FieldInfo f) => Add(g, new Entry(g.ILOffset, op, Operand.Method, 0, f));
 
     private void Add(ILGenerator g, Entry e)
     {
