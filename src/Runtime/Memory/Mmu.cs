@@ -163,11 +163,13 @@ public sealed unsafe class Mmu
     /// <summary>
     /// <see cref="ReadAs"/>'s slow path for compiled code, which keeps guest registers in locals: on failure the
     /// Data Abort is only recorded, so the caller can store its registers first and then
-    /// <see cref="TakeDeferredAbort"/>. Nothing on the success path reads the registers.
+    /// <see cref="TakeDeferredAbort"/>. Nothing on the success path reads the registers. <paramref name="pc"/> is
+    /// the access's, stored here for the abort and for diagnostics of a failing device.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)] // cold: keep the compiled region small
-    public bool ReadDeferred(ulong va, int size, uint el, out ulong value)
+    public bool ReadDeferred(ulong va, int size, uint el, ulong pc, out ulong value)
     {
+        s->PC = pc;
         deferAborts = true;
         try { return ReadAs(va, size, el, out value); }
         finally { deferAborts = false; }
@@ -175,8 +177,9 @@ public sealed unsafe class Mmu
 
     /// <summary><see cref="WriteAs"/> with the abort deferred, as for <see cref="ReadDeferred"/>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public bool WriteDeferred(ulong va, int size, uint el, ulong value)
+    public bool WriteDeferred(ulong va, int size, uint el, ulong pc, ulong value)
     {
+        s->PC = pc;
         deferAborts = true;
         try { return WriteAs(va, size, el, value); }
         finally { deferAborts = false; }

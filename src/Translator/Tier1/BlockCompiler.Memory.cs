@@ -179,10 +179,9 @@ internal sealed unsafe partial class BlockCompiler
     /// </summary>
     private void TlbProbe(int table, LocalBuilder addr, int size, bool asEl0, Label miss)
     {
-        e.Arg(table);
-        e.Ld(addr); e.I4(12); e.Op(OpCodes.Shr_Un); e.U8(SoftTlb.Entries - 1); e.Op(OpCodes.And);
-        if (!asEl0) { e.Ld(elBits); e.Op(OpCodes.Or); }
-        e.I4(4); e.Op(OpCodes.Shl); // sizeof(TlbEntry) == 16
+        // The entry is base + index * 16, with the index's EL bits already in the base (see TlbBase).
+        if (asEl0) e.Arg(table); else e.Ld(TlbBase(table));
+        e.Ld(addr); e.I4(12 - 4); e.Op(OpCodes.Shr_Un); e.U8((SoftTlb.Entries - 1) << 4); e.Op(OpCodes.And);
         e.Op(OpCodes.Conv_U);
         e.Op(OpCodes.Add);
         e.St(entry);
@@ -193,6 +192,12 @@ internal sealed unsafe partial class BlockCompiler
         e.Ld(addr); e.Ld(entry); e.I4(8); e.Op(OpCodes.Add); e.Op(OpCodes.Ldind_I8); e.Op(OpCodes.Add); e.Op(OpCodes.Conv_U);
     }
 
+    /// <summary>
+    /// The local holding the current EL's part of TLB table argument <paramref name="table"/>, computed once in
+    /// the prologue: EL cannot change inside a region (ERET and exceptions leave it).
+    /// </summary>
+    private LocalBuilder TlbBase(int table) => table == ArgReadTlb ? readBase ??= e.Local<nint>() : writeBase ??= e.Local<nint>();
+
     private void PushEl(bool asEl0)
     {
         if (asEl0) e.I4(0); else e.Ld(el);
@@ -201,9 +206,10 @@ internal sealed unsafe partial class BlockCompiler
     private void Read(int i, LocalBuilder addr, int size, LocalBuilder value, bool asEl0)
     {
         Label miss = e.Label(), done = e.Label();
+        long here = Here(i);
         void Slow()
         {
-            e.Arg(ArgMmu); e.Ld(addr); e.I4(size); PushEl(asEl0); e.Addr(value);
+            e.Arg(ArgMmu); e.Ld(addr); e.I4(size); PushEl(asEl0); PcPlus(here); e.Addr(value);
             e.Call(ReadDeferred);
         }
         if (!inlineTlb)
@@ -224,9 +230,10 @@ internal sealed unsafe partial class BlockCompiler
     private void Write(int i, LocalBuilder addr, int size, LocalBuilder value, bool asEl0)
     {
         Label miss = e.Label(), done = e.Label();
+        long here = Here(i);
         void Slow()
         {
-            e.Arg(ArgMmu); e.Ld(addr); e.I4(size); PushEl(asEl0); e.Ld(value);
+            e.Arg(ArgMmu); e.Ld(addr); e.I4(size); PushEl(asEl0); PcPlus(here); e.Ld(value);
             e.Call(WriteDeferred);
         }
         if (!inlineTlb)

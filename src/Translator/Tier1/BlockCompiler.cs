@@ -46,8 +46,8 @@ internal sealed unsafe partial class BlockCompiler
     private static readonly int RetiredOffset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.Retired));
     private static readonly int IrqPendingOffset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.IrqPending));
 
-    private static readonly MethodInfo ReadDeferred = Emitter.Method(typeof(Mmu), nameof(Mmu.ReadDeferred), typeof(ulong), typeof(int), typeof(uint), typeof(ulong).MakeByRefType());
-    private static readonly MethodInfo WriteDeferred = Emitter.Method(typeof(Mmu), nameof(Mmu.WriteDeferred), typeof(ulong), typeof(int), typeof(uint), typeof(ulong));
+    private static readonly MethodInfo ReadDeferred = Emitter.Method(typeof(Mmu), nameof(Mmu.ReadDeferred), typeof(ulong), typeof(int), typeof(uint), typeof(ulong), typeof(ulong).MakeByRefType());
+    private static readonly MethodInfo WriteDeferred = Emitter.Method(typeof(Mmu), nameof(Mmu.WriteDeferred), typeof(ulong), typeof(int), typeof(uint), typeof(ulong), typeof(ulong));
     private static readonly MethodInfo TakeDeferredAbort = Emitter.Method(typeof(Mmu), nameof(Mmu.TakeDeferredAbort));
 
     // Argument 0 is the RegionClosure the delegate is bound to; the delegate's own parameters follow.
@@ -67,6 +67,8 @@ internal sealed unsafe partial class BlockCompiler
     private readonly LocalBuilder nzcv, fa, fb, fres, fkind, el, elBits, va, va2, val1, val2, entry, target, retired, exitCount, limit, irqMask, exitSlot;
     // Exits to a fixed address so far, each with its successor slot in RegionClosure.Links.
     private int staticExits;
+    // The read and write TLB tables' entries for the region's EL (see TlbBase), declared when first used.
+    private LocalBuilder? readBase, writeBase;
     private static readonly FieldInfo ExitField = typeof(RegionClosure).GetField(nameof(RegionClosure.Exit))!;
     private readonly Label commonExit;
     // Shared tails for faults found out of line: each stores the state once, then takes the exception.
@@ -198,6 +200,7 @@ internal sealed unsafe partial class BlockCompiler
         e.Mark(commonExit);
         SetPc(() => e.Ld(target));
         e.Arg(ArgClosure); e.Ld(exitSlot); e.StoreField(ExitField);
+        MaterializeRecordedFlags();
         WriteBack(new FlagState(FlagKind.InLocal, 0, true));
         e.Ld(exitCount);
         e.Op(OpCodes.Ret);
@@ -234,6 +237,11 @@ internal sealed unsafe partial class BlockCompiler
         e.I4(SoftTlb.IndexBits);
         e.Op(OpCodes.Shl);
         e.St(elBits);
+        foreach (var (table, local) in new[] { (ArgReadTlb, readBase), (ArgWriteTlb, writeBase) })
+        {
+            if (local is null) continue;
+            e.Arg(table); e.Ld(elBits); e.I4(4); e.Op(OpCodes.Shl); e.Op(OpCodes.Conv_U); e.Op(OpCodes.Add); e.St(local); // sizeof(TlbEntry) == 16
+        }
         if (hasBackEdge)
         {
             e.Arg(ArgBudget);
@@ -264,7 +272,7 @@ internal sealed unsafe partial class BlockCompiler
             return;
         }
         e.Ld(retired); e.I4(done); e.Op(OpCodes.Add); e.St(retired);
-        StoreFlagKind();
+        StoreFlagKind(flags);
         if (k > cur)
         {
             if (entryFlags[k] is not { } known) entryFlags[k] = flags;
@@ -295,7 +303,7 @@ internal sealed unsafe partial class BlockCompiler
             PcPlus(delta); e.St(target);
             e.I4(-1); e.St(exitSlot);
             e.Ld(retired); e.St(exitCount);
-            if (f.Kind != FlagKind.InLocal) { PushNzcv(f); e.St(nzcv); }
+            StoreFlagKind(f);
             e.Br(OpCodes.Br, commonExit);
         });
     }
@@ -309,15 +317,19 @@ internal sealed unsafe partial class BlockCompiler
         pushPc(); e.St(target);
         e.I4(slot); e.St(exitSlot);
         e.Ld(retired); e.I4(done); e.Op(OpCodes.Add); e.St(exitCount);
-        if (flags.Kind != FlagKind.InLocal) { PushNzcv(flags); e.St(nzcv); }
+        StoreFlagKind(flags);
         e.Br(OpCodes.Br, commonExit);
     }
 
-    /// <summary>Records the symbolic flag form in <c>fkind</c> for the member the edge enters.</summary>
-    private void StoreFlagKind()
+    /// <summary>
+    /// Records flag form <paramref name="f"/> in <c>fkind</c>: for the member an edge enters, or for the shared
+    /// tail an exit or fault heads for, which packs the flags once (see <see cref="MaterializeRecordedFlags"/>)
+    /// instead of every exit packing its own.
+    /// </summary>
+    private void StoreFlagKind(FlagState f)
     {
-        if (flags.Kind == FlagKind.Dynamic) return; // fkind already says it
-        e.I4(Tier1Ops.FlagTag((int)flags.Kind, flags.Sf));
+        if (f.Kind == FlagKind.Dynamic) return; // fkind already says it
+        e.I4(Tier1Ops.FlagTag((int)f.Kind, f.Sf));
         e.St(fkind);
     }
 
@@ -386,19 +398,17 @@ internal sealed unsafe partial class BlockCompiler
 
     /// <summary>
     /// Emits the out-of-line slow path of a memory access at instruction <paramref name="i"/>, entered at
-    /// <paramref name="start"/>: PC stored (for diagnostics and the abort), <paramref name="call"/> pushes the
-    /// deferred helper's bool result; on true the access is done and the region goes on at
-    /// <paramref name="resume"/>, on false the shared tail stores the state and takes the recorded abort.
+    /// <paramref name="start"/>: <paramref name="call"/> pushes the deferred helper's bool result (the helper
+    /// stores the access's PC, for diagnostics and the abort); on true the access is done and the region goes
+    /// on at <paramref name="resume"/>, on false the shared tail stores the state and takes the recorded abort.
     /// </summary>
     private void Guarded(int i, Action call, Label resume, Label start)
     {
         FlagState f = flags;
-        long here = Here(i);
         dataAbortUsed = true;
         cold.Add(() =>
         {
             e.Mark(start);
-            SetPc(() => PcPlus(here));
             call();
             e.Br(OpCodes.Brtrue, resume);
             LeaveForFault(i, f, dataAbortExit);
@@ -492,13 +502,14 @@ internal sealed unsafe partial class BlockCompiler
     private void LeaveForFault(int i, FlagState f, Label tail)
     {
         e.Ld(retired); e.I4(i); e.Op(OpCodes.Add); e.St(exitCount);
-        if (f.Kind != FlagKind.InLocal) { PushNzcv(f); e.St(nzcv); }
+        StoreFlagKind(f);
         e.Br(OpCodes.Br, tail);
     }
 
     private void FaultTail(Label tail, Action takeException)
     {
         e.Mark(tail);
+        MaterializeRecordedFlags();
         WriteBack(new FlagState(FlagKind.InLocal, 0, true));
         takeException();
         e.Ld(exitCount);
@@ -530,6 +541,14 @@ internal sealed unsafe partial class BlockCompiler
                 e.Call(Emitter.Method(typeof(Tier1Ops), nameof(Tier1Ops.Nzcv), typeof(int), typeof(ulong), typeof(ulong), typeof(ulong), typeof(ulong)));
                 break;
         }
+    }
+
+    /// <summary>In a shared tail: packs the flags whose form the exit recorded in <c>fkind</c> into <c>nzcv</c>.</summary>
+    private void MaterializeRecordedFlags()
+    {
+        e.Ld(fkind); e.Ld(nzcv); e.Ld(fa); e.Ld(fb); e.Ld(fres);
+        e.Call(Emitter.Method(typeof(Tier1Ops), nameof(Tier1Ops.Nzcv), typeof(int), typeof(ulong), typeof(ulong), typeof(ulong), typeof(ulong)));
+        e.St(nzcv);
     }
 
     /// <summary>Makes the <c>nzcv</c> local hold the flags (for consumers that need them packed).</summary>
