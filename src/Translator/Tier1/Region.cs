@@ -16,6 +16,12 @@ public sealed class Region
     /// </summary>
     public const int MaxBlocks = 12, MaxInstructions = 160;
 
+    /// <summary>
+    /// A successor entered less often than the entry divided by this stays out of the region: a side path that
+    /// rarely runs costs RyuJIT as much as a hot one, and leaving through its exit's successor slot is cheap.
+    /// </summary>
+    public const ulong ColdFraction = 32;
+
     private Region(Block[] blocks, Block entry, ISingleInstruction? executor)
     {
         Blocks = blocks;
@@ -44,8 +50,8 @@ public sealed class Region
 
     /// <summary>
     /// Grows a region from <paramref name="entry"/> over successors that <paramref name="lookup"/> knows and that
-    /// have run at least once: code never executed stays out, so cold paths leave the region instead of
-    /// making it bigger to compile.
+    /// have run at least once, and not rarely compared with the entry (see <see cref="ColdFraction"/>): cold
+    /// paths leave the region instead of making it bigger to compile.
     /// </summary>
     public static Region Form(Block entry, Func<ulong, Block?> lookup, ISingleInstruction? executor = null)
     {
@@ -53,13 +59,14 @@ public sealed class Region
         var members = new List<Block> { entry };
         var seen = new HashSet<ulong> { entry.Pa };
         int instructions = entry.Insts.Length;
+        ulong warm = Math.Max(1, entry.Executions / ColdFraction);
         for (int next = 0; next < members.Count && members.Count < MaxBlocks; next++)
         {
             Block b = members[next];
             foreach (ulong pa in probe.Successors(b))
             {
                 if (!seen.Add(pa) || lookup(pa) is not { } s) continue;
-                if (s.Executions == 0 || probe.Prefix(s) == 0) continue;
+                if (s.Executions < warm || probe.Prefix(s) == 0) continue;
                 // A block with a region of its own (compiled or on its way) is left to it, since compiling its
                 // code twice costs RyuJIT time, which is what a boot is short of; unless it leads back here,
                 // for then it is part of a loop, and a loop split across regions pays a dispatch per iteration.
