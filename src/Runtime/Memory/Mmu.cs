@@ -133,6 +133,7 @@ public sealed unsafe class Mmu
         TlbEntry* e = Entry(fetchTlb, va, el);
         e->Tag = va & PageMask;
         e->Addend = (long)page - (long)(va & PageMask);
+        Tlb.NoteFill(e);
         fetchPhysical[(int)(e - fetchTlb)] = pa & PageMask;
         host = page + (va & 0xFFF);
         return true;
@@ -332,11 +333,12 @@ public sealed unsafe class Mmu
         return (attr << 56) | (pa & 0x0000_FFFF_FFFF_F000) | ((ulong)w.NonSecure << 9) | ((ulong)w.Shareability << 7) | (1UL << 11);
     }
 
-    private static void Fill(TlbEntry* table, ulong va, uint el, byte* page)
+    private void Fill(TlbEntry* table, ulong va, uint el, byte* page)
     {
         TlbEntry* e = Entry(table, va, el);
         e->Tag = va & PageMask;
         e->Addend = (long)page - (long)(va & PageMask);
+        Tlb.NoteFill(e);
     }
 
     private static ulong Load(byte* p, int size) => size switch

@@ -156,7 +156,9 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
     {
         ulong budget = maxInstructions;
         owner = Thread.CurrentThread;
-        last = null;
+        // The closure of the compiled region the loop returned from last, whose exit slot it fills; null after
+        // interpreted blocks and interrupts. A local: a field store would cost a GC write barrier per region.
+        RegionClosure? last = null;
         while (true)
         {
             int request = Volatile.Read(ref s->ExitRequest);
@@ -213,10 +215,6 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
     // indirect branches included, skip the fetch TLB and the block cache.
     private const int JumpSlots = 4096;
     private readonly BlockLink[] jumps = new BlockLink[JumpSlots];
-
-    // The closure of the compiled region the run loop returned from last, whose exit slot it fills; null after
-    // interpreted blocks.
-    private RegionClosure? last;
 
     /// <summary>
     /// The block at <paramref name="pc"/> through the jump cache, or the fetch TLB and the block cache (decoding

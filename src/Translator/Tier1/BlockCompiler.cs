@@ -546,9 +546,12 @@ internal sealed unsafe partial class BlockCompiler
     /// <summary>In a shared tail: packs the flags whose form the exit recorded in <c>fkind</c> into <c>nzcv</c>.</summary>
     private void MaterializeRecordedFlags()
     {
+        Label packed = e.Label();
+        e.Ld(fkind); e.Br(OpCodes.Brfalse, packed); // tag 0: already in the nzcv local
         e.Ld(fkind); e.Ld(nzcv); e.Ld(fa); e.Ld(fb); e.Ld(fres);
         e.Call(Emitter.Method(typeof(Tier1Ops), nameof(Tier1Ops.Nzcv), typeof(int), typeof(ulong), typeof(ulong), typeof(ulong), typeof(ulong)));
         e.St(nzcv);
+        e.Mark(packed);
     }
 
     /// <summary>Makes the <c>nzcv</c> local hold the flags (for consumers that need them packed).</summary>
