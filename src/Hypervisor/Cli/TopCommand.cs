@@ -68,7 +68,7 @@ internal static class TopCommand
         MeterSession session;
         try
         {
-            session = new MeterSession(target, JitMeter.Name, interval);
+            session = Attach(target, interval);
         }
         catch (ServerNotAvailableException)
         {
@@ -83,6 +83,26 @@ internal static class TopCommand
         using (session)
             return Show(session, target, samples, interval, Console.Out, stderr);
     }
+
+    /// <summary>
+    /// Starts the EventPipe session, asking again when a request goes unanswered (each waits a bounded time):
+    /// a process that has only just started, on a loaded machine, has been seen to leave the first unanswered.
+    /// </summary>
+    private static MeterSession Attach(int target, TimeSpan interval)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return new MeterSession(target, JitMeter.Name, interval);
+            }
+            catch (TimeoutException) when (attempt < AttachAttempts)
+            {
+            }
+        }
+    }
+
+    private const int AttachAttempts = 3;
 
     /// <summary>Null when <paramref name="pid"/> is a live jit process; else why not.</summary>
     private static string? CheckTarget(int pid)

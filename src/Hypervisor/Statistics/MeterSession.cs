@@ -44,6 +44,8 @@ public sealed class MeterSession : IDisposable
     private volatile string? error;
 
     /// <exception cref="ServerNotAvailableException">The process has no diagnostics endpoint (gone, or diagnostics disabled).</exception>
+    private static readonly TimeSpan AttachTimeout = TimeSpan.FromSeconds(10), StopTimeout = TimeSpan.FromSeconds(5);
+
     public MeterSession(int pid, string meter, TimeSpan refresh)
     {
         var arguments = new Dictionary<string, string>
@@ -55,7 +57,18 @@ public sealed class MeterSession : IDisposable
             ["MaxHistograms"] = "10",
         };
         var provider = new EventPipeProvider(Provider, EventLevel.Informational, TimeSeriesValues, arguments);
-        session = new DiagnosticsClient(pid).StartEventPipeSession(provider, requestRundown: false, circularBufferMB: 16);
+        // Bounded: a process that has only just started, or a loaded machine, can leave the request unanswered,
+        // and jit top must then say so rather than wait forever.
+        using var patience = new CancellationTokenSource(AttachTimeout);
+        try
+        {
+            session = new DiagnosticsClient(pid).StartEventPipeSessionAsync(provider, requestRundown: false, circularBufferMB: 16, patience.Token)
+                .GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"its diagnostics endpoint did not answer within {AttachTimeout.TotalSeconds:0} s");
+        }
         reader = new Thread(Read) { IsBackground = true, Name = "jit top: EventPipe reader" };
         reader.Start();
     }
@@ -138,14 +151,19 @@ public sealed class MeterSession : IDisposable
 
     public void Dispose()
     {
-        try
+        // The process may be gone or too busy to answer: its stream has ended or will, which is all Stop would
+        // achieve, so wait for it only so long.
+        var stop = Task.Run(() =>
         {
-            session.Stop();
-        }
-        catch (Exception e) when (e is ServerNotAvailableException or IOException or TimeoutException or ObjectDisposedException)
-        {
-            // The process is gone: its stream has ended or will, which is all Stop would achieve.
-        }
+            try
+            {
+                session.Stop();
+            }
+            catch (Exception e) when (e is ServerNotAvailableException or IOException or TimeoutException or ObjectDisposedException)
+            {
+            }
+        });
+        stop.Wait(StopTimeout);
         reader.Join(TimeSpan.FromSeconds(5));
         session.Dispose();
     }
