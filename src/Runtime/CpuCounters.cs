@@ -22,4 +22,10 @@ public struct CpuCounters
 
     /// <summary>IRQ exceptions taken to EL1.</summary>
     public ulong IrqsTaken;
+
+    /// <summary>
+    /// Dispatches that found the next block through the fetch TLB and the block cache, because neither the
+    /// exiting region's successor slot nor the jump cache held it: what region linking saves.
+    /// </summary>
+    public ulong BlockLookups;
 }

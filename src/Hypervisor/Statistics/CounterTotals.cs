@@ -21,9 +21,9 @@ public readonly record struct ExitCounts(ulong Hvc, ulong Smc, ulong Mmio, ulong
 /// events behind; never taken from a disposed vCPU.
 /// </summary>
 public sealed record CounterTotals(
-    ulong Instructions, ExitCounts Exits, ulong TlbMisses, long BlocksDecoded, long AllocatedBytes, ulong[] Smccc)
+    ulong Instructions, ExitCounts Exits, ulong TlbMisses, ulong BlockLookups, long BlocksDecoded, long AllocatedBytes, ulong[] Smccc)
 {
-    public static readonly CounterTotals Zero = new(0, default, 0, 0, 0, new ulong[SmcccOwners.Slots]);
+    public static readonly CounterTotals Zero = new(0, default, 0, 0, 0, 0, new ulong[SmcccOwners.Slots]);
 
     public static CounterTotals Of(IEnumerable<Vcpu> vcpus)
     {
@@ -40,6 +40,7 @@ public sealed record CounterTotals(
             v.Retired,
             new ExitCounts(c.Hvc, c.Smc, c.Mmio, c.Wfi, cpu.IrqsTaken, c.SysReg, c.Other),
             cpu.TlbMisses,
+            cpu.BlockLookups,
             v.Engine.BlocksDecoded,
             c.AllocatedBytes,
             c.Smccc.ToArray());
@@ -50,7 +51,7 @@ public sealed record CounterTotals(
         var smccc = new ulong[SmcccOwners.Slots];
         for (int i = 0; i < smccc.Length; i++) smccc[i] = Smccc[i] + other.Smccc[i];
         return new CounterTotals(Instructions + other.Instructions, Exits + other.Exits, TlbMisses + other.TlbMisses,
-            BlocksDecoded + other.BlocksDecoded, AllocatedBytes + other.AllocatedBytes, smccc);
+            BlockLookups + other.BlockLookups, BlocksDecoded + other.BlocksDecoded, AllocatedBytes + other.AllocatedBytes, smccc);
     }
 
     /// <summary>SMCCC calls by the report's owner groups (<see cref="SmcccOwners.Groups"/>), every group listed.</summary>

@@ -49,6 +49,7 @@ public sealed record RunStatistics(
         Row("guest MIPS", Mips.ToString("F1", ci));
         foreach (var (kind, count) in Totals.Exits.ByKind) Row($"exits: {kind}", N(count));
         Row("TLB misses", N(Totals.TlbMisses), TlbMissesPerMillion.ToString("N0", ci) + " per million instructions");
+        Row("block lookups", N(Totals.BlockLookups), "dispatches past the successor slots and jump cache");
         Row("regions compiled", N(RegionsCompiled));
         Row("regions rejected", N(RegionsRejected));
         Row("tier-1 IL", N(ILBytes), "bytes, " + JitTime.TotalSeconds.ToString("F2", ci) + " s in RyuJIT");
@@ -75,6 +76,7 @@ public sealed record RunStatistics(
         foreach (var (kind, count) in Totals.Exits.ByKind) j.WriteNumber(kind, count);
         j.WriteEndObject();
         j.WriteNumber("tlbMisses", Totals.TlbMisses);
+        j.WriteNumber("blockLookups", Totals.BlockLookups);
         j.WriteNumber("regionsCompiled", RegionsCompiled);
         j.WriteNumber("regionsRejected", RegionsRejected);
         j.WriteNumber("blocksDecoded", Totals.BlocksDecoded);

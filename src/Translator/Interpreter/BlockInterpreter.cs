@@ -225,6 +225,7 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
     {
         ref BlockLink jump = ref jumps[(int)(pc >> 2) & (JumpSlots - 1)];
         if (jump.Follow(pc, tlb.Generation, s->EL) is { } known) return known;
+        s->Counters.BlockLookups++;
         if ((pc & 3) != 0)
         {
             ExceptionEntry.PcAlignment(s, pc);

@@ -9,7 +9,7 @@ namespace Jit.Hypervisor.Tests.Statistics;
 public class StatsJsonTests
 {
     private static readonly string[] Schema =
-        ["instructions", "seconds", "mips", "exits", "tlbMisses", "regionsCompiled", "regionsRejected", "blocksDecoded", "allocatedBytesVcpu", "smcByOwner"];
+        ["instructions", "seconds", "mips", "exits", "tlbMisses", "blockLookups", "regionsCompiled", "regionsRejected", "blocksDecoded", "allocatedBytesVcpu", "smcByOwner"];
     private static readonly string[] ExitKinds = ["hvc", "smc", "mmio", "wfi", "irq", "sysreg", "other"];
 
     private static JsonElement RunWithStats(string[] args, out string stderr)
@@ -74,5 +74,7 @@ public class StatsJsonTests
         foreach (var kind in new[] { "mmio", "wfi", "irq", "sysreg" })
             Assert.True(Exit(stats, kind) > 0, $"no {kind} exits: {stats}");
         Assert.True(stats.GetProperty("tlbMisses").GetUInt64() > 0);
+        // Every first entry of a block is a lookup; the loops' later dispatches are served by links.
+        Assert.InRange(stats.GetProperty("blockLookups").GetUInt64(), 1UL, stats.GetProperty("instructions").GetUInt64() / 10);
     }
 }
