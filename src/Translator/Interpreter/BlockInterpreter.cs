@@ -178,14 +178,13 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
             }
 
             ulong pc = s->PC;
-            // A region that left by a static exit names its successor slot; otherwise the jump cache's.
-            ref BlockLink link = ref last is { Exit: >= 0 } from ? ref from.Links[from.Exit] : ref jumps[(int)(pc >> 2) & (JumpSlots - 1)];
-            Block? block = link.Follow(pc, tlb.Generation, s->EL);
+            // A region that left by a static exit names its successor slot; otherwise Find tries the jump cache.
+            Block? block = last is { Exit: >= 0 } from ? from.Links[from.Exit].Follow(pc, tlb.Generation, s->EL) : null;
             if (block is null)
             {
                 block = Find(pc, ref budget);
                 if (block is null) continue;
-                if (options.Linking) link = new BlockLink(pc, block, tlb.Generation, s->EL);
+                if (options.Linking && last is { Exit: >= 0 } exited) exited.Links[exited.Exit] = new BlockLink(pc, block, tlb.Generation, s->EL);
             }
             entry.Enter(pc, block.Pa);
             CompiledBlock? code = Volatile.Read(ref block.Compiled);

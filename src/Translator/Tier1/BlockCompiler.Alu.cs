@@ -207,27 +207,18 @@ internal sealed unsafe partial class BlockCompiler
     /// </summary>
     private void ConstantShift(int type, int amount, byte sf)
     {
-        if (sf != 0)
-        {
-            e.I4(amount);
-            switch (type)
-            {
-                case 0: e.Op(OpCodes.Shl); break;
-                case 1: e.Op(OpCodes.Shr_Un); break;
-                case 2: e.Op(OpCodes.Shr); break;
-                default: e.Call(Emitter.Method(typeof(System.Numerics.BitOperations), nameof(System.Numerics.BitOperations.RotateRight), typeof(ulong), typeof(int))); break;
-            }
-            return;
-        }
-        e.Op(OpCodes.Conv_U4);
+        if (sf == 0) e.Op(OpCodes.Conv_U4);
         e.I4(amount);
         switch (type)
         {
             case 0: e.Op(OpCodes.Shl); break;
             case 1: e.Op(OpCodes.Shr_Un); break;
             case 2: e.Op(OpCodes.Shr); break;
-            default: e.Call(Emitter.Method(typeof(System.Numerics.BitOperations), nameof(System.Numerics.BitOperations.RotateRight), typeof(uint), typeof(int))); break;
+            default:
+                e.Call(Emitter.Method(typeof(System.Numerics.BitOperations), nameof(System.Numerics.BitOperations.RotateRight), sf != 0 ? typeof(ulong) : typeof(uint), typeof(int)));
+                break;
         }
+        if (sf != 0) return;
         e.Op(OpCodes.Conv_U4);
         e.Op(OpCodes.Conv_U8);
     }

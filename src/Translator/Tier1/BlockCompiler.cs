@@ -64,7 +64,7 @@ internal sealed unsafe partial class BlockCompiler
     private readonly List<Action> cold = [];
     // One-instruction blocks the executor runs for instructions tier 1 has no IL for (RegionClosure.Singles).
     private readonly List<Block> singles = [];
-    private readonly LocalBuilder nzcv, fa, fb, fres, fkind, el, elBits, va, va2, val1, val2, entry, target, retired, exitCount, limit, irqMask, exitSlot;
+    private readonly LocalBuilder nzcv, fa, fb, fres, fkind, el, va, va2, val1, val2, entry, target, retired, exitCount, limit, irqMask, exitSlot;
     // Exits to a fixed address so far, each with its successor slot in RegionClosure.Links.
     private int staticExits;
     // The read and write TLB tables' entries for the region's EL (see TlbBase), declared when first used.
@@ -108,7 +108,6 @@ internal sealed unsafe partial class BlockCompiler
         fres = e.Local<ulong>();
         fkind = e.Local<int>();
         el = e.Local<uint>();
-        elBits = e.Local<ulong>();
         va = e.Local<ulong>();
         va2 = e.Local<ulong>();
         val1 = e.Local<ulong>();
@@ -232,15 +231,11 @@ internal sealed unsafe partial class BlockCompiler
         e.St(nzcv);
         e.LoadState(ElOffset, OpCodes.Ldind_U4);
         e.St(el);
-        e.Ld(el);
-        e.Op(OpCodes.Conv_U8);
-        e.I4(SoftTlb.IndexBits);
-        e.Op(OpCodes.Shl);
-        e.St(elBits);
         foreach (var (table, local) in new[] { (ArgReadTlb, readBase), (ArgWriteTlb, writeBase) })
         {
             if (local is null) continue;
-            e.Arg(table); e.Ld(elBits); e.I4(4); e.Op(OpCodes.Shl); e.Op(OpCodes.Conv_U); e.Op(OpCodes.Add); e.St(local); // sizeof(TlbEntry) == 16
+            // The EL selects the table's second half: entry index (el << IndexBits), 16 bytes an entry.
+            e.Arg(table); e.Ld(el); e.Op(OpCodes.Conv_U); e.I4(SoftTlb.IndexBits + 4); e.Op(OpCodes.Shl); e.Op(OpCodes.Add); e.St(local);
         }
         if (hasBackEdge)
         {
