@@ -65,6 +65,7 @@ internal static class TopCommand
             stderr.WriteLine($"jit top: {problem}");
             return CommandLine.ExitCodes.BadInput;
         }
+        WaitPastStartup(target);
         MeterSession session;
         try
         {
@@ -103,6 +104,25 @@ internal static class TopCommand
     }
 
     private const int AttachAttempts = 3;
+
+    // How long a process must have run before an EventPipe session may start in it: the runtime can deadlock a
+    // process that a session reaches while it is still creating its own event sources (see EventSourceWarmup).
+    private static readonly TimeSpan StartupWindow = TimeSpan.FromSeconds(2);
+
+    private static void WaitPastStartup(int pid)
+    {
+        TimeSpan age;
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            age = DateTime.Now - p.StartTime;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return; // gone: attaching says so
+        }
+        if (age < StartupWindow) Thread.Sleep(StartupWindow - age);
+    }
 
     /// <summary>Null when <paramref name="pid"/> is a live jit process; else why not.</summary>
     private static string? CheckTarget(int pid)
