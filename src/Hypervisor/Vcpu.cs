@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Jit.Hypervisor.Smccc;
 using Jit.Hypervisor.Statistics;
 using Jit.Runtime;
@@ -43,6 +44,7 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
     private CpuState* state;
     // Set by RequestExit so a vCPU parked on WFI notices the request without polling.
     private readonly ManualResetEventSlim wake = new(false);
+    private readonly ConcurrentQueue<Action> posted = new();
 
     internal Vcpu(Domain domain, int id)
     {
@@ -147,6 +149,25 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
         wake.Set();
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> on this vCPU's thread at its next stop between blocks, or in its next wait,
+    /// where the engine's block cache and hooks may be read and changed; callable from any thread. Work must
+    /// not throw. Nothing runs it once the domain has stopped: the poster waits with a time limit.
+    /// </summary>
+    public void Post(Action work)
+    {
+        posted.Enqueue(work);
+        RequestExit(ExitRequests.Service);
+    }
+
+    private bool ServiceRequested => (Volatile.Read(ref state->ExitRequest) & ExitRequests.Service) != 0;
+
+    private void RunPosted()
+    {
+        Interlocked.And(ref state->ExitRequest, ~ExitRequests.Service);
+        while (posted.TryDequeue(out var work)) work();
+    }
+
     internal void PowerOff()
     {
         Volatile.Write(ref power, (int)VcpuPowerState.Off);
@@ -180,6 +201,7 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
             {
                 wake.Reset();
                 if (domain.ShutdownRequest is not null || (Volatile.Read(ref state->ExitRequest) & ExitRequests.Stop) != 0) return;
+                if (ServiceRequested) RunPosted();
                 if (Power == VcpuPowerState.On) break;
                 wake.Wait();
             }
@@ -212,6 +234,7 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
             if (domain.ShutdownRequest is not null) return VcpuExit.Shutdown;
             if (Power == VcpuPowerState.Off) return VcpuExit.PoweredOff;
             if ((Volatile.Read(ref state->ExitRequest) & ExitRequests.Stop) != 0) return VcpuExit.Stopped;
+            if (ServiceRequested) RunPosted();
             ulong done = state->Retired - start;
             if (done >= maxInstructions) return VcpuExit.InstructionLimit;
 
@@ -261,7 +284,7 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
         {
             wake.Reset();
             if (Volatile.Read(ref state->IrqPending) != 0) return;
-            if ((Volatile.Read(ref state->ExitRequest) & (ExitRequests.Stop | ExitRequests.Halt)) != 0) return;
+            if ((Volatile.Read(ref state->ExitRequest) & (ExitRequests.Stop | ExitRequests.Halt | ExitRequests.Service)) != 0) return;
             // Sleep until the vCPU's own next timer deadline rather than relying on the host timer, whose
             // millisecond steps would make every timer interrupt of an idle guest milliseconds late.
             if (Processor.Timer.NextDeadline is ulong deadline)
@@ -296,7 +319,7 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
         {
             wake.Reset();
             if (Volatile.Read(ref state->IrqPending) != 0) return true;
-            if ((Volatile.Read(ref state->ExitRequest) & (ExitRequests.Stop | ExitRequests.Halt)) != 0) return true;
+            if ((Volatile.Read(ref state->ExitRequest) & (ExitRequests.Stop | ExitRequests.Halt | ExitRequests.Service)) != 0) return true;
             // An alarm can fire without waking the vCPU (the GIC holds the interrupt back): skip on to the next.
             if (icount.SkipToNextDeadline()) continue;
             if (!domain.InputAttached) return false;

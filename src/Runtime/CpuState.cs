@@ -142,4 +142,9 @@ public static class ExitRequests
     /// armed a timer earlier than the instruction budget the engine is running on.
     /// </summary>
     public const int Yield = 32;
+    /// <summary>
+    /// Work was posted to this vCPU's thread (a live inspection, <c>jit disasm --pid</c>): leave at the next
+    /// block boundary, or stop waiting in WFI, so the run loop runs it where the engine's caches hold still.
+    /// </summary>
+    public const int Service = 64;
 }

@@ -160,14 +160,18 @@ public sealed class DisasmCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData("give exactly one of --bare <file>, --kernel <Image> or boot")]
-    [InlineData("give exactly one of --bare <file>, --kernel <Image> or boot", "--bare", "x.elf", "--kernel", "Image")]
+    [InlineData("give exactly one of --bare <file>, --kernel <Image>, boot or --pid PID")]
+    [InlineData("give exactly one of --bare <file>, --kernel <Image>, boot or --pid PID", "--bare", "x.elf", "--kernel", "Image")]
     [InlineData("give --hot N or --at ADDR, not both", "--bare", "x.elf", "--hot", "2", "--at", "0x40000000")]
     [InlineData("--at 'here' is not a hexadecimal address", "--bare", "x.elf", "--at", "here")]
     [InlineData("--hot '0' is not a positive count", "--bare", "x.elf", "--hot", "0")]
     [InlineData("there is nothing to show with tier1=off", "--bare", "x.elf", "--jit", "tier1=off")]
     [InlineData("--initrd needs --kernel", "--bare", "x.elf", "--initrd", "i.cpio")]
     [InlineData("unknown option --fast", "--bare", "x.elf", "--fast")]
+    [InlineData("give exactly one of --bare <file>, --kernel <Image>, boot or --pid PID", "--pid", "1", "--bare", "x.elf")]
+    [InlineData("--until does not go with --pid", "--pid", "1", "--until", "BOOT-OK")]
+    [InlineData("--pid 'me' is not a process id", "--pid", "me")]
+    [InlineData("--seconds with --pid is at most 60", "--pid", "1", "--seconds", "61")]
     public void BadOptionsAreUsageErrors(string message, params string[] args)
     {
         var err = new StringWriter();
@@ -175,6 +179,19 @@ public sealed class DisasmCommandTests : IDisposable
         Assert.Equal(CommandLine.ExitCodes.BadInput, rc);
         Assert.StartsWith($"jit disasm: {message}", err.ToString());
         Assert.Contains("usage: jit disasm (--bare", err.ToString());
+    }
+
+    [Fact]
+    public void APidThatIsNoRunningJitIsNamed()
+    {
+        var gone = Disasm("--pid", "999999999");
+        Assert.Equal(CommandLine.ExitCodes.BadInput, gone.Rc);
+        Assert.Contains("no process with id 999999999", gone.Err);
+
+        // The test host is a process, but no jit running a guest.
+        var self = Disasm("--pid", Environment.ProcessId.ToString());
+        Assert.Equal(CommandLine.ExitCodes.BadInput, self.Rc);
+        Assert.Contains($"process {Environment.ProcessId} is not a jit running a guest", self.Err);
     }
 
     [Fact]

@@ -1,7 +1,9 @@
 using System.Globalization;
 using Jit.Hypervisor.Builder;
 using Jit.Hypervisor.ConsoleBackend;
+using Jit.Hypervisor.Inspection;
 using Jit.Hypervisor.Tracing;
+using Jit.Runtime.Memory;
 using Jit.Translator;
 using Jit.Translator.Interpreter;
 using Jit.Translator.Tier1;
@@ -16,13 +18,14 @@ namespace Jit.Hypervisor.Cli;
 internal static class DisasmCommand
 {
     public const string Usage =
-        "jit disasm (--bare <file.elf|file.bin> | --kernel <Image> [--initrd F] [--append \"…\"] [--smp N] | boot) " +
+        "jit disasm (--bare <file.elf|file.bin> | --kernel <Image> [--initrd F] [--append \"…\"] [--smp N] | boot | --pid PID) " +
         "[--hot N | --at ADDR] [--until TEXT] [--seconds S] [--max-instructions N] [--mem SIZE] [--jit OPTIONS] [--json] [--console]";
 
     private const string Help = """
         Runs the guest with tier 1 compiling on the vCPU thread (--jit tier1=sync unless --jit says otherwise),
         counting every block entry, then compiles the chosen blocks once more with their IL recorded and reads
-        the machine code RyuJIT produced (the runtime's JIT events give its address and size).
+        the machine code RyuJIT produced (the runtime's JIT events give its address and size). Or asks a jit
+        that is running a guest (jit run, jit boot) to do the same for what its guest runs now.
 
         The guest, as for jit run:
           --bare FILE           a bare-metal program (ELF or flat binary); runs until it powers off
@@ -31,6 +34,8 @@ internal static class DisasmCommand
                                 stopped when the guest prints BOOT-OK; "console=ttyAMA0 nokaslr" unless
                                 --append, so kernel addresses repeat from run to run
           --mem SIZE            RAM size
+          --pid PID             no guest of its own: the jit process PID counts its vCPUs' block entries for
+                                --seconds S (default 1), then shows its regions; the guest runs on
 
         When to stop (whichever comes first; the guest stops by itself when it powers off):
           --until TEXT          when the guest's console prints TEXT
@@ -57,7 +62,7 @@ internal static class DisasmCommand
 
     private sealed record Settings(
         string? Bare, string? Kernel, string? Initrd, string Append, int Smp, ulong? Mem, bool Boot,
-        int Hot, ulong? At, string? Until, TimeSpan? Seconds, ulong MaxInstructions, JitOptions Jit, bool Json, bool Console);
+        int Hot, ulong? At, string? Until, TimeSpan? Seconds, ulong MaxInstructions, JitOptions Jit, bool Json, bool Console, int? Pid);
 
     public static int Execute(string[] args, TextWriter stderr) => Execute(args, System.Console.Out, stderr);
 
@@ -71,6 +76,7 @@ internal static class DisasmCommand
             return CommandLine.ExitCodes.Ok;
         }
         var s = Parse(args);
+        if (s.Pid is { } pid) return AskRunning(pid, s, stdout, stderr);
         Func<Stream, Machine> build;
         string guest;
         if (s.Bare is { } bare)
@@ -95,6 +101,7 @@ internal static class DisasmCommand
     private static Settings Parse(string[] args)
     {
         string? bare = null, kernel = null, initrd = null, until = null;
+        int? pid = null;
         string append = "console=ttyAMA0";
         ulong? mem = null, at = null;
         int smp = 1, hot = 0;
@@ -109,6 +116,7 @@ internal static class DisasmCommand
             {
                 case "boot" when i == 0: boot = true; break;
                 case "--bare": bare = Options.Value(args, ref i); break;
+                case "--pid": pid = ProcessId(Options.Value(args, ref i)); break;
                 case "--kernel": kernel = Options.Value(args, ref i); break;
                 case "--initrd": initrd = Options.Value(args, ref i); break;
                 case "--append": append = Options.Value(args, ref i); appendGiven = true; break;
@@ -126,11 +134,17 @@ internal static class DisasmCommand
                     throw new UsageError(args[i].StartsWith('-') ? $"unknown option {args[i]}" : $"unexpected argument '{args[i]}'");
             }
         }
-        if ((bare is not null ? 1 : 0) + (kernel is not null ? 1 : 0) + (boot ? 1 : 0) != 1)
-            throw new UsageError("give exactly one of --bare <file>, --kernel <Image> or boot");
+        if ((bare is not null ? 1 : 0) + (kernel is not null ? 1 : 0) + (boot ? 1 : 0) + (pid is not null ? 1 : 0) != 1)
+            throw new UsageError("give exactly one of --bare <file>, --kernel <Image>, boot or --pid PID");
+        if (pid is not null)
+        {
+            // The process runs its own guest with its own engine settings; only what to show and the window apply.
+            string[] ownRun = ["--until", "--max-instructions", "--jit", "--console", "--mem", "--append", "--smp"];
+            if (args.FirstOrDefault(a => ownRun.Contains(a)) is { } other) throw new UsageError($"{other} does not go with --pid: that process runs its guest as it was started");
+        }
         if ((bare is not null || boot) && initrd is not null) throw new UsageError("--initrd needs --kernel");
         if (hot > 0 && at is not null) throw new UsageError("give --hot N or --at ADDR, not both");
-        if (jit.Tier1 == Tier1Mode.Off) throw new UsageError("there is nothing to show with tier1=off");
+        if (pid is null && jit.Tier1 == Tier1Mode.Off) throw new UsageError("there is nothing to show with tier1=off");
         if (boot)
         {
             until ??= BootMarker;
@@ -138,7 +152,61 @@ internal static class DisasmCommand
             if (!appendGiven) append += " nokaslr";
         }
         return new Settings(bare, kernel, initrd, append, smp, mem, boot, at is null ? Math.Max(hot, 1) : 0, at, until, seconds,
-            maxInstructions, jit, json, console);
+            maxInstructions, jit, json, console, pid);
+    }
+
+    private static int ProcessId(string text) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int p) && p > 0 ? p : throw new UsageError($"--pid '{text}' is not a process id");
+
+    /// <summary><c>--pid</c>: the request goes to the running jit's inspection socket, the listing comes back.</summary>
+    private static int AskRunning(int pid, Settings s, TextWriter stdout, TextWriter stderr)
+    {
+        var window = s.Seconds ?? TimeSpan.FromSeconds(1);
+        if (window > TimeSpan.FromSeconds(60)) throw new UsageError("--seconds with --pid is at most 60");
+        try
+        {
+            using var p = System.Diagnostics.Process.GetProcessById(pid);
+        }
+        catch (ArgumentException)
+        {
+            stderr.WriteLine($"jit disasm: no process with id {pid}");
+            return CommandLine.ExitCodes.BadInput;
+        }
+        string path = InspectionEndpoint.PathFor(pid);
+        if (!File.Exists(path))
+        {
+            stderr.WriteLine($"jit disasm: process {pid} is not a jit running a guest (it has no {path})");
+            return CommandLine.ExitCodes.BadInput;
+        }
+        var request = new DisasmRequest(s.Hot, s.At, window, s.Json);
+        try
+        {
+            using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+            socket.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+            // The window, the vCPUs' answers and the compiles; a process that takes longer is stuck.
+            socket.ReceiveTimeout = (int)(window + TimeSpan.FromSeconds(60)).TotalMilliseconds;
+            using var stream = new System.Net.Sockets.NetworkStream(socket, ownsSocket: false);
+            using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false), leaveOpen: true) { NewLine = "\n" };
+            writer.WriteLine(request.Format());
+            writer.Flush();
+            using var reader = new StreamReader(stream, System.Text.Encoding.UTF8);
+            string? status = reader.ReadLine();
+            if (status != InspectionEndpoint.Ok)
+            {
+                stderr.WriteLine(status is null ? $"jit disasm: process {pid} closed the connection without an answer"
+                    : status.StartsWith(InspectionEndpoint.ErrorPrefix, StringComparison.Ordinal) ? $"jit disasm: process {pid}: {status[InspectionEndpoint.ErrorPrefix.Length..]}"
+                    : $"jit disasm: process {pid} answered something else than a listing: {status}");
+                return CommandLine.ExitCodes.Failure;
+            }
+            stdout.Write(reader.ReadToEnd());
+            stdout.Flush();
+            return CommandLine.ExitCodes.Ok;
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
+        {
+            stderr.WriteLine($"jit disasm: cannot reach process {pid} at {path}: {e.Message}");
+            return CommandLine.ExitCodes.Failure;
+        }
     }
 
     /// <summary>A guest address in hex, with or without 0x; '_' separators allowed.</summary>
@@ -198,34 +266,12 @@ internal static class DisasmCommand
             stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"jit disasm: {result.Instructions:N0} instructions in {result.WallTime.TotalSeconds:F3} s, {Ending(result, watch, s)} ({s.Jit})"));
 
-            var entries = counts.Total();
-            var choice = new RegionChoice(machine.Domain.Vcpus, entries, s.Jit);
-            List<Block> chosen;
-            try
+            var blocks = machine.Domain.Vcpus.SelectMany(v => v.Engine.Blocks);
+            var regions = Listing(machine.Domain.Memory, blocks, counts.Total(), s.Jit, s.Hot, s.At, capture, out string? problem);
+            if (regions is null)
             {
-                chosen = s.At is { } at ? [choice.At(at)] : choice.Hottest(s.Hot);
-            }
-            catch (RegionChoice.NothingToShow e)
-            {
-                stderr.WriteLine($"jit disasm: {e.Message}");
+                stderr.WriteLine($"jit disasm: {problem}");
                 return CommandLine.ExitCodes.Failure;
-            }
-
-            var regions = new List<DisasmReport.Region>();
-            foreach (var block in chosen)
-            {
-                var e = entries.GetValueOrDefault(block.Pa);
-                ulong va = entries.ContainsKey(block.Pa) ? e.Va : block.Pa;
-                try
-                {
-                    regions.Add(new DisasmReport.Region(Inspect(machine, block, va, s.Jit, capture), e.Count));
-                }
-                catch (Exception x)
-                {
-                    // A compiler bug or missing JIT events: name the block, as the run loop names the PC.
-                    stderr.WriteLine($"jit disasm: the block at PA 0x{block.Pa:x}: {x.GetType().Name}: {x.Message}");
-                    return CommandLine.ExitCodes.Failure;
-                }
             }
             var run = new DisasmReport.Run(guest, result.Instructions, s.Jit.ToString());
             if (s.Json) DisasmReport.WriteJson(stdout, run, regions);
@@ -246,15 +292,48 @@ internal static class DisasmCommand
             _ => "interrupted",
         };
 
-    private static RegionInspection Inspect(Machine machine, Block block, ulong va, JitOptions jit, HostCodeCapture capture)
+    /// <summary>
+    /// The regions of the <paramref name="hot"/> compiled blocks entered most, or of the one at <paramref name="at"/>,
+    /// inspected; null, with the reason for the user, when nothing matches or the inspection failed.
+    /// </summary>
+    internal static List<DisasmReport.Region>? Listing(PhysicalMemory memory, IEnumerable<Block> blocks, Dictionary<ulong, BlockEntries> entries,
+        JitOptions jit, int hot, ulong? at, HostCodeCapture capture, out string? problem)
     {
+        problem = null;
+        var choice = new RegionChoice(blocks, entries, jit);
+        List<Block> chosen;
+        try
+        {
+            chosen = at is { } va ? [choice.At(va)] : choice.Hottest(hot);
+        }
+        catch (RegionChoice.NothingToShow e)
+        {
+            problem = e.Message;
+            return null;
+        }
         uint[] Words(ulong pa, int count)
         {
             var bytes = new byte[count * 4];
-            machine.Domain.Memory.Read(pa, bytes);
+            memory.Read(pa, bytes);
             return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(bytes).ToArray();
         }
-        // The region the run compiled at this block; a block tier 1 never reached is shown on its own.
-        return RegionInspector.Inspect(block.Region ?? Region.Single(block), va, Words, jit.InlineTlb, capture);
+        var regions = new List<DisasmReport.Region>();
+        foreach (var block in chosen)
+        {
+            bool ran = entries.TryGetValue(block.Pa, out var e);
+            try
+            {
+                // The region the run compiled at this block; a block tier 1 never reached is shown on its own.
+                var code = RegionInspector.Inspect(block.Region ?? Region.Single(block), ran ? e.Va : block.Pa, Words, jit.InlineTlb, capture);
+                regions.Add(new DisasmReport.Region(code, e.Count));
+            }
+            catch (Exception x)
+            {
+                // A compiler bug or missing JIT events: name the block, as the run loop names the PC.
+                problem = $"the block at PA 0x{block.Pa:x}: {x.GetType().Name}: {x.Message}";
+                return null;
+            }
+        }
+        return regions;
     }
 }

@@ -19,16 +19,16 @@ internal sealed class RegionChoice
     // By physical address, from every vCPU: each vCPU decodes and compiles its own copies.
     private readonly Dictionary<ulong, Block> decoded = [], compiled = [];
 
-    public RegionChoice(IEnumerable<Vcpu> vcpus, Dictionary<ulong, BlockEntries> entries, JitOptions jit)
+    /// <param name="blocks">Every vCPU's decoded blocks, read on (or after) their threads.</param>
+    public RegionChoice(IEnumerable<Block> blocks, Dictionary<ulong, BlockEntries> entries, JitOptions jit)
     {
         this.entries = entries;
         this.jit = jit;
-        foreach (var v in vcpus)
-            foreach (var b in v.Engine.Blocks)
-            {
-                decoded.TryAdd(b.Pa, b);
-                if (Volatile.Read(ref b.Compiled) is not null) compiled.TryAdd(b.Pa, b);
-            }
+        foreach (var b in blocks)
+        {
+            decoded.TryAdd(b.Pa, b);
+            if (Volatile.Read(ref b.Compiled) is not null) compiled.TryAdd(b.Pa, b);
+        }
     }
 
     public List<Block> Hottest(int n)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Jit.Hypervisor.Builder;
+using Jit.Hypervisor.Inspection;
 using Jit.Hypervisor.ConsoleBackend;
 using Jit.Hypervisor.Statistics;
 using Jit.Hypervisor.Tracing;
@@ -197,6 +198,7 @@ internal static class RunCommand
 
         using (machine)
         using (tracer)
+        using (InspectionServer.Start(machine, $"process {Environment.ProcessId}", stderr))
         using (OnSignal(PosixSignal.SIGINT, machine))
         using (OnSignal(PosixSignal.SIGTERM, machine))
         using (withInput ? AttachInput(machine) : null)

@@ -27,31 +27,40 @@ public sealed class BlockEntryCounts
     /// <summary>Hooks each of <paramref name="vcpus"/>; call before they run.</summary>
     public void Attach(IEnumerable<Vcpu> vcpus)
     {
-        foreach (var v in vcpus)
-        {
-            var table = new Dictionary<ulong, Counter>();
-            tables.Add(table);
-            // A hot loop enters the same block again and again: the last counter saves the lookup.
-            ulong lastPa = ulong.MaxValue;
-            var last = new Counter();
-            v.Engine.BlockEntered = (va, pa) =>
-            {
-                if (pa != lastPa)
-                {
-                    ref Counter? c = ref CollectionsMarshal.GetValueRefOrAddDefault(table, pa, out _);
-                    c ??= new Counter { Va = va };
-                    (lastPa, last) = (pa, c);
-                }
-                last.Count++;
-            };
-        }
+        foreach (var v in vcpus) v.Engine.BlockEntered = Hook(v.Engine.BlockEntered);
     }
 
-    /// <summary>Every vCPU's counts added up, by physical address; read once the vCPUs have stopped.</summary>
+    /// <summary>
+    /// A block-entry hook for one vCPU that counts into a table of its own, then calls
+    /// <paramref name="previous"/> (a trace already hooked there) if any. Install it on that vCPU's thread.
+    /// </summary>
+    public Action<ulong, ulong> Hook(Action<ulong, ulong>? previous)
+    {
+        var table = new Dictionary<ulong, Counter>();
+        lock (tables) tables.Add(table);
+        // A hot loop enters the same block again and again: the last counter saves the lookup.
+        ulong lastPa = ulong.MaxValue;
+        var last = new Counter();
+        return (va, pa) =>
+        {
+            if (pa != lastPa)
+            {
+                ref Counter? c = ref CollectionsMarshal.GetValueRefOrAddDefault(table, pa, out _);
+                c ??= new Counter { Va = va };
+                (lastPa, last) = (pa, c);
+            }
+            last.Count++;
+            previous?.Invoke(va, pa);
+        };
+    }
+
+    /// <summary>Every vCPU's counts added up, by physical address; read once the hooks no longer run.</summary>
     public Dictionary<ulong, BlockEntries> Total()
     {
         var total = new Dictionary<ulong, BlockEntries>();
-        foreach (var table in tables)
+        List<Dictionary<ulong, Counter>> all;
+        lock (tables) all = [.. tables];
+        foreach (var table in all)
             foreach (var (pa, c) in table)
             {
                 ref BlockEntries t = ref CollectionsMarshal.GetValueRefOrAddDefault(total, pa, out bool seen);

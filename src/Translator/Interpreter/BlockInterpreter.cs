@@ -166,7 +166,7 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
             {
                 if ((request & ExitRequests.Halt) != 0) return ExitReason.Halt;
                 if ((request & ExitRequests.Stop) != 0) return ExitReason.Stopped;
-                if ((request & ExitRequests.Yield) != 0) return ExitReason.Yield;
+                if ((request & (ExitRequests.Yield | ExitRequests.Service)) != 0) return ExitReason.Yield;
                 HandleMaintenanceRequests(request);
             }
             if (budget == 0) return ExitReason.InstructionLimit;

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
+using Jit.Hypervisor.Tests.Linux;
 
 namespace Jit.Hypervisor.Tests.Statistics;
 
@@ -15,55 +15,19 @@ public class TopCommandTests
     [Fact]
     public async Task SamplesALinuxBootInAnotherProcess()
     {
-        string root = TestProcess.RepositoryRoot();
-        string kernel = Script(root, "scripts/fetch-arm64.sh", "kernel");
-        string cache = Environment.GetEnvironmentVariable("JIT_CACHE") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "jit");
-        string initrd = Script(root, "guests/initramfs/build.sh", "shell", Path.Combine(cache, "initramfs-shell.cpio.gz"));
-        // ./jit rebuilds a stale tool before running it; do that now, not in two processes at once below.
-        Assert.Equal(0, TestProcess.Jit(["help"], TimeSpan.FromMinutes(5)).ExitCode);
-
         // The shell initramfs waits at its prompt with stdin open, so the guest outlives the sampling.
-        var psi = new ProcessStartInfo(Path.Combine(root, "jit"))
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in new[] { "run", "--kernel", kernel, "--initrd", initrd, "--timeout", "120" }) psi.ArgumentList.Add(a);
-        using var guest = Process.Start(psi)!;
-        try
-        {
-            var console = guest.StandardOutput.ReadToEndAsync();
-            var log = guest.StandardError.ReadToEndAsync();
-            var top = TestProcess.Jit(["top", "--samples", "2", guest.Id.ToString()], Patience);
-            if (top.ExitCode != 0)
-            {
-                // What the guest was doing tells a hung target from one that died.
-                bool exited = guest.HasExited;
-                if (!exited) guest.Kill(entireProcessTree: true);
-                await guest.WaitForExitAsync();
-                string tail(string text) => text.Length > 2000 ? text[^2000..] : text;
-                Assert.Fail($"jit top exited with {top.ExitCode}: {top.Stderr}\n{top.Stdout}\n" +
-                            $"the guest had {(exited ? $"exited with {guest.ExitCode}" : "not exited")}; its stderr:\n{tail(await log)}\nconsole:\n{tail(await console)}");
-            }
+        using var guest = new ShellGuestProcess(TimeSpan.FromSeconds(120));
+        var top = TestProcess.Jit(["top", "--samples", "2", guest.Id.ToString()], Patience);
+        // What the guest was doing tells a hung target from one that died.
+        if (top.ExitCode != 0) Assert.Fail($"jit top exited with {top.ExitCode}: {top.Stderr}\n{top.Stdout}\n{await guest.Describe()}");
 
-            var samples = Regex.Matches(top.Stdout, @"(?m)^\s*guest instructions\s+([\d,]+)");
-            Assert.Equal(2, samples.Count);
-            var counts = samples.Select(m => ulong.Parse(m.Groups[1].Value.Replace(",", ""))).ToList();
-            Assert.True(counts[0] > 0, top.Stdout);
-            Assert.True(counts[1] >= counts[0], top.Stdout);
-            Assert.Matches(@"(?m)^\s*exits: mmio\s+[\d,]+", top.Stdout);
-            Assert.Matches(@"(?m)^\s*guest MIPS\s+", top.Stdout);
-        }
-        finally
-        {
-            if (!guest.HasExited)
-            {
-                guest.Kill(entireProcessTree: true);
-                guest.WaitForExit();
-            }
-        }
+        var samples = Regex.Matches(top.Stdout, @"(?m)^\s*guest instructions\s+([\d,]+)");
+        Assert.Equal(2, samples.Count);
+        var counts = samples.Select(m => ulong.Parse(m.Groups[1].Value.Replace(",", ""))).ToList();
+        Assert.True(counts[0] > 0, top.Stdout);
+        Assert.True(counts[1] >= counts[0], top.Stdout);
+        Assert.Matches(@"(?m)^\s*exits: mmio\s+[\d,]+", top.Stdout);
+        Assert.Matches(@"(?m)^\s*guest MIPS\s+", top.Stdout);
     }
 
     [Fact]
@@ -76,12 +40,5 @@ public class TopCommandTests
         var self = TestProcess.Jit(["top", "--once", Environment.ProcessId.ToString()], Patience);
         Assert.Equal(2, self.ExitCode);
         Assert.Contains("is not a jit process", self.Stderr);
-    }
-
-    private static string Script(string root, string script, params string[] args)
-    {
-        var r = TestProcess.Run(Path.Combine(root, script), args, TimeSpan.FromMinutes(10));
-        Assert.True(r.ExitCode == 0, $"{script} {string.Join(' ', args)} failed ({r.ExitCode}): {r.Stderr}");
-        return r.Stdout.Trim().Split('\n').Last();
     }
 }

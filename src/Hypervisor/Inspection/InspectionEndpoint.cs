@@ -1,0 +1,57 @@
+using System.Globalization;
+
+namespace Jit.Hypervisor.Inspection;
+
+/// <summary>
+/// Where a running jit answers inspection requests (<c>jit disasm --pid</c>), and the one-line request it reads:
+/// a Unix socket named after the process, like the runtime's own diagnostics socket.
+/// </summary>
+/// <remarks>
+/// The exchange is a line from the client (<see cref="DisasmRequest.Format"/>), then from the server a status
+/// line, <c>ok</c> or <c>error: why</c>, and after <c>ok</c> the listing exactly as <c>jit disasm</c> prints it.
+/// </remarks>
+public static class InspectionEndpoint
+{
+    public static string PathFor(int pid) => Path.Combine(Path.GetTempPath(), $"jit-{pid}-inspect");
+
+    public const string Ok = "ok";
+    public const string ErrorPrefix = "error: ";
+}
+
+/// <param name="Hot">The N compiled blocks entered most during the window; 0 with <paramref name="At"/>.</param>
+/// <param name="At">The compiled block at, or holding, this guest virtual address.</param>
+/// <param name="Window">How long to count block entries before choosing.</param>
+public sealed record DisasmRequest(int Hot, ulong? At, TimeSpan Window, bool Json)
+{
+    public string Format() => string.Create(CultureInfo.InvariantCulture,
+        $"disasm {(At is { } a ? $"at={a:x}" : $"hot={Hot}")} window={Window.TotalSeconds} json={(Json ? 1 : 0)}");
+
+    /// <summary>Null when <paramref name="line"/> is not a request this version understands.</summary>
+    public static DisasmRequest? Parse(string? line)
+    {
+        if (line is null) return null;
+        var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length == 0 || words[0] != "disasm") return null;
+        int hot = 0;
+        ulong? at = null;
+        double window = 1;
+        bool json = false;
+        foreach (var w in words.Skip(1))
+        {
+            int eq = w.IndexOf('=');
+            if (eq < 0) return null;
+            string key = w[..eq], value = w[(eq + 1)..];
+            bool ok = key switch
+            {
+                "hot" => int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out hot) && hot is > 0 and <= 10_000,
+                "at" => ulong.TryParse(value, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong a) && (at = a) is not null,
+                "window" => double.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out window) && window is >= 0.01 and <= 60,
+                "json" => value is "0" or "1" && ((json = value == "1") || true),
+                _ => false,
+            };
+            if (!ok) return null;
+        }
+        if ((hot > 0) == (at is not null)) return null;
+        return new DisasmRequest(hot, at, TimeSpan.FromSeconds(window), json);
+    }
+}

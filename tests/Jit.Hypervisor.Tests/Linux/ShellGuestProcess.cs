@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Jit.Hypervisor.Tests.Linux;
+
+/// <summary>
+/// <c>./jit run</c> of Debian's kernel with the busybox shell initramfs in a process of its own, stdin open, as
+/// a user starts it in one terminal before pointing another tool (jit top, jit disasm --pid) at it.
+/// </summary>
+internal sealed class ShellGuestProcess : IDisposable
+{
+    private readonly Process process;
+    private readonly StringBuilder console = new();
+    private readonly TaskCompletionSource shell = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Task<string> log;
+
+    public ShellGuestProcess(TimeSpan timeout)
+    {
+        string root = TestProcess.RepositoryRoot();
+        string kernel = Script(root, "scripts/fetch-arm64.sh", "kernel");
+        string cache = Environment.GetEnvironmentVariable("JIT_CACHE") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "jit");
+        string initrd = Script(root, "guests/initramfs/build.sh", "shell", Path.Combine(cache, "initramfs-shell.cpio.gz"));
+        // ./jit rebuilds a stale tool before running it; do that now, not in two processes at once later.
+        Assert.Equal(0, TestProcess.Jit(["help"], TimeSpan.FromMinutes(5)).ExitCode);
+
+        var psi = new ProcessStartInfo(Path.Combine(root, "jit"))
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in new[] { "run", "--kernel", kernel, "--initrd", initrd, "--timeout", ((int)timeout.TotalSeconds).ToString() })
+            psi.ArgumentList.Add(a);
+        process = Process.Start(psi)!;
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (console)
+            {
+                console.AppendLine(e.Data);
+                if (e.Data.Contains("Jit: busybox shell")) shell.TrySetResult();
+            }
+        };
+        process.BeginOutputReadLine();
+        log = process.StandardError.ReadToEndAsync();
+    }
+
+    public int Id => process.Id;
+    public Process Process => process;
+
+    /// <summary>The guest's console so far.</summary>
+    public string Console()
+    {
+        lock (console) return console.ToString();
+    }
+
+    /// <summary>The emulator's own messages; complete once the process has exited.</summary>
+    public Task<string> Log => log;
+
+    /// <summary>True once the init script has printed its banner: the kernel booted and its hot paths are compiled.</summary>
+    public async Task<bool> ReachesShell(TimeSpan patience) => await Task.WhenAny(shell.Task, Task.Delay(patience)) == shell.Task;
+
+    public async Task Type(string line)
+    {
+        await process.StandardInput.WriteLineAsync(line);
+        await process.StandardInput.FlushAsync();
+    }
+
+    /// <summary>The last 2000 characters of the console and of the log, for a failure message.</summary>
+    public async Task<string> Describe()
+    {
+        bool exited = process.HasExited;
+        if (!exited) process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync();
+        static string Tail(string text) => text.Length > 2000 ? text[^2000..] : text;
+        return $"the guest had {(exited ? $"exited with {process.ExitCode}" : "not exited")}; its stderr:\n{Tail(await log)}\nconsole:\n{Tail(Console())}";
+    }
+
+    public void Dispose()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+        }
+        process.Dispose();
+    }
+
+    private static string Script(string root, string script, params string[] args)
+    {
+        var r = TestProcess.Run(Path.Combine(root, script), args, TimeSpan.FromMinutes(10));
+        Assert.True(r.ExitCode == 0, $"{script} {string.Join(' ', args)} failed ({r.ExitCode}): {r.Stderr}");
+        return r.Stdout.Trim().Split('\n').Last();
+    }
+}
