@@ -179,34 +179,28 @@ internal static class DisasmCommand
             return CommandLine.ExitCodes.BadInput;
         }
         var request = new DisasmRequest(s.Hot, s.At, window, s.Json);
+        string? status;
+        string body;
         try
         {
-            using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
-            socket.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
             // The window, the vCPUs' answers and the compiles; a process that takes longer is stuck.
-            socket.ReceiveTimeout = (int)(window + TimeSpan.FromSeconds(60)).TotalMilliseconds;
-            using var stream = new System.Net.Sockets.NetworkStream(socket, ownsSocket: false);
-            using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false), leaveOpen: true) { NewLine = "\n" };
-            writer.WriteLine(request.Format());
-            writer.Flush();
-            using var reader = new StreamReader(stream, System.Text.Encoding.UTF8);
-            string? status = reader.ReadLine();
-            if (status != InspectionEndpoint.Ok)
-            {
-                stderr.WriteLine(status is null ? $"jit disasm: process {pid} closed the connection without an answer"
-                    : status.StartsWith(InspectionEndpoint.ErrorPrefix, StringComparison.Ordinal) ? $"jit disasm: process {pid}: {status[InspectionEndpoint.ErrorPrefix.Length..]}"
-                    : $"jit disasm: process {pid} answered something else than a listing: {status}");
-                return CommandLine.ExitCodes.Failure;
-            }
-            stdout.Write(reader.ReadToEnd());
-            stdout.Flush();
-            return CommandLine.ExitCodes.Ok;
+            (status, body) = InspectionEndpoint.Ask(path, request, window + TimeSpan.FromSeconds(60));
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
         {
             stderr.WriteLine($"jit disasm: cannot reach process {pid} at {path}: {e.Message}");
             return CommandLine.ExitCodes.Failure;
         }
+        if (status != InspectionEndpoint.Ok)
+        {
+            stderr.WriteLine(status is null ? $"jit disasm: process {pid} closed the connection without an answer"
+                : status.StartsWith(InspectionEndpoint.ErrorPrefix, StringComparison.Ordinal) ? $"jit disasm: process {pid}: {status[InspectionEndpoint.ErrorPrefix.Length..]}"
+                : $"jit disasm: process {pid} answered something else than a listing: {status}");
+            return CommandLine.ExitCodes.Failure;
+        }
+        stdout.Write(body);
+        stdout.Flush();
+        return CommandLine.ExitCodes.Ok;
     }
 
     /// <summary>A guest address in hex, with or without 0x; '_' separators allowed.</summary>

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
 
 namespace Jit.Hypervisor.Inspection;
 
@@ -16,6 +18,24 @@ public static class InspectionEndpoint
 
     public const string Ok = "ok";
     public const string ErrorPrefix = "error: ";
+
+    /// <summary>
+    /// The client's side: sends <paramref name="request"/> to the jit at <paramref name="path"/> and returns its
+    /// status line (null when it closed without one) and what followed. Throws IOException or SocketException
+    /// when the process cannot be reached or goes silent for longer than <paramref name="patience"/>.
+    /// </summary>
+    public static (string? Status, string Body) Ask(string path, DisasmRequest request, TimeSpan patience)
+    {
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        socket.Connect(new UnixDomainSocketEndPoint(path));
+        socket.ReceiveTimeout = (int)patience.TotalMilliseconds;
+        using var stream = new NetworkStream(socket, ownsSocket: false);
+        using (var writer = new StreamWriter(stream, new UTF8Encoding(false), leaveOpen: true) { NewLine = "\n" })
+            writer.WriteLine(request.Format());
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        string? status = reader.ReadLine();
+        return (status, status is null ? "" : reader.ReadToEnd());
+    }
 }
 
 /// <param name="Hot">The N compiled blocks entered most during the window; 0 with <paramref name="At"/>.</param>
