@@ -61,14 +61,27 @@ public sealed record DisasmRequest(int Hot, ulong? At, TimeSpan Window, bool Jso
             int eq = w.IndexOf('=');
             if (eq < 0) return null;
             string key = w[..eq], value = w[(eq + 1)..];
-            bool ok = key switch
+            bool ok;
+            switch (key)
             {
-                "hot" => int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out hot) && hot is > 0 and <= 10_000,
-                "at" => ulong.TryParse(value, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong a) && (at = a) is not null,
-                "window" => double.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out window) && window is >= 0.01 and <= 60,
-                "json" => value is "0" or "1" && ((json = value == "1") || true),
-                _ => false,
-            };
+                case "hot":
+                    ok = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out hot) && hot is > 0 and <= 10_000;
+                    break;
+                case "at":
+                    ok = ulong.TryParse(value, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong a);
+                    at = a;
+                    break;
+                case "window":
+                    ok = double.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out window) && window is >= 0.01 and <= 60;
+                    break;
+                case "json":
+                    ok = value is "0" or "1";
+                    json = value == "1";
+                    break;
+                default:
+                    ok = false;
+                    break;
+            }
             if (!ok) return null;
         }
         if ((hot > 0) == (at is not null)) return null;
