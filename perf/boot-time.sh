@@ -21,7 +21,7 @@ time_to_marker() {
 jit=(); qemu=()
 for i in $(seq "$runs"); do
   jit+=("$(time_to_marker "$root/jit" run --kernel "$kernel" --initrd "$initrd" --append "console=ttyAMA0 panic=-1" --timeout 600 "$@")")
-  qemu+=("$(time_to_marker timeout 600 qemu-system-aarch64 -M virt,gic-version=3 -cpu cortex-a57 -m 512 -nographic \
+  qemu+=("$(time_to_marker timeout 600 qemu-system-aarch64 -M virt,gic-version=3 -cpu cortex-a57 -m 512 -nographic -nic none \
         -kernel "$kernel" -initrd "$initrd" -append "console=ttyAMA0 panic=-1" -no-reboot)")
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }

@@ -1,27 +1,37 @@
 #!/usr/bin/env bash
-# Prepares a Debian/Ubuntu machine for building, running and testing Jit. Idempotent: it installs only what is
-# missing, and refreshes the package lists only when something has to be installed.
-#   - the aarch64 cross toolchain (builds the test guests)
-#   - qemu-user and qemu-system-arm (reference and benchmark peer)
-#   - device-tree-compiler, make
-#   - jq (perf/gates reads and writes its JSON figures)
+# Prepares a Debian/Ubuntu machine for building, running and testing Jit. Idempotent: it installs only the
+# packages that are not installed, and refreshes the package lists only when something has to be installed.
+#
+# Every package the project needs is named below, Recommends included: installs use --no-install-recommends,
+# so a package that is only recommended by another one is not there on a fresh machine unless it is listed
+# (scripts/check-fresh.sh proves that in a clean root file system).
 # The .NET SDK must already be installed (see global.json for the version).
 set -euo pipefail
 
+packages=(
+  # The aarch64 cross toolchain that builds the test guests; the C library headers are only a Recommends of
+  # the compiler.
+  gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross
+  # The oracles: qemu-aarch64 (differential instruction tests) and qemu-system-aarch64 (the benchmark peer).
+  qemu-user qemu-system-arm
+  # dtc decodes the generated device trees in tests.
+  device-tree-compiler
+  make
+  # perf/gates reads and writes its JSON figures.
+  jq
+  # cpio and gzip pack the guest initramfs (guests/initramfs/build.sh).
+  cpio gzip
+  # apt-get download and dpkg-deb fetch the arm64 kernel and busybox (scripts/fetch-arm64.sh).
+  apt dpkg ca-certificates
+  # stty puts the terminal in raw mode for ./jit boot's console; timeout bounds the benchmark scripts.
+  coreutils
+)
+
 missing=()
-need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
-need aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu
-need aarch64-linux-gnu-objdump binutils-aarch64-linux-gnu
-need qemu-aarch64 qemu-user
-need qemu-system-aarch64 qemu-system-arm
-need dtc device-tree-compiler
-need make make
-need jq jq
-# cpio and gzip pack the guest initramfs (guests/initramfs/build.sh).
-need cpio cpio
-need gzip gzip
-# apt-get download/dpkg-deb fetch the arm64 kernel and busybox (scripts/fetch-arm64.sh).
-need dpkg-deb dpkg
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = installed ] || missing+=("$p")
+done
 
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=()

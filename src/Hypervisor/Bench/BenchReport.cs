@@ -30,7 +30,11 @@ public static class BenchReport
 
     private static string Cell(Series s)
     {
-        if (s.Median is not { } m) return s.Missing > 0 ? "n/a" : "–";
+        if (s.Median is not { } m)
+        {
+            if (s.Failures.Count > 0) return $"failed: {string.Join("; ", s.Failures).Replace("|", "\\|", StringComparison.Ordinal)}";
+            return s.Missing > 0 ? "n/a" : "–";
+        }
         string text = s.Samples.Count > 1 ? $"{Num(m)} ({Num(s.Min!.Value)}–{Num(s.Max!.Value)})" : Num(m);
         return s.Missing > 0 ? $"{text}, {s.Missing} missing" : text;
     }
@@ -50,6 +54,7 @@ public static class BenchReport
         {
             samples = s.Samples,
             missing = s.Missing,
+            failures = s.Failures,
             median = s.Median,
             min = s.Min,
             max = s.Max,

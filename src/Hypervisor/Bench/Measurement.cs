@@ -14,15 +14,26 @@ public sealed record Metric(string Workload, string Name, string Unit);
 public sealed class Series
 {
     private readonly List<double> samples = [];
+    private readonly List<string> failures = [];
 
     public IReadOnlyList<double> Samples => samples;
     /// <summary>Runs that did not produce the metric (a failed run, or "n/a" from the guest).</summary>
     public int Missing { get; private set; }
+    /// <summary>Why runs failed, each reason once, in the order first seen: the machine's own error, so a missing
+    /// figure is never a bare null.</summary>
+    public IReadOnlyList<string> Failures => failures;
 
     public void Add(double? value)
     {
         if (value is { } v && double.IsFinite(v)) samples.Add(v);
         else Missing++;
+    }
+
+    /// <summary>A run that produced nothing, and why.</summary>
+    public void Fail(string why)
+    {
+        Missing++;
+        if (!failures.Contains(why)) failures.Add(why);
     }
 
     public double? Median => samples.Count == 0 ? null : Statistics.Median(samples);

@@ -24,8 +24,10 @@ public abstract class Workload
     /// <summary>A line that ends the run early (the guest has printed all it will); null waits for the exit.</summary>
     public virtual string? DoneMarker => null;
 
+    // -nic none: the virt machine's default NIC needs an option ROM from a package that is only a Recommends of
+    // QEMU's, and no workload wants a network.
     protected static string[] QemuVirt(string mem, int smp) =>
-        ["-M", "virt,gic-version=3", "-cpu", "cortex-a57", "-m", mem, "-smp", smp.ToString(CultureInfo.InvariantCulture), "-nographic", "-no-reboot"];
+        ["-M", "virt,gic-version=3", "-cpu", "cortex-a57", "-m", mem, "-smp", smp.ToString(CultureInfo.InvariantCulture), "-nographic", "-no-reboot", "-nic", "none"];
 }
 
 /// <summary>Paths of everything the workloads run: the jit executable, qemu-system-aarch64 (or null), the guests.</summary>
@@ -201,7 +203,16 @@ public static class BenchProcess
         foreach (string a in args) psi.ArgumentList.Add(a);
         var lines = new List<(double, string)>();
         var clock = Stopwatch.StartNew();
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {file}");
+        Process p;
+        try
+        {
+            p = Process.Start(psi) ?? throw new System.ComponentModel.Win32Exception($"cannot start {file}");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return new Result(false, $"cannot start {file}: {e.Message}", []);
+        }
+        using var process = p;
         p.StandardInput.Close();
         var stderr = p.StandardError.ReadToEndAsync();
         var reader = Task.Run(() =>
@@ -227,5 +238,6 @@ public static class BenchProcess
         return new Result(true, "", lines);
     }
 
-    private static string LastLine(string text) => text.Trim().Split('\n').LastOrDefault() ?? "";
+    private static string LastLine(string text) =>
+        text.Trim() is { Length: > 0 } t ? t.Split('\n')[^1].Trim() : "nothing on its standard error";
 }

@@ -28,10 +28,11 @@ public static class LinuxImage
 
     private static LoadedKernel LoadImage(string path, byte[] data, Jit.Runtime.Memory.PhysicalMemory ram, ulong ramBase, ulong ramSize)
     {
-        if (data.Length < HeaderSize) throw new ImageError(path, $"truncated: {data.Length} bytes is shorter than the 64-byte arm64 Image header");
+        if (data.Length < HeaderSize) throw Truncated(path, data.Length, HeaderSize);
         var h = data.AsSpan();
         if (BinaryPrimitives.ReadUInt32LittleEndian(h[56..]) != ArmMagic)
             throw new ImageError(path, "not an arm64 Linux Image (no \"ARM\\x64\" magic at offset 56), gzip'd Image or ELF");
+        if (h[0] == (byte)'M' && h[1] == (byte)'Z') CheckEfiStub(path, h);
         ulong textOffset = BinaryPrimitives.ReadUInt64LittleEndian(h[8..]);
         ulong imageSize = BinaryPrimitives.ReadUInt64LittleEndian(h[16..]);
         ulong flags = BinaryPrimitives.ReadUInt64LittleEndian(h[24..]);
@@ -54,31 +55,76 @@ public static class LinuxImage
         return new LoadedKernel(path, load, load, load + imageSize);
     }
 
+    /// <summary>
+    /// An Image that starts with "MZ" carries an EFI stub: a PE/COFF header (its offset at 0x3C, booting.rst's
+    /// res5) whose section table says where every section's bytes lie in the file. The file must hold them all;
+    /// an Image without the stub states no length of its own.
+    /// </summary>
+    private static void CheckEfiStub(string path, ReadOnlySpan<byte> d)
+    {
+        // PE format: "PE\0\0", then the COFF file header (20 bytes: NumberOfSections at +2, SizeOfOptionalHeader
+        // at +16), the optional header (SizeOfHeaders at +60 in PE32+), then 40-byte section headers
+        // (SizeOfRawData at +16, PointerToRawData at +20).
+        const int CoffHeaderSize = 20, SectionHeaderSize = 40;
+        ulong pe = BinaryPrimitives.ReadUInt32LittleEndian(d[0x3C..]);
+        ulong need = pe + 4 + CoffHeaderSize;
+        if ((ulong)d.Length < need) throw Truncated(path, d.Length, need);
+        if (BinaryPrimitives.ReadUInt32LittleEndian(d[(int)pe..]) != 0x0000_4550)
+            throw new ImageError(path, $"starts with \"MZ\" but has no PE signature at offset 0x{pe:x}: not an arm64 Image with an EFI stub");
+        var coff = d[(int)(pe + 4)..];
+        ulong sections = BinaryPrimitives.ReadUInt16LittleEndian(coff[2..]);
+        ulong optional = BinaryPrimitives.ReadUInt16LittleEndian(coff[16..]);
+        ulong table = pe + 4 + CoffHeaderSize + optional;
+        need = table + sections * SectionHeaderSize;
+        if ((ulong)d.Length < need) throw Truncated(path, d.Length, need);
+        if (optional >= 64) need = Math.Max(need, BinaryPrimitives.ReadUInt32LittleEndian(d[(int)(pe + 4 + CoffHeaderSize + 60)..]));
+        for (ulong i = 0; i < sections; i++)
+        {
+            var section = d[(int)(table + i * SectionHeaderSize)..];
+            ulong size = BinaryPrimitives.ReadUInt32LittleEndian(section[16..]);
+            ulong pointer = BinaryPrimitives.ReadUInt32LittleEndian(section[20..]);
+            if (size != 0) need = Math.Max(need, pointer + size);
+        }
+        if ((ulong)d.Length < need) throw Truncated(path, d.Length, need);
+    }
+
+    private static ImageError Truncated(string path, long have, ulong need) =>
+        new(path, $"truncated: {have} bytes, the header needs {need}");
+
     private static LoadedKernel LoadElf(string path, byte[] data, Jit.Runtime.Memory.PhysicalMemory ram, ulong ramBase, ulong ramSize)
     {
         var h = data.AsSpan();
-        if (data.Length < 64 || data[4] != 2 || data[5] != 1)
-            throw new ImageError(path, "truncated or not a little-endian ELF64 file");
+        if (data.Length < 64) throw Truncated(path, data.Length, 64);
+        if (data[4] != 2 || data[5] != 1) throw new ImageError(path, "not a little-endian ELF64 file");
         if (BinaryPrimitives.ReadUInt16LittleEndian(h[18..]) != 183) throw new ImageError(path, "ELF file is not for AArch64");
         ulong entry = BinaryPrimitives.ReadUInt64LittleEndian(h[24..]);
         ulong phoff = BinaryPrimitives.ReadUInt64LittleEndian(h[32..]);
+        ulong shoff = BinaryPrimitives.ReadUInt64LittleEndian(h[40..]);
         int phentsize = BinaryPrimitives.ReadUInt16LittleEndian(h[54..]);
         int phnum = BinaryPrimitives.ReadUInt16LittleEndian(h[56..]);
-        if (phentsize < 56 || phoff + (ulong)(phnum * phentsize) > (ulong)data.Length)
-            throw new ImageError(path, "ELF program headers lie outside the file");
+        ulong shentsize = BinaryPrimitives.ReadUInt16LittleEndian(h[58..]);
+        ulong shnum = BinaryPrimitives.ReadUInt16LittleEndian(h[60..]);
+        if (phentsize < 56) throw new ImageError(path, $"ELF program header entries are {phentsize} bytes, ELF64 needs 56");
+        // Offsets are 64-bit and untrusted: saturate rather than wrap, so a huge one reads as "past the end".
+        static ulong End(ulong offset, ulong size) => offset > ulong.MaxValue - size ? ulong.MaxValue : offset + size;
+        ulong need = End(phoff, (ulong)phnum * (ulong)phentsize);
+        if (need > (ulong)data.Length) throw Truncated(path, data.Length, need);
+        // The file must hold everything its headers place in it: every segment and the section header table.
+        if (shoff != 0) need = Math.Max(need, End(shoff, shnum * shentsize));
         var loads = new List<(ulong Vaddr, ulong Offset, ulong FileSize, ulong MemSize)>();
         for (int i = 0; i < phnum; i++)
         {
             var p = h[((int)phoff + i * phentsize)..];
-            if (BinaryPrimitives.ReadUInt32LittleEndian(p) != 1) continue;
             ulong offset = BinaryPrimitives.ReadUInt64LittleEndian(p[8..]);
             ulong vaddr = BinaryPrimitives.ReadUInt64LittleEndian(p[16..]);
             ulong filesz = BinaryPrimitives.ReadUInt64LittleEndian(p[32..]);
             ulong memsz = BinaryPrimitives.ReadUInt64LittleEndian(p[40..]);
-            if (offset + filesz > (ulong)data.Length || filesz > memsz)
-                throw new ImageError(path, $"ELF segment {i} lies outside the file or has filesz > memsz");
+            need = Math.Max(need, End(offset, filesz));
+            if (BinaryPrimitives.ReadUInt32LittleEndian(p) != 1) continue;
+            if (filesz > memsz) throw new ImageError(path, $"ELF segment {i} has a file size (0x{filesz:x}) larger than its memory size (0x{memsz:x})");
             loads.Add((vaddr, offset, filesz, memsz));
         }
+        if (need > (ulong)data.Length) throw Truncated(path, data.Length, need);
         if (loads.Count == 0) throw new ImageError(path, "ELF file has no loadable segment");
         ulong first = loads.Min(l => l.Vaddr);
         ulong last = loads.Max(l => l.Vaddr + l.MemSize);
@@ -126,6 +172,7 @@ public static class LinuxImage
 
     private static byte[] Inflate(string path, byte[] data, ulong limit)
     {
+        // RFC 1952: a member ends with an 8-byte trailer, CRC-32 and ISIZE (the inflated length mod 2^32).
         try
         {
             using var gz = new GZipStream(new MemoryStream(data), CompressionMode.Decompress);
@@ -137,6 +184,12 @@ public static class LinuxImage
                 output.Write(buffer, 0, n);
                 if ((ulong)output.Length > limit) throw new ImageError(path, "inflates to more than the guest's RAM");
             }
+            // GZipStream checks the trailer's CRC-32 when it reaches one, but where a cut file ends it ends quietly.
+            // A file cut before its trailer ends in compressed bytes, which do not state what came out.
+            if (data.Length < 18) throw new ImageError(path, $"truncated: {data.Length} bytes, a gzip stream needs at least 18");
+            uint isize = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(data.Length - 4));
+            if (isize != (uint)output.Length)
+                throw new ImageError(path, $"truncated: the gzip stream stops after {data.Length} bytes, before its end (what it holds inflates to {output.Length} bytes and no trailer follows)");
             return output.ToArray();
         }
         catch (InvalidDataException e)

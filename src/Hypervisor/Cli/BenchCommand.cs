@@ -116,7 +116,11 @@ internal static class BenchCommand
                     var r = BenchProcess.Run(file, argv, w.DoneMarker, TimeSpan.FromMinutes(30));
                     var values = r.Ok ? w.Parse(r.Lines).ToList() : w.Metrics.Select(m => (m, (double?)null)).ToList();
                     foreach (var (metric, value) in values)
-                        if (byMetric.TryGetValue(metric, out var mr)) mr.Of(machine).Add(value);
+                    {
+                        if (!byMetric.TryGetValue(metric, out var mr)) continue;
+                        if (r.Ok) mr.Of(machine).Add(value);
+                        else mr.Of(machine).Fail(r.Why);
+                    }
                     string summary = r.Ok
                         ? string.Join(", ", values.Where(v => v.Item2 is not null).Take(3).Select(v => string.Create(CultureInfo.InvariantCulture, $"{v.Item1.Name} {v.Item2:0.###} {v.Item1.Unit}")))
                         : $"FAILED: {r.Why}";

@@ -31,11 +31,11 @@ public class BenchCommandTests
                 Assert.Equal("latency", m.GetProperty("workload").GetString());
                 Assert.Equal("ns", m.GetProperty("unit").GetString());
                 var jit = m.GetProperty("jit");
-                Assert.Equal(1, jit.GetProperty("samples").GetArrayLength());
+                Assert.True(jit.GetProperty("samples").GetArrayLength() == 1, Failures(m));
                 Assert.True(jit.GetProperty("median").GetDouble() >= 0);
                 // QEMU's virt machine has no EL3: its SMC is UNDEFINED and has no ratio.
                 if (withQemu && m.GetProperty("metric").GetString() != "smc p50")
-                    Assert.True(m.GetProperty("ratio").GetDouble() > 0);
+                    Assert.True(Ratio(m) > 0);
             }
 
             var svg = XDocument.Load(Path.Combine(dir, "bench.svg"));
@@ -67,9 +67,10 @@ public class BenchCommandTests
             var result = Assert.Single(root.GetProperty("results").EnumerateArray());
             Assert.Equal("shell", result.GetProperty("workload").GetString());
             // A sample exists only when the guest's loop sum was right (ShellWorkload.Parse checks it).
+            Assert.True(result.GetProperty("jit").GetProperty("samples").GetArrayLength() == 1, Failures(result));
             Assert.True(result.GetProperty("jit").GetProperty("median").GetDouble() > 0);
             if (root.GetProperty("qemu").ValueKind == JsonValueKind.String)
-                Assert.True(result.GetProperty("ratio").GetDouble() > 0);
+                Assert.True(Ratio(result) > 0);
 
             var svg = XDocument.Load(Path.Combine(dir, "bench.svg"));
             XNamespace ns = "http://www.w3.org/2000/svg";
@@ -80,6 +81,19 @@ public class BenchCommandTests
             if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
         }
     }
+
+    /// <summary>The ratio of one result; a missing one fails the test with each machine's own error.</summary>
+    private static double Ratio(JsonElement result)
+    {
+        var ratio = result.GetProperty("ratio");
+        Assert.True(ratio.ValueKind == JsonValueKind.Number, $"no Jit/QEMU ratio: {Failures(result)}");
+        return ratio.GetDouble();
+    }
+
+    private static string Failures(JsonElement result) =>
+        $"{result.GetProperty("metric").GetString()}: " + string.Join("; ", new[] { "jit", "qemu" }.Select(machine =>
+            $"{machine} failed {result.GetProperty(machine).GetProperty("missing").GetInt32()} run(s): " +
+            string.Join(", ", result.GetProperty(machine).GetProperty("failures").EnumerateArray().Select(f => f.GetString()))));
 
     [Fact]
     public void HelpNamesEveryWorkloadAndTheDefaults()

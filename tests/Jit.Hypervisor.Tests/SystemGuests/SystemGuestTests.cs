@@ -148,9 +148,9 @@ public class SystemGuestTests
         string? qemu = FindOnPath("qemu-system-aarch64");
         if (qemu is null) return;
         var q = TestProcess.Run(qemu,
-            ["-M", "virt,gic-version=3", "-cpu", "cortex-a57", "-smp", "2", "-nographic", "-kernel", elf],
+            ["-M", "virt,gic-version=3", "-cpu", "cortex-a57", "-smp", "2", "-nographic", "-nic", "none", "-kernel", elf],
             TimeSpan.FromSeconds(60));
-        Assert.True(q.ExitCode == 0, $"QEMU exited with {q.ExitCode}:\n{q.Stdout}{q.Stderr}");
+        Assert.True(q.ExitCode == 0, $"QEMU exited with {q.ExitCode}: {q.Stderr.Trim()}\n{q.Stdout}");
         Func<string, bool> compared = line => notCompared is null || !notCompared(line);
         Assert.Equal(Lines(q.Stdout).Where(compared), jitLines.Where(compared));
     }
