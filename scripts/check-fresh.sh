@@ -2,32 +2,36 @@
 # Proves the README's two commands on a fresh machine: builds a clean Debian 12 (amd64) root file system with
 # mmdebstrap, holding nothing but what the .NET SDK itself needs, lends it this machine's .NET SDK folder and the
 # offline NuGet folder that nuget.config names (read-only; every machine of this kind has both, and no Debian
-# package provides them), copies this checkout in (tracked and untracked files, not what .gitignore ignores)
-# and runs, as root under chroot, with the network this machine has:
+# package provides them), copies this checkout's HEAD commit in (as a clean clone has it) and runs, as root
+# under chroot, with the network this machine has:
 #   1. scripts/setup.sh && printf 'echo hi\npoweroff -f\n' | ./jit boot    (must print "hi" and exit 0)
 #   2. scripts/test.sh
 # and reports each one's wall time. A package that was once installed here by hand, or that is only a
 # Recommends of another, is not in that root file system, so a missing install step fails here.
 #
-#   scripts/check-fresh.sh [--keep] [--root DIR] [--boot-only]
+#   scripts/check-fresh.sh [--keep] [--root DIR] [--boot-only] [--worktree]
 #     --keep       leave the root file system (DIR) in place afterwards, for a look inside
+#     --worktree   copy the working tree instead of HEAD (uncommitted changes too)
 #     --root DIR   build it in DIR (must not exist yet; default: a new folder under /var/tmp)
 #     --boot-only  run step 1 only
 #
-# Needs root (it mounts and chroots) and mmdebstrap (apt-get install mmdebstrap). Apt reaches the archive the
-# way this machine does: the root file system gets this machine's apt sources and its Acquire:: settings.
+# Needs root (it mounts and chroots) and mmdebstrap (apt-get install mmdebstrap). The root file system reaches
+# the network the way this machine does: its apt sources and Acquire:: settings, its CA bundle, and its proxy,
+# certificate-file, NuGet and .NET environment variables. Nothing else of this machine goes in.
 # Exit status: 0 both steps passed, 1 a step failed, 2 the check itself could not run.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 keep=0
 boot_only=0
+worktree=0
 rootfs=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --keep) keep=1 ;;
     --boot-only) boot_only=1 ;;
+    --worktree) worktree=1 ;;
     --root) [ $# -ge 2 ] || { echo "check-fresh: --root needs a folder" >&2; exit 2; }; rootfs="$2"; shift ;;
-    -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "check-fresh: unknown argument '$1' (scripts/check-fresh.sh --help)" >&2; exit 2 ;;
   esac
   shift
@@ -92,13 +96,24 @@ bind "$sdk_dir" "$rootfs$sdk_dir" ro
 bind "$nuget_dir" "$rootfs$nuget_dir" ro
 ln -sf "$sdk_exe" "$rootfs/usr/bin/dotnet"
 cp -L /etc/resolv.conf "$rootfs/etc/resolv.conf"
+# The network the machine has includes whom it trusts: a machine of this kind may reach NuGet through a
+# certificate authority of its own, in its CA bundle rather than in Debian's ca-certificates.
+cp -L /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
+# ... and how its clients are told to reach the network (proxies, certificate files, NuGet's revocation mode).
+machine_env=()
+while IFS= read -r var; do machine_env+=("$var=${!var}"); done < <(compgen -e | grep -E '^(https?_proxy|HTTPS?_PROXY|no_proxy|NO_PROXY|SSL_CERT_(FILE|DIR)|NUGET_[A-Z_]+|DOTNET_[A-Z_]+)$' || true)
 
-echo "== copying $repo in" >&2
 mkdir -p "$rootfs/root/jit"
-(cd "$repo" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf -) | tar -xf - -C "$rootfs/root/jit"
+if [ "$worktree" -eq 1 ]; then
+  echo "== copying $repo in (the working tree: tracked and untracked files, not what .gitignore ignores)" >&2
+  (cd "$repo" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf -) | tar -xf - -C "$rootfs/root/jit"
+else
+  echo "== copying $repo in (commit $(git -C "$repo" rev-parse --short HEAD), as a clean clone has it)" >&2
+  git -C "$repo" archive --format=tar HEAD | tar -xf - -C "$rootfs/root/jit"
+fi
 
 in_root() { # in_root COMMAND: runs COMMAND in the checkout, in a login-like environment with nothing inherited
-  chroot "$rootfs" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
+  chroot "$rootfs" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 "${machine_env[@]}" \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     bash -c "cd /root/jit && $1"
 }
