@@ -6,7 +6,15 @@ using System.Text.Json;
 namespace Jit.Hypervisor.Bench;
 
 /// <summary>Context printed with the results, so a figure can be traced to what produced it.</summary>
-public sealed record BenchContext(DateTimeOffset Date, int Runs, string Host, string JitCommit, string? QemuVersion, int CpuMegabytes, int ShellLoops);
+/// <param name="Smp">vCPUs of the boot and in-guest workloads (the latency guest always has 2).</param>
+public sealed record BenchContext(DateTimeOffset Date, int Runs, string Host, string JitCommit, string? QemuVersion, int Smp, BenchSizes Sizes);
+
+/// <summary>The sizes of the in-guest workloads, recorded with every result, also of workloads that did not run.</summary>
+public sealed record BenchSizes(int CpuMegabytes, int ShellLoops, int ForkExecLoops, int FsioFiles, int PipeRounds)
+{
+    public static readonly BenchSizes Default = new(CpuWorkload.DefaultMegabytes, ShellWorkload.DefaultLoops,
+        ForkExecWorkload.DefaultLoops, FsioWorkload.DefaultFiles, PipeWorkload.DefaultRounds);
+}
 
 /// <summary>The results of <c>jit bench</c> as a Markdown table, a JSON document and an SVG chart.</summary>
 public static class BenchReport
@@ -19,6 +27,7 @@ public static class BenchReport
         sb.AppendLine(Inv, $"# jit bench, {c.Date:yyyy-MM-dd HH:mm} UTC");
         sb.AppendLine();
         sb.AppendLine(Inv, $"{c.Runs} runs per machine, interleaved (Jit, QEMU, Jit, QEMU, …); medians with min–max. " +
+                           $"{Vcpus(c.Smp)} for boot and the in-guest workloads, 2 for latency. " +
                            $"Host: {c.Host}. Jit: {c.JitCommit}. QEMU: {c.QemuVersion ?? "not installed"}.");
         sb.AppendLine();
         sb.AppendLine("| workload | metric | unit | Jit median (min–max) | QEMU median (min–max) | Jit/QEMU |");
@@ -27,6 +36,8 @@ public static class BenchReport
             sb.AppendLine(Inv, $"| {r.Metric.Workload} | {r.Metric.Name} | {r.Metric.Unit} | {Cell(r.Jit)} | {Cell(r.Qemu)} | {(r.Ratio is { } x ? $"{x:0.00}×" : "–")} |");
         return sb.ToString();
     }
+
+    private static string Vcpus(int n) => n == 1 ? "1 vCPU" : $"{n} vCPUs";
 
     private static string Cell(Series s)
     {
@@ -66,8 +77,12 @@ public static class BenchReport
             host = c.Host,
             jit = c.JitCommit,
             qemu = c.QemuVersion,
-            cpuMegabytes = c.CpuMegabytes,
-            shellLoops = c.ShellLoops,
+            smp = c.Smp,
+            cpuMegabytes = c.Sizes.CpuMegabytes,
+            shellLoops = c.Sizes.ShellLoops,
+            forkexecLoops = c.Sizes.ForkExecLoops,
+            fsioFiles = c.Sizes.FsioFiles,
+            pipeRounds = c.Sizes.PipeRounds,
             results = results.Select(r => new
             {
                 workload = r.Metric.Workload,
@@ -87,74 +102,111 @@ public static class BenchReport
     }
 
     /// <summary>
-    /// One group per metric: Jit's and QEMU's medians as bars scaled to the larger of the two (the metrics have
-    /// different units, so they share no axis) and labelled with their values; the Jit/QEMU ratio as markers
-    /// joined by a line on a logarithmic axis on the right.
+    /// One column per metric: the Jit/QEMU ratio of the medians as a bar from the 1× line on a logarithmic axis,
+    /// up (red) where Jit is slower, down (green) where it is faster, so metrics of any unit read on one scale.
+    /// The axis is symmetric, powers of two from 1/2^K to 2^K with K at least 2 and enough for every ratio.
+    /// Under each column, the metric and both medians with their unit, or why it has no ratio.
     /// </summary>
     public static string Svg(BenchContext c, IReadOnlyList<MetricResult> results)
     {
-        const int groupWidth = 90, left = 60, right = 70, top = 50, plotHeight = 260, bottom = 150;
-        int width = left + right + Math.Max(1, results.Count) * groupWidth;
-        int height = top + plotHeight + bottom;
-        int baseY = top + plotHeight;
-        // Ratio axis: 0.1× to 1000×, logarithmic.
-        const double ratioMin = 0.1, ratioMax = 1000;
-        double RatioY(double r)
-        {
-            double t = (Math.Log10(Math.Clamp(r, ratioMin, ratioMax)) - Math.Log10(ratioMin)) / (Math.Log10(ratioMax) - Math.Log10(ratioMin));
-            return baseY - t * plotHeight;
-        }
+        const int groupWidth = 90, left = 80, top = 60, halfHeight = 130, barWidth = 30;
+        const double charWidth = 6.2, cos45 = 0.7071;
+        var labels = results.Select(r => (Title: $"{r.Metric.Workload}: {r.Metric.Name}", Detail: Detail(c, r))).ToList();
+        int longest = labels.Select(l => Math.Max(l.Title.Length, l.Detail.Length)).DefaultIfEmpty(0).Max();
+        int labelExtent = (int)(longest * charWidth * cos45) + 30;
+        int plotRight = left + Math.Max(1, results.Count) * groupWidth;
+        int width = Math.Max(plotRight + labelExtent, 640);
+        int unityY = top + halfHeight;
+        int height = unityY + halfHeight + labelExtent;
+        int k = RatioAxisHalfRange(results.Select(r => r.Ratio));
 
         var sb = new StringBuilder();
         sb.AppendLine(Inv, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"11\">");
         sb.AppendLine(Inv, $"<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>");
-        sb.AppendLine(Inv, $"<text x=\"{left}\" y=\"20\" font-size=\"14\">{Esc($"jit bench {c.Date:yyyy-MM-dd}: medians of {c.Runs} runs (bars scaled per metric), Jit/QEMU ratio (markers, right axis)")}</text>");
-        sb.AppendLine(Inv, $"<rect x=\"{left}\" y=\"30\" width=\"10\" height=\"10\" fill=\"#d9534f\"/><text x=\"{left + 14}\" y=\"39\">Jit</text>");
-        sb.AppendLine(Inv, $"<rect x=\"{left + 50}\" y=\"30\" width=\"10\" height=\"10\" fill=\"#5b7fbf\"/><text x=\"{left + 64}\" y=\"39\">QEMU</text>");
-        sb.AppendLine(Inv, $"<circle cx=\"{left + 125}\" cy=\"35\" r=\"4\" fill=\"black\"/><text x=\"{left + 133}\" y=\"39\">Jit/QEMU</text>");
-        int plotRight = width - right;
-        sb.AppendLine(Inv, $"<line x1=\"{left}\" y1=\"{baseY}\" x2=\"{plotRight}\" y2=\"{baseY}\" stroke=\"black\"/>");
-        sb.AppendLine(Inv, $"<line x1=\"{plotRight}\" y1=\"{top}\" x2=\"{plotRight}\" y2=\"{baseY}\" stroke=\"black\"/>");
-        foreach (double tick in new[] { 0.1, 1, 10, 100, 1000 })
+        string runs = c.Runs == 1 ? "1 run" : $"{c.Runs} runs";
+        sb.AppendLine(Inv, $"<text x=\"{left}\" y=\"20\" font-size=\"14\">{Esc($"jit bench {c.Date:yyyy-MM-dd}: Jit/QEMU ratio of the medians of {runs}")}</text>");
+        sb.AppendLine(Inv, $"<rect x=\"{left}\" y=\"30\" width=\"10\" height=\"10\" fill=\"{Slower}\"/><text x=\"{left + 14}\" y=\"39\">Jit slower (up)</text>");
+        sb.AppendLine(Inv, $"<rect x=\"{left + 120}\" y=\"30\" width=\"10\" height=\"10\" fill=\"{Faster}\"/><text x=\"{left + 134}\" y=\"39\">Jit faster (down)</text>");
+        sb.AppendLine(Inv, $"<text x=\"{left + 250}\" y=\"39\" fill=\"#555\">logarithmic axis</text>");
+        sb.AppendLine(Inv, $"<line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{unityY + halfHeight}\" stroke=\"black\"/>");
+        sb.AppendLine(Inv, $"<text x=\"16\" y=\"{unityY}\" transform=\"rotate(-90 16 {unityY})\" text-anchor=\"middle\">Jit time / QEMU time</text>");
+        for (int e = -k; e <= k; e++)
         {
-            double y = RatioY(tick);
-            string dash = tick == 1 ? "" : " stroke-dasharray=\"2,3\"";
-            sb.AppendLine(Inv, $"<line x1=\"{left}\" y1=\"{y:0.#}\" x2=\"{plotRight}\" y2=\"{y:0.#}\" stroke=\"#bbb\"{dash}/>");
-            sb.AppendLine(Inv, $"<text x=\"{plotRight + 4}\" y=\"{y + 4:0.#}\">{tick.ToString("0.#", Inv)}×</text>");
+            double y = RatioY(Math.Pow(2, e), k, unityY, halfHeight);
+            string style = e == 0 ? " class=\"unity\" stroke=\"black\"" : " stroke=\"#ccc\" stroke-dasharray=\"2,3\"";
+            sb.AppendLine(Inv, $"<line x1=\"{left}\" y1=\"{y:0.##}\" x2=\"{plotRight}\" y2=\"{y:0.##}\"{style}/>");
+            sb.AppendLine(Inv, $"<text class=\"tick\" x=\"{left - 6}\" y=\"{y + 4:0.##}\" text-anchor=\"end\">{Esc(TickLabel(e))}</text>");
         }
 
-        var ratioPoints = new List<string>();
         for (int i = 0; i < results.Count; i++)
         {
             var r = results[i];
-            int x0 = left + i * groupWidth + 15;
-            double jit = r.Jit.Median ?? 0, qemu = r.Qemu.Median ?? 0;
-            double scale = Math.Max(jit, qemu);
-            Bar(sb, x0, baseY, plotHeight, scale, r.Jit.Median, r.Metric.Unit, "#d9534f");
-            Bar(sb, x0 + 30, baseY, plotHeight, scale, r.Qemu.Median, r.Metric.Unit, "#5b7fbf");
+            int cx = left + i * groupWidth + groupWidth / 2;
             if (r.Ratio is { } ratio)
             {
-                double y = RatioY(ratio);
-                int cx = x0 + 30;
-                ratioPoints.Add($"{cx},{y.ToString("0.#", Inv)}");
-                sb.AppendLine(Inv, $"<circle cx=\"{cx}\" cy=\"{y:0.#}\" r=\"4\" fill=\"black\"><title>{Esc($"{r.Metric.Name}: {ratio:0.00}×")}</title></circle>");
+                double y = RatioY(ratio, k, unityY, halfHeight);
+                // A ratio of 1 still gets a sliver, so the column does not look empty.
+                double h = Math.Max(Math.Abs(unityY - y), 1);
+                bool slower = ratio > 1;
+                double barTop = slower ? unityY - h : unityY;
+                sb.AppendLine(Inv, $"<rect class=\"ratio\" x=\"{cx - barWidth / 2}\" y=\"{barTop:0.##}\" width=\"{barWidth}\" height=\"{h:0.##}\" fill=\"{(slower ? Slower : Faster)}\"><title>{Esc($"{labels[i].Title}: {ratio:0.00}×")}</title></rect>");
+                double ty = slower ? barTop - 4 : barTop + h + 12;
+                sb.AppendLine(Inv, $"<text x=\"{cx}\" y=\"{ty:0.##}\" text-anchor=\"middle\" font-size=\"10\">{ratio:0.00}×</text>");
             }
-            int lx = x0 + 30, ly = baseY + 10;
-            sb.AppendLine(Inv, $"<text x=\"{lx}\" y=\"{ly}\" transform=\"rotate(45 {lx} {ly})\">{Esc($"{r.Metric.Workload}: {r.Metric.Name} ({r.Metric.Unit})")}</text>");
+            else
+            {
+                sb.AppendLine(Inv, $"<text class=\"no-ratio\" x=\"{cx}\" y=\"{unityY - 6}\" text-anchor=\"middle\" fill=\"#888\">no ratio</text>");
+            }
+            int lx = cx - 10, ly = unityY + halfHeight + 14;
+            sb.AppendLine(Inv, $"<g transform=\"rotate(45 {lx} {ly})\">");
+            sb.AppendLine(Inv, $"<text x=\"{lx}\" y=\"{ly}\">{Esc(labels[i].Title)}</text>");
+            sb.AppendLine(Inv, $"<text x=\"{lx}\" y=\"{ly + 13}\" fill=\"#555\" font-size=\"10\">{Esc(labels[i].Detail)}</text>");
+            sb.AppendLine("</g>");
         }
-        if (ratioPoints.Count > 1)
-            sb.AppendLine(Inv, $"<polyline points=\"{string.Join(' ', ratioPoints)}\" fill=\"none\" stroke=\"black\" stroke-width=\"1.5\"/>");
         sb.AppendLine("</svg>");
         return sb.ToString();
     }
 
-    private static void Bar(StringBuilder sb, int x, int baseY, int plotHeight, double scale, double? value, string unit, string colour)
+    private const string Slower = "#d9534f", Faster = "#4cae4c";
+
+    /// <summary>K of the ratio axis 1/2^K to 2^K: at least 2 (0.25× to 4×), and enough for the largest ratio either way.</summary>
+    public static int RatioAxisHalfRange(IEnumerable<double?> ratios)
     {
-        if (value is not { } v || scale <= 0) return;
-        double h = v / scale * (plotHeight - 20);
-        sb.AppendLine(Inv, $"<rect x=\"{x}\" y=\"{baseY - h:0.#}\" width=\"26\" height=\"{h:0.#}\" fill=\"{colour}\"><title>{Esc($"{Num(v)} {unit}")}</title></rect>");
-        sb.AppendLine(Inv, $"<text x=\"{x + 13}\" y=\"{baseY - h - 3:0.#}\" text-anchor=\"middle\" font-size=\"9\">{Esc(Num(v))}</text>");
+        double widest = ratios.OfType<double>().Where(r => r > 0 && double.IsFinite(r)).Select(r => Math.Abs(Math.Log2(r))).DefaultIfEmpty(0).Max();
+        return Math.Max(2, (int)Math.Ceiling(widest - 1e-9));
     }
+
+    /// <summary>Where a ratio is drawn: the 1× line at <paramref name="unityY"/>, 2^±K at ±<paramref name="halfHeight"/>.</summary>
+    public static double RatioY(double ratio, int k, double unityY, double halfHeight) =>
+        unityY - Math.Clamp(Math.Log2(ratio) / k, -1, 1) * halfHeight;
+
+    private static string TickLabel(int exponent) => exponent >= -3
+        ? $"{Math.Pow(2, exponent).ToString("0.###", Inv)}×"
+        : $"1/{Math.Pow(2, -exponent).ToString("0", Inv)}×";
+
+    /// <summary>Both medians with the unit, and why there is no ratio when there is none.</summary>
+    private static string Detail(BenchContext c, MetricResult r)
+    {
+        string Median(Series s) => s.Median is { } m ? $"{Num(m)} {r.Metric.Unit}" : "–";
+        string medians = c.QemuVersion is null ? $"Jit {Median(r.Jit)}" : $"Jit {Median(r.Jit)}, QEMU {Median(r.Qemu)}";
+        if (r.Ratio is not null) return medians;
+        var why = new List<string>();
+        if (Absent("Jit", r.Jit) is { } j) why.Add(j);
+        if (c.QemuVersion is null) why.Add("QEMU not run");
+        else if (Absent("QEMU", r.Qemu) is { } q) why.Add(q);
+        else if (r.Qemu.Median == 0) why.Add("QEMU's median is 0");
+        return $"{medians}; no ratio: {string.Join("; ", why)}";
+    }
+
+    /// <summary>Why a machine has no median: its failures, or the runs that gave no figure; null when it has one.</summary>
+    private static string? Absent(string machine, Series s)
+    {
+        if (s.Median is not null) return null;
+        if (s.Failures.Count > 0) return $"{machine} failed: {Shorten(string.Join("; ", s.Failures), 100)}";
+        return s.Missing > 0 ? $"{machine} gave no figure (n/a, or its check failed)" : $"{machine} did not run";
+    }
+
+    private static string Shorten(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";
 
     private static string Esc(string s) => SecurityElement.Escape(s);
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 
 namespace Jit.Hypervisor.Bench;
@@ -24,6 +25,15 @@ public abstract class Workload
     /// <summary>A line that ends the run early (the guest has printed all it will); null waits for the exit.</summary>
     public virtual string? DoneMarker => null;
 
+    /// <summary>Debian's kernel with <paramref name="initrd"/> on <paramref name="smp"/> vCPUs and 512 MiB, on either machine.</summary>
+    protected static (string File, string[] Args) LinuxGuest(BenchMachine machine, BenchTools t, string initrd, string append, int smp, int timeoutSeconds)
+    {
+        string vcpus = smp.ToString(CultureInfo.InvariantCulture);
+        return machine == BenchMachine.Jit
+            ? (t.Jit, ["run", "--kernel", t.Kernel!, "--initrd", initrd, "--append", append, "--smp", vcpus, "--timeout", timeoutSeconds.ToString(CultureInfo.InvariantCulture)])
+            : (t.Qemu!, [.. QemuVirt("512", smp), "-kernel", t.Kernel!, "-initrd", initrd, "-append", append]);
+    }
+
     // -nic none: the virt machine's default NIC needs an option ROM from a package that is only a Recommends of
     // QEMU's, and no workload wants a network.
     protected static string[] QemuVirt(string mem, int smp) =>
@@ -34,18 +44,16 @@ public abstract class Workload
 public sealed record BenchTools(string Jit, string? Qemu, string? Kernel, string? TestInitrd, string? BenchInitrd, string? LatencyGuest);
 
 /// <summary>Wall time from process start to BOOT-OK of Debian's kernel with the test initramfs (perf/boot-time.sh).</summary>
-public sealed class BootWorkload : Workload
+public sealed class BootWorkload(int smp = 1) : Workload
 {
     private static readonly Metric Boot = new("boot", "start to BOOT-OK", "s");
-    private const string Append = "console=ttyAMA0 panic=-1";
 
     public override string Name => "boot";
     public override IEnumerable<Metric> Metrics => [Boot];
     public override string? DoneMarker => "BOOT-OK";
 
-    public override (string File, string[] Args) Command(BenchMachine machine, BenchTools t) => machine == BenchMachine.Jit
-        ? (t.Jit, ["run", "--kernel", t.Kernel!, "--initrd", t.TestInitrd!, "--append", Append, "--timeout", "600"])
-        : (t.Qemu!, [.. QemuVirt("512", 1), "-kernel", t.Kernel!, "-initrd", t.TestInitrd!, "-append", Append]);
+    public override (string File, string[] Args) Command(BenchMachine machine, BenchTools t) =>
+        LinuxGuest(machine, t, t.TestInitrd!, "console=ttyAMA0 panic=-1", smp, timeoutSeconds: 600);
 
     public override IEnumerable<(Metric Metric, double? Value)> Parse(IReadOnlyList<(double Seconds, string Line)> output)
     {
@@ -56,10 +64,78 @@ public sealed class BootWorkload : Workload
 }
 
 /// <summary>
-/// CPU work inside the Linux guest (guests/initramfs/init-bench): sha256sum and gzip -1 over MiB of zeros, timed
-/// by the guest from /proc/uptime, so boot time does not count.
+/// One workload of the bench initramfs (guests/initramfs/init-bench): Debian's kernel boots it with
+/// <c>benchrun=NAME</c> and the workload's size on its command line, and the guest times the work itself from
+/// /proc/uptime, so boot time does not count.
 /// </summary>
-public sealed partial class CpuWorkload(int megabytes) : Workload
+public abstract class InGuestWorkload(int smp) : Workload
+{
+    public override string? DoneMarker => "BENCH-DONE";
+
+    /// <summary>The kernel command-line parameters of the workload's size (<c>benchmb=64</c>), or "".</summary>
+    protected abstract string SizeArguments { get; }
+
+    public override (string File, string[] Args) Command(BenchMachine machine, BenchTools t) =>
+        LinuxGuest(machine, t, t.BenchInitrd!, $"console=ttyAMA0 panic=-1 benchrun={Name} {SizeArguments}".TrimEnd(), smp, timeoutSeconds: 1800);
+
+    /// <summary>The guest's first <c>bench NAME ...</c> line, or null when it printed none.</summary>
+    protected static BenchLine? LineOf(IReadOnlyList<(double Seconds, string Line)> output, string name)
+    {
+        foreach (var (_, line) in output)
+            if (BenchLine.Parse(line) is { } l && l.Name == name) return l;
+        return null;
+    }
+}
+
+/// <summary>
+/// An in-guest workload with one figure: the seconds of its <c>bench NAME ... seconds=S ...</c> line, taken only
+/// when the rest of the line shows the guest did the work asked of it, so a run that went wrong counts as failed
+/// rather than fast.
+/// </summary>
+public abstract class TimedInGuestWorkload(int smp) : InGuestWorkload(smp)
+{
+    protected abstract Metric Timed { get; }
+
+    public override IEnumerable<Metric> Metrics => [Timed];
+
+    /// <summary>Whether the line is of this workload's size and its check figure is right.</summary>
+    protected abstract bool IsRight(BenchLine line);
+
+    public override IEnumerable<(Metric Metric, double? Value)> Parse(IReadOnlyList<(double Seconds, string Line)> output) =>
+        [(Timed, LineOf(output, Name) is { } l && IsRight(l) ? l.Number("seconds") : null)];
+}
+
+/// <summary>
+/// One <c>bench NAME key=value ...</c> line of the bench initramfs, e.g.
+/// <c>bench shell loops=20000 seconds=0.70 sum=667472</c>. Whatever follows the last field (a kernel message
+/// that reached the console in the middle of the line) is left out.
+/// </summary>
+public sealed partial record BenchLine(string Name, IReadOnlyDictionary<string, string> Fields)
+{
+    [GeneratedRegex(@"^bench (?<name>[a-z0-9]+)(?: (?<key>[a-z]+)=(?<value>\S+))*")]
+    private static partial Regex Syntax();
+
+    public static BenchLine? Parse(string line)
+    {
+        var m = Syntax().Match(line);
+        if (!m.Success) return null;
+        var fields = new Dictionary<string, string>();
+        for (int i = 0; i < m.Groups["key"].Captures.Count; i++)
+            fields[m.Groups["key"].Captures[i].Value] = m.Groups["value"].Captures[i].Value;
+        return new BenchLine(m.Groups["name"].Value, fields);
+    }
+
+    public string? Text(string key) => Fields.GetValueOrDefault(key);
+
+    public long? Integer(string key) =>
+        long.TryParse(Text(key), NumberStyles.None, CultureInfo.InvariantCulture, out long v) ? v : null;
+
+    public double? Number(string key) =>
+        double.TryParse(Text(key), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double v) ? v : null;
+}
+
+/// <summary>CPU work inside the Linux guest: sha256sum and gzip -1 over MiB of zeros.</summary>
+public sealed class CpuWorkload(int megabytes, int smp = 1) : InGuestWorkload(smp)
 {
     public const int DefaultMegabytes = 64;
 
@@ -68,81 +144,116 @@ public sealed partial class CpuWorkload(int megabytes) : Workload
 
     public override string Name => "cpu";
     public override IEnumerable<Metric> Metrics => [sha256, gzip];
-    public override string? DoneMarker => "BENCH-DONE";
-
-    private string Append => $"console=ttyAMA0 panic=-1 benchrun=cpu benchmb={megabytes}";
-
-    public override (string File, string[] Args) Command(BenchMachine machine, BenchTools t) => machine == BenchMachine.Jit
-        ? (t.Jit, ["run", "--kernel", t.Kernel!, "--initrd", t.BenchInitrd!, "--append", Append, "--timeout", "1800"])
-        : (t.Qemu!, [.. QemuVirt("512", 1), "-kernel", t.Kernel!, "-initrd", t.BenchInitrd!, "-append", Append]);
-
-    [GeneratedRegex(@"^bench (sha256|gzip) mb=\d+ seconds=([0-9.]+)")]
-    private static partial Regex BenchLine();
+    protected override string SizeArguments => $"benchmb={megabytes}";
 
     public override IEnumerable<(Metric Metric, double? Value)> Parse(IReadOnlyList<(double Seconds, string Line)> output)
     {
-        double? sha = null, gz = null;
-        foreach (var (_, line) in output)
-        {
-            var m = BenchLine().Match(line);
-            if (!m.Success) continue;
-            double v = double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
-            if (m.Groups[1].Value == "sha256") sha = v;
-            else gz = v;
-        }
-        return [(sha256, sha), (gzip, gz)];
+        double? Seconds(string name) => LineOf(output, name) is { } l && l.Integer("mb") == megabytes ? l.Number("seconds") : null;
+        return [(sha256, Seconds("sha256")), (gzip, Seconds("gzip"))];
     }
 }
 
 /// <summary>
-/// The busybox shell's own interpreter inside the Linux guest (guests/initramfs/init-bench): a <c>while</c> loop of
-/// integer arithmetic with no process started in it, timed by the guest from /proc/uptime. Where the cpu
-/// workload is a few hot loops, this is a large interpreter's dispatch over many branches, closer to what boot
-/// scripts do.
+/// The busybox shell's own interpreter inside the Linux guest: a <c>while</c> loop of integer arithmetic with no
+/// process started in it. Where the cpu workload is a few hot loops, this is a large interpreter's dispatch over
+/// many branches, closer to what boot scripts do. The guest prints the loop's sum, checked here.
 /// </summary>
-public sealed partial class ShellWorkload(int loops) : Workload
+public sealed class ShellWorkload(int loops, int smp = 1) : TimedInGuestWorkload(smp)
 {
     public const int DefaultLoops = 20_000;
 
-    private readonly Metric loop = new("shell", $"sh while loop, {loops} iterations", "s");
-
     public override string Name => "shell";
-    public override IEnumerable<Metric> Metrics => [loop];
-    public override string? DoneMarker => "BENCH-DONE";
+    protected override Metric Timed { get; } = new("shell", $"sh while loop, {loops} iterations", "s");
+    protected override string SizeArguments => $"benchloops={loops}";
 
-    private string Append => $"console=ttyAMA0 panic=-1 benchrun=shell benchloops={loops}";
+    protected override bool IsRight(BenchLine line) => line.Integer("loops") == loops && line.Integer("sum") == ExpectedSum(loops);
 
-    public override (string File, string[] Args) Command(BenchMachine machine, BenchTools t) => machine == BenchMachine.Jit
-        ? (t.Jit, ["run", "--kernel", t.Kernel!, "--initrd", t.BenchInitrd!, "--append", Append, "--timeout", "1800"])
-        : (t.Qemu!, [.. QemuVirt("512", 1), "-kernel", t.Kernel!, "-initrd", t.BenchInitrd!, "-append", Append]);
-
-    [GeneratedRegex(@"^bench shell loops=(\d+) seconds=([0-9.]+) sum=(\d+)")]
-    private static partial Regex ShellLine();
-
-    /// <summary>The guest's line: iterations, seconds and the loop's checksum; null for any other line.</summary>
-    public static (int Loops, double Seconds, long Sum)? ParseLine(string line)
-    {
-        var m = ShellLine().Match(line);
-        if (!m.Success) return null;
-        var inv = CultureInfo.InvariantCulture;
-        return (int.Parse(m.Groups[1].Value, inv), double.Parse(m.Groups[2].Value, inv), long.Parse(m.Groups[3].Value, inv));
-    }
-
-    /// <summary>What the guest's loop computes, so a run whose shell went wrong counts as failed rather than fast.</summary>
+    /// <summary>What the guest's loop computes.</summary>
     public static long ExpectedSum(int loops)
     {
         long sum = 0;
         for (int i = 0; i < loops; i++) sum = (sum * 31 + i) % 1_000_003;
         return sum;
     }
+}
 
-    public override IEnumerable<(Metric Metric, double? Value)> Parse(IReadOnlyList<(double Seconds, string Line)> output)
+/// <summary>
+/// The kernel's VFS: <c>find /</c> over proc, sysfs and devtmpfs, readdir and lstat of directories the kernel
+/// generates as they are read. How many entries there are depends on the kernel and the vCPUs, so the only
+/// check is that find printed some.
+/// </summary>
+public sealed class FindWorkload(int smp = 1) : TimedInGuestWorkload(smp)
+{
+    public override string Name => "find";
+    protected override Metric Timed { get; } = new("find", "find / over proc, sysfs, devtmpfs", "s");
+    protected override string SizeArguments => "";
+
+    protected override bool IsRight(BenchLine line) => line.Integer("entries") > 0;
+}
+
+/// <summary>Process creation: a shell loop running <c>/bin/true</c> (busybox through its applet symlink).</summary>
+public sealed class ForkExecWorkload(int loops, int smp = 1) : TimedInGuestWorkload(smp)
+{
+    public const int DefaultLoops = 1000;
+
+    public override string Name => "forkexec";
+    protected override Metric Timed { get; } = new("forkexec", $"fork+exec of /bin/true, {loops} times", "s");
+    protected override string SizeArguments => $"benchforks={loops}";
+
+    protected override bool IsRight(BenchLine line) => line.Integer("loops") == loops;
+}
+
+/// <summary>
+/// Small-file traffic in a tmpfs: create and write files of 4 KiB, sync, read all back, delete them. The guest
+/// prints the sha256 of what it read back, checked against <see cref="ExpectedSum"/>.
+/// </summary>
+public sealed class FsioWorkload(int files, int smp = 1) : TimedInGuestWorkload(smp)
+{
+    public const int DefaultFiles = 500;
+    /// <summary>With 4 KiB each, this many files fill 80 MiB of the tmpfs, which gets half of the guest's 512 MiB.</summary>
+    public const int MaxFiles = 20_000;
+    private const int FileSize = 4096;
+
+    public override string Name => "fsio";
+    protected override Metric Timed { get; } = new("fsio", $"{files} files of 4 KiB in tmpfs: write, sync, read, delete", "s");
+    protected override string SizeArguments => $"benchfiles={files}";
+
+    protected override bool IsRight(BenchLine line) => line.Integer("files") == files && line.Text("sum") == ExpectedSum(files);
+
+    /// <summary>
+    /// The sha256 (lowercase hex) of the files read back in name order: file I is named 100000 + I and holds its
+    /// name, 'x' up to 4095 bytes and a newline.
+    /// </summary>
+    public static string ExpectedSum(int files)
     {
-        foreach (var (_, line) in output)
-            if (ParseLine(line) is { } l && l.Loops == loops)
-                return [(loop, l.Sum == ExpectedSum(loops) ? l.Seconds : null)];
-        return [(loop, null)];
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var content = new byte[FileSize];
+        for (int i = 0; i < files; i++)
+        {
+            string name = (100_000 + i).ToString(CultureInfo.InvariantCulture);
+            System.Text.Encoding.ASCII.GetBytes(name, content);
+            content.AsSpan(name.Length, FileSize - 1 - name.Length).Fill((byte)'x');
+            content[^1] = (byte)'\n';
+            sha.AppendData(content);
+        }
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
+}
+
+/// <summary>
+/// Pipe round trips between two processes, two shells joined by two FIFOs: one writes a token, the other adds
+/// one and writes it back, so each round is two writes, byte-at-a-time reads and two context switches. The
+/// guest prints the final token, 2 × rounds when no round was lost.
+/// </summary>
+public sealed class PipeWorkload(int rounds, int smp = 1) : TimedInGuestWorkload(smp)
+{
+    public const int DefaultRounds = 2000;
+
+    public override string Name => "pipe";
+    protected override Metric Timed { get; } = new("pipe", $"FIFO ping-pong, {rounds} round trips", "s");
+    protected override string SizeArguments => $"benchrounds={rounds}";
+
+    protected override bool IsRight(BenchLine line) => line.Integer("rounds") == rounds && line.Integer("token") == 2L * rounds;
 }
 
 /// <summary>

@@ -12,7 +12,8 @@ namespace Jit.Hypervisor.Cli;
 /// </summary>
 internal static class BenchCommand
 {
-    public const string Usage = "jit bench [--out DIR] [--runs N] [--only boot,latency,cpu,shell] [--cpu-mb N] [--shell-loops N] [--no-qemu]";
+    public const string Usage = "jit bench [--out DIR] [--runs N] [--only LIST] [--smp N] [--cpu-mb N] [--shell-loops N] [--forkexec-loops N]\n" +
+                                "          [--fsio-files N] [--pipe-rounds N] [--no-qemu]";
 
     private const string Help = """
         Workloads:
@@ -22,25 +23,44 @@ internal static class BenchCommand
           cpu      the bench initramfs: sha256sum and gzip -1 over N MiB of zeros, timed in the guest
           shell    the bench initramfs: a busybox sh while loop of N iterations of integer arithmetic,
                    timed in the guest
+          find     the bench initramfs: find / over proc, sysfs and devtmpfs, timed in the guest
+          forkexec the bench initramfs: a shell loop running /bin/true N times (fork + exec), timed in the guest
+          fsio     the bench initramfs: N files of 4 KiB in a tmpfs written, synced, read back (checked by
+                   sha256) and deleted, timed in the guest
+          pipe     the bench initramfs: a token passed N times there and back between two shells through two
+                   FIFOs, timed in the guest
+        By default boot, latency, cpu and shell run, roughly 3 minutes for 5 runs on a 2-core machine. The
+        kernel-heavy find, forkexec, fsio and pipe would add roughly 9 minutes at their default sizes (find
+        alone is some 25 s a run on Jit), so they run only when named: --only find,forkexec,fsio,pipe.
 
           --out DIR     where bench.md, bench.json and bench.svg go (default bench-results)
           --runs N      runs per workload and machine (default 5; 3 for a quick look)
-          --only LIST   a comma-separated subset of the workloads
+          --only LIST   a comma-separated list of the workloads (default boot,latency,cpu,shell)
+          --smp N       vCPUs of the boot and in-guest workloads, on Jit and QEMU alike (default 1, at most 8;
+                        the latency guest always has 2)
           --cpu-mb N    MiB of zeros for the cpu workload (default 64)
-          --shell-loops N  iterations of the shell workload's loop (default 20000)
+          --shell-loops N     iterations of the shell workload's loop (default 20000)
+          --forkexec-loops N  runs of /bin/true in the forkexec workload (default 1000)
+          --fsio-files N      files of the fsio workload (default 500, at most 20000)
+          --pipe-rounds N     round trips of the pipe workload (default 2000)
           --no-qemu     run Jit only (also when qemu-system-aarch64 is not installed)
         """;
 
-    private static readonly string[] AllWorkloads = ["boot", "latency", "cpu", "shell"];
+    private static readonly string[] AllWorkloads = ["boot", "latency", "cpu", "shell", "find", "forkexec", "fsio", "pipe"];
+    private static readonly string[] DefaultWorkloads = ["boot", "latency", "cpu", "shell"];
+    private static readonly string[] InGuestWorkloads = ["cpu", "shell", "find", "forkexec", "fsio", "pipe"];
 
     public static int Execute(string[] args, TextWriter stderr)
     {
         string outDir = "bench-results";
-        int runs = 5, cpuMb = CpuWorkload.DefaultMegabytes, shellLoops = ShellWorkload.DefaultLoops;
+        int runs = 5, smp = 1;
+        var sizes = BenchSizes.Default;
         bool noQemu = false;
-        string[] only = AllWorkloads;
+        string[] only = DefaultWorkloads;
         for (int i = 0; i < args.Length; i++)
         {
+            // Sizes beyond the maximum are taken as the maximum, as with --runs.
+            int Size(string option, int max) => (int)Math.Min((ulong)max, Options.Count(option, Options.Value(args, ref i)));
             switch (args[i])
             {
                 case "-h" or "--help":
@@ -49,9 +69,17 @@ internal static class BenchCommand
                     System.Console.Out.WriteLine(Help);
                     return CommandLine.ExitCodes.Ok;
                 case "--out": outDir = Options.Value(args, ref i); break;
-                case "--runs": runs = (int)Math.Min(1000, Options.Count("--runs", Options.Value(args, ref i))); break;
-                case "--cpu-mb": cpuMb = (int)Math.Min(4096, Options.Count("--cpu-mb", Options.Value(args, ref i))); break;
-                case "--shell-loops": shellLoops = (int)Math.Min(100_000_000, Options.Count("--shell-loops", Options.Value(args, ref i))); break;
+                case "--runs": runs = Size("--runs", 1000); break;
+                case "--smp":
+                    // Jit's own limit (jit run --smp); QEMU's virt machine would take more.
+                    ulong vcpus = Options.Count("--smp", Options.Value(args, ref i));
+                    smp = vcpus <= 8 ? (int)vcpus : throw new UsageError("--smp must be between 1 and 8");
+                    break;
+                case "--cpu-mb": sizes = sizes with { CpuMegabytes = Size("--cpu-mb", 4096) }; break;
+                case "--shell-loops": sizes = sizes with { ShellLoops = Size("--shell-loops", 100_000_000) }; break;
+                case "--forkexec-loops": sizes = sizes with { ForkExecLoops = Size("--forkexec-loops", 10_000_000) }; break;
+                case "--fsio-files": sizes = sizes with { FsioFiles = Size("--fsio-files", FsioWorkload.MaxFiles) }; break;
+                case "--pipe-rounds": sizes = sizes with { PipeRounds = Size("--pipe-rounds", 100_000_000) }; break;
                 case "--no-qemu": noQemu = true; break;
                 case "--only":
                     only = Options.Value(args, ref i).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
@@ -72,7 +100,7 @@ internal static class BenchCommand
         var workloads = new List<Workload>();
         string? kernel = null, testInitrd = null, benchInitrd = null, latency = null;
         string cache = Environment.GetEnvironmentVariable("JIT_CACHE") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "jit");
-        bool inGuest = only.Contains("cpu") || only.Contains("shell");
+        bool inGuest = only.Intersect(InGuestWorkloads).Any();
         if (only.Contains("boot") || inGuest)
         {
             kernel = BootCommand.Script(root, stderr, "scripts/fetch-arm64.sh", "kernel");
@@ -82,7 +110,7 @@ internal static class BenchCommand
         {
             testInitrd = BootCommand.Script(root, stderr, "guests/initramfs/build.sh", "test", Path.Combine(cache, "initramfs-test.cpio.gz"));
             if (testInitrd is null) return CommandLine.ExitCodes.Failure;
-            workloads.Add(new BootWorkload());
+            workloads.Add(new BootWorkload(smp));
         }
         if (only.Contains("latency"))
         {
@@ -94,8 +122,12 @@ internal static class BenchCommand
         {
             benchInitrd = BootCommand.Script(root, stderr, "guests/initramfs/build.sh", "bench", Path.Combine(cache, "initramfs-bench.cpio.gz"));
             if (benchInitrd is null) return CommandLine.ExitCodes.Failure;
-            if (only.Contains("cpu")) workloads.Add(new CpuWorkload(cpuMb));
-            if (only.Contains("shell")) workloads.Add(new ShellWorkload(shellLoops));
+            if (only.Contains("cpu")) workloads.Add(new CpuWorkload(sizes.CpuMegabytes, smp));
+            if (only.Contains("shell")) workloads.Add(new ShellWorkload(sizes.ShellLoops, smp));
+            if (only.Contains("find")) workloads.Add(new FindWorkload(smp));
+            if (only.Contains("forkexec")) workloads.Add(new ForkExecWorkload(sizes.ForkExecLoops, smp));
+            if (only.Contains("fsio")) workloads.Add(new FsioWorkload(sizes.FsioFiles, smp));
+            if (only.Contains("pipe")) workloads.Add(new PipeWorkload(sizes.PipeRounds, smp));
         }
         var tools = new BenchTools(jit, qemu, kernel, testInitrd, benchInitrd, latency);
         var machines = qemu is null ? new[] { BenchMachine.Jit } : [BenchMachine.Jit, BenchMachine.Qemu];
@@ -129,7 +161,7 @@ internal static class BenchCommand
             }
         }
 
-        var context = new BenchContext(DateTimeOffset.UtcNow, runs, HostDescription(), GitDescription(root), qemu is null ? null : QemuVersion(qemu), cpuMb, shellLoops);
+        var context = new BenchContext(DateTimeOffset.UtcNow, runs, HostDescription(), GitDescription(root), qemu is null ? null : QemuVersion(qemu), smp, sizes);
         string md = BenchReport.Markdown(context, results);
         try
         {

@@ -3,7 +3,7 @@ using System.Xml.Linq;
 
 namespace Jit.Hypervisor.Tests.Bench;
 
-/// <summary><c>jit bench</c> on its smallest configuration: one run of the latency workload.</summary>
+/// <summary><c>jit bench</c> end to end: one run of each workload on small sizes, on Jit and (when installed) QEMU.</summary>
 public class BenchCommandTests
 {
     [Fact]
@@ -38,10 +38,13 @@ public class BenchCommandTests
                     Assert.True(Ratio(m) > 0);
             }
 
+            // One ratio bar per metric that has a ratio; the others say they have none.
             var svg = XDocument.Load(Path.Combine(dir, "bench.svg"));
             XNamespace ns = "http://www.w3.org/2000/svg";
             Assert.Equal(ns + "svg", svg.Root!.Name);
-            Assert.True(svg.Descendants(ns + "rect").Count() >= 9, "one bar per metric at least");
+            int ratios = results.Count(m => m.GetProperty("ratio").ValueKind == JsonValueKind.Number);
+            Assert.Equal(ratios, svg.Descendants(ns + "rect").Count(e => (string?)e.Attribute("class") == "ratio"));
+            Assert.Equal(9 - ratios, svg.Descendants(ns + "text").Count(e => e.Value == "no ratio"));
         }
         finally
         {
@@ -62,8 +65,10 @@ public class BenchCommandTests
             using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "bench.json")));
             var root = json.RootElement;
             Assert.Equal(2000, root.GetProperty("shellLoops").GetInt32());
-            // The cpu workload's size is recorded even when it does not run: its default is 64 MiB.
+            // The other workloads' sizes are recorded even when they do not run: their defaults.
             Assert.Equal(64, root.GetProperty("cpuMegabytes").GetInt32());
+            Assert.Equal(500, root.GetProperty("fsioFiles").GetInt32());
+            Assert.Equal(1, root.GetProperty("smp").GetInt32());
             var result = Assert.Single(root.GetProperty("results").EnumerateArray());
             Assert.Equal("shell", result.GetProperty("workload").GetString());
             // A sample exists only when the guest's loop sum was right (ShellWorkload.Parse checks it).
@@ -75,6 +80,37 @@ public class BenchCommandTests
             var svg = XDocument.Load(Path.Combine(dir, "bench.svg"));
             XNamespace ns = "http://www.w3.org/2000/svg";
             Assert.Contains(svg.Descendants(ns + "text"), t => t.Value.StartsWith("shell: sh while loop", StringComparison.Ordinal));
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void KernelWorkloadsRunOnEveryMachine()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"jit-bench-test-{Guid.NewGuid():N}");
+        try
+        {
+            // find has no size (about 25 s on Jit); the others run small.
+            var r = TestProcess.Jit(["bench", "--runs", "1", "--only", "find,forkexec,fsio,pipe",
+                "--forkexec-loops", "50", "--fsio-files", "20", "--pipe-rounds", "50", "--out", dir], TimeSpan.FromSeconds(180));
+            Assert.True(r.ExitCode == 0, $"jit bench exited with {r.ExitCode}:\n{r.Stdout}{r.Stderr}");
+            Assert.Contains("| fsio | 20 files of 4 KiB in tmpfs: write, sync, read, delete | s |", r.Stdout);
+
+            using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "bench.json")));
+            var root = json.RootElement;
+            Assert.Equal((50, 20, 50), (root.GetProperty("forkexecLoops").GetInt32(), root.GetProperty("fsioFiles").GetInt32(), root.GetProperty("pipeRounds").GetInt32()));
+            var results = root.GetProperty("results").EnumerateArray().ToList();
+            Assert.Equal(["find", "forkexec", "fsio", "pipe"], results.Select(m => m.GetProperty("workload").GetString()));
+            bool withQemu = root.GetProperty("qemu").ValueKind == JsonValueKind.String;
+            foreach (var m in results)
+            {
+                // A sample exists only when the guest's line passed its check (entries, size, sha256, token).
+                Assert.True(m.GetProperty("jit").GetProperty("samples").GetArrayLength() == 1, Failures(m));
+                if (withQemu) Assert.True(Ratio(m) > 0);
+            }
         }
         finally
         {
@@ -100,9 +136,15 @@ public class BenchCommandTests
     {
         var r = TestProcess.Jit(["bench", "--help"], TimeSpan.FromSeconds(60));
         Assert.Equal(0, r.ExitCode);
-        Assert.Contains("--only boot,latency,cpu,shell", r.Stdout);
+        Assert.Contains("(default boot,latency,cpu,shell)", r.Stdout);
+        foreach (string w in new[] { "find", "forkexec", "fsio", "pipe" })
+            Assert.Contains($"\n  {w} ", r.Stdout);
         Assert.Contains("(default 64)", r.Stdout);
         Assert.Contains("(default 20000)", r.Stdout);
+        Assert.Contains("--forkexec-loops N  runs of /bin/true in the forkexec workload (default 1000)", r.Stdout);
+        Assert.Contains("(default 500, at most 20000)", r.Stdout);
+        Assert.Contains("(default 2000)", r.Stdout);
+        Assert.Contains("--smp N", r.Stdout);
     }
 
     [Fact]
@@ -111,5 +153,13 @@ public class BenchCommandTests
         var r = TestProcess.Jit(["bench", "--only", "boot,nonsense"], TimeSpan.FromSeconds(60));
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("unknown workload 'nonsense'", r.Stderr);
+    }
+
+    [Fact]
+    public void RejectsMoreVcpusThanJitOffers()
+    {
+        var r = TestProcess.Jit(["bench", "--smp", "9"], TimeSpan.FromSeconds(60));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--smp must be between 1 and 8", r.Stderr);
     }
 }
