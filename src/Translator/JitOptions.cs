@@ -31,6 +31,11 @@ public sealed record JitOptions
     /// and a region's per-exit successor slots; off looks every exit up through the fetch TLB and block cache.
     /// </summary>
     public bool Linking { get; init; } = true;
+    /// <summary>
+    /// Keep the soft TLB's translations of several address spaces and select one on a TTBR, TCR or SCTLR write;
+    /// off empties the whole soft TLB on every such write instead.
+    /// </summary>
+    public bool TlbContexts { get; init; } = true;
 
     public static JitOptions Default { get; } = new();
 
@@ -70,7 +75,8 @@ public sealed record JitOptions
                 "regions" => o with { Regions = OnOff(key, value) },
                 "executor" => o with { Executor = OnOff(key, value) },
                 "linking" => o with { Linking = OnOff(key, value) },
-                _ => throw new FormatException($"unknown --jit option '{key}' (tier1, threshold, inline-tlb, regions, executor, linking)"),
+                "tlb-contexts" => o with { TlbContexts = OnOff(key, value) },
+                _ => throw new FormatException($"unknown --jit option '{key}' (tier1, threshold, inline-tlb, regions, executor, linking, tlb-contexts)"),
             };
         }
         return o;
@@ -84,5 +90,5 @@ public sealed record JitOptions
     };
 
     public override string ToString() =>
-        $"tier1={Tier1 switch { Tier1Mode.Off => "off", Tier1Mode.Synchronous => "sync", _ => "background" }},threshold={Threshold},inline-tlb={(InlineTlb ? "on" : "off")},regions={(Regions ? "on" : "off")},executor={(Executor ? "on" : "off")},linking={(Linking ? "on" : "off")}";
+        $"tier1={Tier1 switch { Tier1Mode.Off => "off", Tier1Mode.Synchronous => "sync", _ => "background" }},threshold={Threshold},inline-tlb={(InlineTlb ? "on" : "off")},regions={(Regions ? "on" : "off")},executor={(Executor ? "on" : "off")},linking={(Linking ? "on" : "off")},tlb-contexts={(TlbContexts ? "on" : "off")}";
 }

@@ -25,9 +25,10 @@ public sealed unsafe class Mmu
     private const ulong PageMask = ~0xFFFUL;
 
     private readonly CpuState* s;
-    private readonly TlbEntry* readTlb, writeTlb, fetchTlb;
-    // The fetch TLB keeps the physical page in a side table so block lookup can key by physical address.
-    private readonly ulong[] fetchPhysical = new ulong[SoftTlb.TotalEntries];
+    private readonly SoftTlb tlb;
+    // The fetch TLB keeps the physical page in a side table (every context's) so block lookup can key by
+    // physical address.
+    private readonly ulong[] fetchPhysical = new ulong[SoftTlb.Contexts * SoftTlb.TotalEntries];
 
     public PhysicalMemory Ram { get; }
     public IMmioBus Bus { get; set; }
@@ -44,11 +45,14 @@ public sealed unsafe class Mmu
         s = state;
         Ram = ram;
         Bus = bus;
-        Tlb = new SoftTlb();
-        readTlb = Tlb.Read;
-        writeTlb = Tlb.Write;
-        fetchTlb = Tlb.Fetch;
+        Tlb = tlb = new SoftTlb();
     }
+
+    /// <summary>
+    /// Selects the soft TLB's context for the current translation registers: after a write to TTBR0_EL1,
+    /// TTBR1_EL1, TCR_EL1 or SCTLR_EL1, instead of a flush (see <see cref="SoftTlb"/>).
+    /// </summary>
+    public void TranslationRegistersChanged() => tlb.SelectContext(s->Ttbr0El1, s->Ttbr1El1, s->TcrEl1, s->SctlrEl1);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TlbEntry* Entry(TlbEntry* table, ulong va, uint el) =>
@@ -68,7 +72,7 @@ public sealed unsafe class Mmu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool ReadAs(ulong va, int size, uint el, out ulong value)
     {
-        TlbEntry* e = Entry(readTlb, va, el);
+        TlbEntry* e = Entry(tlb.Read, va, el);
         if (e->Tag == (va & (PageMask | (ulong)(size - 1))))
         {
             byte* p = (byte*)((long)va + e->Addend);
@@ -81,7 +85,7 @@ public sealed unsafe class Mmu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool WriteAs(ulong va, int size, uint el, ulong value)
     {
-        TlbEntry* e = Entry(writeTlb, va, el);
+        TlbEntry* e = Entry(tlb.Write, va, el);
         if (e->Tag == (va & (PageMask | (ulong)(size - 1))))
         {
             byte* p = (byte*)((long)va + e->Addend);
@@ -104,14 +108,26 @@ public sealed unsafe class Mmu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Fetch(ulong va, out ulong pa, out byte* host)
     {
-        TlbEntry* e = Entry(fetchTlb, va, s->EL);
+        TlbEntry* e = Entry(tlb.Fetch, va, s->EL);
         if (e->Tag == (va & PageMask))
         {
             host = (byte*)((long)va + e->Addend);
-            pa = fetchPhysical[(int)(e - fetchTlb)] | (va & 0xFFF);
+            pa = fetchPhysical[(int)(e - tlb.FetchBase)] | (va & 0xFFF);
             return true;
         }
         return FetchSlow(va, out pa, out host);
+    }
+
+    /// <summary>
+    /// Whether the current context's fetch TLB maps the page of <paramref name="va"/> at <paramref name="el"/> to
+    /// the physical page of <paramref name="pa"/>: a remembered step from a VA to a block is still the guest's
+    /// translation when it does, whatever switches and flushes came between.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool FetchMaps(ulong va, uint el, ulong pa)
+    {
+        TlbEntry* e = Entry(tlb.Fetch, va, el);
+        return e->Tag == (va & PageMask) && fetchPhysical[(int)(e - tlb.FetchBase)] == (pa & PageMask);
     }
 
     private bool FetchSlow(ulong va, out ulong pa, out byte* host)
@@ -119,23 +135,26 @@ public sealed unsafe class Mmu
         host = null;
         s->Counters.TlbMisses++;
         uint el = s->EL;
-        if (!Translate(va, AccessKind.Fetch, el, out pa, out uint fault))
+        if (!Translate(va, AccessKind.Fetch, el, out pa, out uint fault, out int blockShift))
         {
             ExceptionEntry.InstructionAbort(s, va, fault);
             return false;
         }
+        if (blockShift > 12) tlb.NoteBlock(va, blockShift);
         byte* page = Ram.HostAddress(pa & PageMask);
         if (page == null)
         {
             ExceptionEntry.InstructionAbort(s, va, FaultStatus.SynchronousExternal);
             return false;
         }
-        TlbEntry* e = Entry(fetchTlb, va, el);
+        host = page + (va & 0xFFF);
+        tlb.NoteCodePage(va);
+        if (!Cacheable(va)) return true;
+        TlbEntry* e = Entry(tlb.Fetch, va, el);
         e->Tag = va & PageMask;
         e->Addend = (long)page - (long)(va & PageMask);
-        Tlb.NoteFill(e);
-        fetchPhysical[(int)(e - fetchTlb)] = pa & PageMask;
-        host = page + (va & 0xFFF);
+        tlb.NoteFill(e);
+        fetchPhysical[(int)(e - tlb.FetchBase)] = pa & PageMask;
         return true;
     }
 
@@ -211,7 +230,7 @@ public sealed unsafe class Mmu
                 return true;
             }
         }
-        if (!Translate(va, AccessKind.Read, el, out ulong pa, out uint fault))
+        if (!Translate(va, AccessKind.Read, el, out ulong pa, out uint fault, out int blockShift))
         {
             Abort(va, false, fault);
             return false;
@@ -220,7 +239,7 @@ public sealed unsafe class Mmu
         if (page != null)
         {
             // Strict alignment needs no exception here: a misaligned address never matches a tag (see ReadAs).
-            Fill(readTlb, va, el, page);
+            Fill(tlb.Read, va, el, page, blockShift);
             value = Load(page + (va & 0xFFF), size);
             return true;
         }
@@ -251,7 +270,7 @@ public sealed unsafe class Mmu
                 return true;
             }
         }
-        if (!Translate(va, AccessKind.Write, el, out ulong pa, out uint fault))
+        if (!Translate(va, AccessKind.Write, el, out ulong pa, out uint fault, out int blockShift))
         {
             Abort(va, true, fault);
             return false;
@@ -260,7 +279,7 @@ public sealed unsafe class Mmu
         if (page != null)
         {
             if (Ram.IsCodePage(pa)) Ram.NotifyCodeWrite(pa, size);
-            else Fill(writeTlb, va, el, page);
+            else Fill(tlb.Write, va, el, page, blockShift);
             Store(page + (va & 0xFFF), size, value);
             return true;
         }
@@ -300,8 +319,13 @@ public sealed unsafe class Mmu
     /// Stage 1 (when SCTLR_EL1.M is set) with the permission check for <paramref name="kind"/> at
     /// <paramref name="el"/>. With the MMU off the map is flat (D8.2.11) and only the PA size is checked.
     /// </summary>
-    public bool Translate(ulong va, AccessKind kind, uint el, out ulong pa, out uint fault)
+    public bool Translate(ulong va, AccessKind kind, uint el, out ulong pa, out uint fault) =>
+        Translate(va, kind, el, out pa, out fault, out _);
+
+    /// <summary><see cref="Translate(ulong, AccessKind, uint, out ulong, out uint)"/>, also giving log2 of the size of the page or block that maps it.</summary>
+    private bool Translate(ulong va, AccessKind kind, uint el, out ulong pa, out uint fault, out int blockShift)
     {
+        blockShift = 12;
         if (!MmuEnabled)
         {
             pa = va;
@@ -312,6 +336,7 @@ public sealed unsafe class Mmu
         pa = w.Pa;
         fault = w.Fault;
         if (fault != 0) return false;
+        blockShift = 12 + 9 * (3 - w.Level);
         bool allowed = kind switch
         {
             AccessKind.Read => el != 0 || w.El0Read,
@@ -333,13 +358,21 @@ public sealed unsafe class Mmu
         return (attr << 56) | (pa & 0x0000_FFFF_FFFF_F000) | ((ulong)w.NonSecure << 9) | ((ulong)w.Shareability << 7) | (1UL << 11);
     }
 
-    private void Fill(TlbEntry* table, ulong va, uint el, byte* page)
+    private void Fill(TlbEntry* table, ulong va, uint el, byte* page, int blockShift)
     {
+        if (!Cacheable(va)) return;
+        if (blockShift > 12) tlb.NoteBlock(va, blockShift);
         TlbEntry* e = Entry(table, va, el);
         e->Tag = va & PageMask;
         e->Addend = (long)page - (long)(va & PageMask);
-        Tlb.NoteFill(e);
+        tlb.NoteFill(e);
     }
+
+    /// <summary>
+    /// A VA whose top byte is not the sign extension of bit 55 (a tagged pointer, with TBI) is never cached: a
+    /// TLBI names VA[55:12] only, and could not find the entry.
+    /// </summary>
+    private static bool Cacheable(ulong va) => (ulong)((long)(va << 8) >> 8) == va;
 
     private static ulong Load(byte* p, int size) => size switch
     {

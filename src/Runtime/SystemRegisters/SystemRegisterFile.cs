@@ -249,14 +249,14 @@ public static unsafe class SystemRegisterFile
         {
             case SCTLR_EL1:
                 s->SctlrEl1 = value | SctlrRes1;
-                mmu.Tlb.Flush();
+                mmu.TranslationRegistersChanged();
                 return SysRegResult.Ok;
             case ACTLR_EL1: return SysRegResult.Ok;
             case CPACR_EL1: s->CpacrEl1 = value & (3UL << 20); return SysRegResult.Ok;
-            // Translations are not tagged with ASIDs in the soft TLB, so a new table base or ASID flushes it.
-            case TTBR0_EL1: s->Ttbr0El1 = value; mmu.Tlb.Flush(); return SysRegResult.Ok;
-            case TTBR1_EL1: s->Ttbr1El1 = value; mmu.Tlb.Flush(); return SysRegResult.Ok;
-            case TCR_EL1: s->TcrEl1 = value & 0x0000_007F_FFFF_FFBF; mmu.Tlb.Flush(); return SysRegResult.Ok;
+            // A new table base, ASID or TCR selects another soft-TLB context rather than flushing (see SoftTlb).
+            case TTBR0_EL1: s->Ttbr0El1 = value; mmu.TranslationRegistersChanged(); return SysRegResult.Ok;
+            case TTBR1_EL1: s->Ttbr1El1 = value; mmu.TranslationRegistersChanged(); return SysRegResult.Ok;
+            case TCR_EL1: s->TcrEl1 = value & 0x0000_007F_FFFF_FFBF; mmu.TranslationRegistersChanged(); return SysRegResult.Ok;
             case PAR_EL1: s->ParEl1 = value; return SysRegResult.Ok;
             case MAIR_EL1: s->MairEl1 = value; return SysRegResult.Ok;
             case AMAIR_EL1: s->AmairEl1 = value; return SysRegResult.Ok;

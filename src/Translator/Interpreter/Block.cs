@@ -30,8 +30,9 @@ public sealed class Block(ulong pa, Inst[] insts)
 
 /// <summary>
 /// A remembered step from a virtual PC to the block there: a jump-cache entry, or a compiled region's successor
-/// slot. It stands for the guest's translation only while the TLB generation and EL it was made under are
-/// current, and for the block only while the cache has not dropped it.
+/// slot. It stands for the block only while the cache has not dropped it, and for the guest's translation while
+/// the TLB generation and EL it was made under are current — or, after a switch or flush changed the generation,
+/// once the fetch TLB again maps the PC's page to the block's (see BlockInterpreter.Follow).
 /// </summary>
 public struct BlockLink
 {
@@ -48,9 +49,8 @@ public struct BlockLink
         El = el;
     }
 
-    /// <summary>The linked block if the link holds for <paramref name="va"/> now, else null.</summary>
-    public readonly Block? Follow(ulong va, uint generation, uint el) =>
-        Block is { Dropped: false } b && Va == va && Generation == generation && El == el ? b : null;
+    /// <summary>The linked block if the link was made for <paramref name="va"/> at <paramref name="el"/> and its block is live, else null.</summary>
+    public readonly Block? Candidate(ulong va, uint el) => Block is { Dropped: false } b && Va == va && El == el ? b : null;
 }
 
 /// <summary>

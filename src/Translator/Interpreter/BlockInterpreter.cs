@@ -39,8 +39,6 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
         mmu = processor.Mmu;
         this.hypervisor = hypervisor;
         tlb = mmu.Tlb;
-        readTlb = mmu.Tlb.Read;
-        writeTlb = mmu.Tlb.Write;
         mmu.Ram.CodeWritten += OnCodeWritten;
         mmu.Ram.BecameCode += OnBecameCode;
     }
@@ -93,7 +91,6 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
     private JitOptions options = JitOptions.Default;
     // Blocks are compiled once entered more often than this; ulong.MaxValue keeps tier 1 off.
     private ulong tier1Threshold = ulong.MaxValue;
-    private readonly TlbEntry* readTlb, writeTlb;
     private readonly SoftTlb tlb;
 
     /// <summary>The engine's switches; changing them applies to blocks that become hot from now on.</summary>
@@ -104,6 +101,7 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
         {
             options = value;
             tier1Threshold = value.Tier1 == Tier1Mode.Off ? ulong.MaxValue : value.Threshold;
+            tlb.KeepsContexts = value.TlbContexts;
         }
     }
 
@@ -179,7 +177,7 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
 
             ulong pc = s->PC;
             // A region that left by a static exit names its successor slot; otherwise Find tries the jump cache.
-            Block? block = last is { Exit: >= 0 } from ? from.Links[from.Exit].Follow(pc, tlb.Generation, s->EL) : null;
+            Block? block = last is { Exit: >= 0 } from ? Follow(ref from.Links[from.Exit], pc) : null;
             if (block is null)
             {
                 block = Find(pc, ref budget);
@@ -193,7 +191,7 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
             if (code is not null)
             {
                 last = (RegionClosure)code.Target!;
-                int retired = code(s, mmu, readTlb, writeTlb, pc, budget);
+                int retired = code(s, mmu, tlb.Read, tlb.Write, pc, budget);
                 s->Retired += (ulong)retired;
                 Consume(ref budget, retired);
                 if (pendingExit >= 0)
@@ -216,6 +214,22 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
     private readonly BlockLink[] jumps = new BlockLink[JumpSlots];
 
     /// <summary>
+    /// The block <paramref name="link"/> leads to from <paramref name="pc"/> if it still does: made under the
+    /// current TLB generation, or made under another one (a context switch, a flush) and the fetch TLB maps the
+    /// page to the block's again, in which case the link is brought up to the current generation.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Block? Follow(ref BlockLink link, ulong pc)
+    {
+        uint el = s->EL;
+        if (link.Candidate(pc, el) is not { } b) return null;
+        if (link.Generation == tlb.Generation) return b;
+        if (!mmu.FetchMaps(pc, el, b.Pa)) return null;
+        link.Generation = tlb.Generation;
+        return b;
+    }
+
+    /// <summary>
     /// The block at <paramref name="pc"/> through the jump cache, or the fetch TLB and the block cache (decoding
     /// it if new); null when the fetch faulted, which consumes budget so that a guest whose vectors fault again
     /// (an exception loop, as on hardware) still returns to the run loop.
@@ -223,7 +237,7 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
     private Block? Find(ulong pc, ref ulong budget)
     {
         ref BlockLink jump = ref jumps[(int)(pc >> 2) & (JumpSlots - 1)];
-        if (jump.Follow(pc, tlb.Generation, s->EL) is { } known) return known;
+        if (Follow(ref jump, pc) is { } known) return known;
         s->Counters.BlockLookups++;
         if ((pc & 3) != 0)
         {

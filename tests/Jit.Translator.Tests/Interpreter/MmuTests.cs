@@ -111,14 +111,16 @@ public unsafe class MmuTests
     [Theory]
     [InlineData("tlbi vmalle1")]
     [InlineData("tlbi vae1, x8")]
+    [InlineData("tlbi vaae1, x8")]
+    [InlineData("tlbi vale1, x8")]
+    [InlineData("tlbi vaale1, x8")]
+    [InlineData("tlbi vae1is, x8")]
+    [InlineData("tlbi aside1, xzr")]
     public void RemappedCodePageRunsTheNewCodeAfterTlbi(string tlbi)
     {
         var (m, t) = Start();
         using var _ = m;
-        const ulong Va = 0x1234_5000, First = 0x4010_0000, Second = 0x4010_1000;
-        uint[] ReturnConstant(ushort value) => [0xD280_0000u | (uint)value << 5, 0xD65F_03C0]; // movz x0, #value; ret
-        m.Ram.Write(First, [.. ReturnConstant(1).SelectMany(BitConverter.GetBytes)]);
-        m.Ram.Write(Second, [.. ReturnConstant(2).SelectMany(BitConverter.GetBytes)]);
+        LoadFunctions(m);
         t.MapPage(Va, First, Af | Normal, t.Root);
         m.Load(Enable() + "\n" + $"""
             ldr x5, ={Va}
@@ -141,6 +143,109 @@ public unsafe class MmuTests
         t.MapPage(Va, Second, Af | Normal, t.Root);
         Assert.Equal(ExitReason.Hvc, m.Run());
         Assert.Equal([(ushort)0, (ushort)0], m.HvcCalls);
+        Assert.Equal(2UL, m.X(0));
+    }
+
+    // Two functions at two physical pages, returning 1 and 2; the tests map Va to one or the other.
+    private const ulong Va = 0x1234_5000, First = 0x4010_0000, Second = 0x4010_1000;
+
+    private static void LoadFunctions(TestMachine m)
+    {
+        static byte[] ReturnConstant(ushort value) =>
+            [.. new[] { 0xD280_0000u | (uint)value << 5, 0xD65F_03C0 }.SelectMany(BitConverter.GetBytes)]; // movz x0, #value; ret
+        m.Ram.Write(First, ReturnConstant(1));
+        m.Ram.Write(Second, ReturnConstant(2));
+    }
+
+    /// <summary>A second root table with the same identity map of the code as <see cref="Start"/>'s.</summary>
+    private static ulong SecondAddressSpace(Tables48 t)
+    {
+        ulong root = t.NewRoot();
+        for (ulong off = 0; off < 0x10000; off += 0x1000) t.MapPage(TestMachine.RamBase + off, TestMachine.RamBase + off, Af | Normal | Uxn, root);
+        return root;
+    }
+
+    /// <summary>
+    /// Two address spaces (ASIDs 1 and 2) map one VA to different code: a switch of TTBR0 keeps each one's
+    /// translations (the soft TLB keeps a context per address space), and every call runs its own space's code,
+    /// also once the loop's blocks are hot and linked.
+    /// </summary>
+    [Fact]
+    public void EachAddressSpaceRunsItsOwnCodeAcrossSwitches()
+    {
+        var (m, t) = Start();
+        using var _ = m;
+        LoadFunctions(m);
+        ulong rootB = SecondAddressSpace(t);
+        t.MapPage(Va, First, Af | Normal, t.Root);
+        t.MapPage(Va, Second, Af | Normal, rootB);
+        m.Load(Enable() + "\n" + $"""
+            ldr x5, ={Va}
+            ldr x10, ={Tables | (1UL << 48)}
+            ldr x11, ={rootB | (2UL << 48)}
+            mov x6, #0
+            mov x7, #0
+            mov x9, #3000
+            1:  msr ttbr0_el1, x10
+            isb
+            blr x5
+            add x6, x6, x0
+            msr ttbr0_el1, x11
+            isb
+            blr x5
+            add x7, x7, x0
+            subs x9, x9, #1
+            b.ne 1b
+            hvc #0
+            """ + "\n" + Vectors);
+        Assert.Equal(ExitReason.Hvc, m.Run());
+        Assert.Equal(3000UL, m.X(6));
+        Assert.Equal(6000UL, m.X(7));
+    }
+
+    /// <summary>
+    /// A mapping changed while its address space is not current, then invalidated by ASID from another space
+    /// (as Linux does when it tears down a process's mappings): switching back runs the new code.
+    /// </summary>
+    [Theory]
+    [InlineData("tlbi aside1, x12")]
+    [InlineData("tlbi vae1, x13")]
+    [InlineData("tlbi vmalle1")]
+    public void InvalidationFromAnotherAddressSpaceReachesTheSwitchedOutOne(string tlbi)
+    {
+        var (m, t) = Start();
+        using var _ = m;
+        LoadFunctions(m);
+        ulong rootB = SecondAddressSpace(t);
+        t.MapPage(Va, First, Af | Normal, t.Root);
+        m.Load(Enable() + "\n" + $"""
+            ldr x5, ={Va}
+            ldr x10, ={Tables | (1UL << 48)}
+            ldr x11, ={rootB | (2UL << 48)}
+            ldr x12, ={1UL << 48}
+            ldr x13, ={(1UL << 48) | (Va >> 12)}
+            msr ttbr0_el1, x10
+            isb
+            mov x6, #0
+            mov x9, #2000
+            1:  blr x5
+            add x6, x6, x0
+            subs x9, x9, #1
+            b.ne 1b
+            msr ttbr0_el1, x11
+            isb
+            hvc #0
+            {tlbi}
+            dsb sy
+            msr ttbr0_el1, x10
+            isb
+            blr x5
+            hvc #0
+            """ + "\n" + Vectors);
+        Assert.Equal(ExitReason.Hvc, m.Run());
+        Assert.Equal(2000UL, m.X(6));
+        t.MapPage(Va, Second, Af | Normal, t.Root);
+        Assert.Equal(ExitReason.Hvc, m.Run());
         Assert.Equal(2UL, m.X(0));
     }
 
