@@ -26,7 +26,7 @@ public static class CommandLine
         new("run", RunCommand.Usage, "run a guest program until it powers off", RunCommand.Execute),
         new("boot", BootCommand.Usage, "boot the default guest: Debian's arm64 Linux with a busybox shell", BootCommand.Execute),
         new("dtb", DtbCommand.Usage, "write the device tree of the Linux guest platform", DtbCommand.Execute),
-        new("bench", BenchCommand.Usage, "benchmark boot, exit latencies and CPU work against qemu-system-aarch64", BenchCommand.Execute),
+        new("bench", BenchCommand.Usage, "benchmark boot, exit latencies, CPU and kernel-heavy work against qemu-system-aarch64", BenchCommand.Execute),
         new("top", TopCommand.Usage, "show a running jit's live counters (MIPS, exits, TLB misses, tier 1)", TopCommand.Execute),
         new("disasm", DisasmCommand.Usage, "run a guest, then show hot compiled regions as A64, IL and x86-64", DisasmCommand.Execute),
     ];

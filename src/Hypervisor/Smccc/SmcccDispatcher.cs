@@ -80,7 +80,20 @@ public sealed class SmcccDispatcher
         return byOwner[owner];
     }
 
-    private static void ReportUnknown(uint fid, ISmcccService? service)
+    // The unknown function IDs this dispatcher has reported, direct-mapped: a guest that probes one again and
+    // again (Linux asks for the vendor hypervisor UID at every boot, a DRM player's library in a loop) pays one
+    // compare on the way to NOT_SUPPORTED, not a string, a dictionary lookup and an allocation per call.
+    private readonly uint[] reported = new uint[64];
+
+    private void ReportUnknown(uint fid, ISmcccService? service)
+    {
+        ref uint slot = ref reported[(int)(fid ^ (fid >> 24)) & 63];
+        if (slot == fid + 1) return;
+        slot = fid + 1;
+        Report(fid, service);
+    }
+
+    private static void Report(uint fid, ISmcccService? service)
     {
         string owner = OwnerName((int)(fid >> 24) & 0x3F);
         Log.Once($"smccc-{fid:x8}", service is null

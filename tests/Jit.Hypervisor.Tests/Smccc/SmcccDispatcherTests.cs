@@ -95,6 +95,27 @@ public class SmcccDispatcherTests
         Assert.Equal([0x3200_0004u], tos.Calls);
     }
 
+    /// <summary>
+    /// An unknown function ID probed again and again costs what a known one costs: after its first report,
+    /// answering it allocates nothing (no log key or message is built per call).
+    /// </summary>
+    [Fact]
+    public void RepeatedUnknownCallsAllocateNothing()
+    {
+        var d = new SmcccDispatcher();
+        var warm = Make(0x8600_FF01);
+        d.Dispatch(ref warm);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+        {
+            var call = Make(0x8600_FF01);
+            d.Dispatch(ref call);
+            if (call.X0 != warm.X0) Assert.Fail($"call {i} answered 0x{call.X0:x}, the first 0x{warm.X0:x}");
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0xFFFF_FFFFUL, warm.X0 & 0xFFFF_FFFF); // NOT_SUPPORTED, -1
+    }
+
     [Fact]
     public void AServiceThatDoesNotKnowTheFunctionGetsNotSupportedAnswered()
     {
