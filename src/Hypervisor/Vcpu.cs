@@ -59,6 +59,7 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
             icount.Replan = () => RequestExit(ExitRequests.Yield);
         }
         Processor.Timer.Fired += () => wake.Set();
+        if (domain.Counter is not InstructionCounter) Processor.Timer.AlarmExpired = () => RequestExit(ExitRequests.TimerCheck);
         Engine = new Engine(Processor, this);
         IrqInput = new IrqLine(this);
         power = id == 0 ? (int)VcpuPowerState.On : (int)VcpuPowerState.Off;
@@ -276,6 +277,9 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
     /// are defined), a timer fires, or the domain asks it to stop. Without an interrupt controller only a stop
     /// request can wake it.
     /// </summary>
+    // 200 µs of counter ticks: WFI spins up to a deadline this close instead of sleeping.
+    private const ulong WfiSpinTicks = CpuModel.CounterFrequency / 5000;
+
     private void Park()
     {
         if (Processor.Gic is null)
@@ -285,8 +289,10 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
             wake.Reset();
             if (Volatile.Read(ref state->IrqPending) != 0) return;
             if ((Volatile.Read(ref state->ExitRequest) & (ExitRequests.Stop | ExitRequests.Halt | ExitRequests.Service)) != 0) return;
-            // Sleep until the vCPU's own next timer deadline rather than relying on the host timer, whose
-            // millisecond steps would make every timer interrupt of an idle guest milliseconds late.
+            Interlocked.And(ref state->ExitRequest, ~ExitRequests.TimerCheck); // the Update below answers it
+            // The timer's alarm wakes the vCPU at its deadline (HostAlarm: within microseconds where the host
+            // has timerfd); the timeout is only a backstop, a millisecond past the deadline. A shorter one
+            // rounds down to no wait at all, and WFI would spin.
             if (Processor.Timer.NextDeadline is ulong deadline)
             {
                 ulong now = Processor.Timer.Counter;
@@ -297,8 +303,20 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
                     wake.Wait(1);
                     continue;
                 }
-                double microseconds = (deadline - now) * 1e6 / CpuModel.CounterFrequency;
-                wake.Wait(TimeSpan.FromMicroseconds(Math.Min(microseconds, 1e9)));
+                if (deadline - now < WfiSpinTicks)
+                {
+                    // A host thread takes tens of microseconds to wake: closer deadlines are waited for awake,
+                    // and the alarm stays quiet meanwhile (the Update below re-arms it).
+                    Processor.Timer.DisarmAlarm();
+                    while (Processor.Timer.Counter < deadline && Volatile.Read(ref state->IrqPending) == 0 &&
+                           (Volatile.Read(ref state->ExitRequest) & (ExitRequests.Stop | ExitRequests.Halt | ExitRequests.Service)) == 0)
+                        Thread.SpinWait(20);
+                }
+                else
+                {
+                    double milliseconds = (deadline - now) * 1e3 / CpuModel.CounterFrequency;
+                    wake.Wait(TimeSpan.FromMilliseconds(Math.Min(Math.Ceiling(milliseconds) + 1, 1e6)));
+                }
                 Processor.Timer.Update();
             }
             else

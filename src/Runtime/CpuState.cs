@@ -147,4 +147,9 @@ public static class ExitRequests
     /// block boundary, or stop waiting in WFI, so the run loop runs it where the engine's caches hold still.
     /// </summary>
     public const int Service = 64;
+    /// <summary>
+    /// A timer's host alarm expired: the vCPU's own thread re-evaluates its timers at the next block boundary
+    /// (or in WFI), so the alarm's thread does no more than set this bit.
+    /// </summary>
+    public const int TimerCheck = 128;
 }

@@ -15,4 +15,11 @@ public static class GuestClock
         long elapsed = Stopwatch.GetTimestamp() - origin;
         return (ulong)((Int128)elapsed * (long)CpuModel.CounterFrequency / Stopwatch.Frequency);
     }
+
+    /// <summary>The <see cref="Stopwatch"/> timestamp at which the counter reaches <paramref name="counter"/> (at least that time), saturating.</summary>
+    public static long TimestampOf(ulong counter)
+    {
+        Int128 ticks = start + ((Int128)counter * Stopwatch.Frequency + (long)CpuModel.CounterFrequency - 1) / (long)CpuModel.CounterFrequency;
+        return ticks > long.MaxValue ? long.MaxValue : (long)ticks;
+    }
 }

@@ -264,7 +264,7 @@ public sealed partial class LatencyWorkload : Workload
 {
     /// <summary>The operations the guest measures, in its order.</summary>
     public static readonly string[] Operations =
-        ["counter-read", "mmio-read", "mmio-write", "hvc", "smc", "gic-ack-eoi", "sgi-self", "timer", "ipi"];
+        ["counter-read", "mmio-read", "mmio-write", "hvc", "smc", "gic-ack-eoi", "sgi-self", "timer", "timer-busy", "ipi"];
 
     public override string Name => "latency";
     public override IEnumerable<Metric> Metrics => Operations.Select(Of);

@@ -32,7 +32,20 @@ public sealed class GenericTimer : IDisposable
     public GenericTimer(SystemCounter? counter = null)
     {
         this.counter = counter ?? SystemCounter.Host;
-        alarm = this.counter.CreateAlarm(Update);
+        alarm = this.counter.CreateAlarm(OnAlarm);
+    }
+
+    /// <summary>
+    /// Called on the alarm's thread when a deadline passes, instead of <see cref="Update"/>: the vCPU sets it to
+    /// ask its own thread to update (<see cref="ExitRequests.TimerCheck"/>), so the alarm's thread neither
+    /// contends for the timer's lock nor runs the interrupt controller while the vCPU runs. Null: update here.
+    /// </summary>
+    public Action? AlarmExpired { get; set; }
+
+    private void OnAlarm()
+    {
+        if (AlarmExpired is { } expired) expired();
+        else Update();
     }
 
     /// <summary>CNTPCT/CNTVCT (CNTVOFF is zero): the domain's system counter.</summary>
@@ -83,6 +96,15 @@ public sealed class GenericTimer : IDisposable
             if ((PhysicalControl & (Enable | Imask)) == Enable && (d is null || PhysicalCompare < d)) d = PhysicalCompare;
             return d;
         }
+    }
+
+    /// <summary>
+    /// Disarms the alarm until the next <see cref="Update"/>: the vCPU watches the deadline itself (WFI just
+    /// before it), and an alarm thread waking then would only take the vCPU's processor from it.
+    /// </summary>
+    public void DisarmAlarm()
+    {
+        lock (gate) alarm.Cancel();
     }
 
     /// <summary>Re-evaluates both outputs and re-arms the alarm for the next deadline.</summary>

@@ -80,6 +80,12 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
             Interlocked.And(ref s->ExitRequest, ~ExitRequests.FlushTlb);
             mmu.Tlb.Flush();
         }
+        if ((request & ExitRequests.TimerCheck) != 0)
+        {
+            // A deadline passed while this vCPU ran: the interrupt it raises is taken just below.
+            Interlocked.And(ref s->ExitRequest, ~ExitRequests.TimerCheck);
+            processor.Timer.Update();
+        }
     }
 
     public int BlocksDecoded { get; private set; }

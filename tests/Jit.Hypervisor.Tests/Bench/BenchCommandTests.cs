@@ -25,7 +25,7 @@ public class BenchCommandTests
             Assert.Equal(1, root.GetProperty("runs").GetInt32());
             bool withQemu = root.GetProperty("qemu").ValueKind == JsonValueKind.String;
             var results = root.GetProperty("results").EnumerateArray().ToList();
-            Assert.Equal(9, results.Count);
+            Assert.Equal(10, results.Count);
             foreach (var m in results)
             {
                 Assert.Equal("latency", m.GetProperty("workload").GetString());
@@ -44,7 +44,7 @@ public class BenchCommandTests
             Assert.Equal(ns + "svg", svg.Root!.Name);
             int ratios = results.Count(m => m.GetProperty("ratio").ValueKind == JsonValueKind.Number);
             Assert.Equal(ratios, svg.Descendants(ns + "rect").Count(e => (string?)e.Attribute("class") == "ratio"));
-            Assert.Equal(9 - ratios, svg.Descendants(ns + "text").Count(e => e.Value == "no ratio"));
+            Assert.Equal(10 - ratios, svg.Descendants(ns + "text").Count(e => e.Value == "no ratio"));
         }
         finally
         {
