@@ -76,10 +76,14 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
             throw new InvalidOperationException("instruction-count time supports one vCPU");
         var v = new Vcpu(this, vcpus.Count);
         v.Engine.Options = jitOptions;
-        v.Processor.Broadcast = bits =>
+        v.Processor.BroadcastTlbInvalidation = invalidation =>
         {
             foreach (var other in vcpus)
-                if (other != v) other.RequestExit(bits);
+            {
+                if (other == v) continue;
+                other.Processor.RemoteTlbInvalidations.Enqueue(invalidation);
+                other.RequestExit(ExitRequests.FlushTlb);
+            }
         };
         vcpus.Add(v);
         return v;

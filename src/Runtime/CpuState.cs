@@ -130,7 +130,10 @@ public static class ExitRequests
     public const int Halt = 1;
     public const int Interrupt = 2;
     public const int Stop = 4;
-    /// <summary>Another vCPU ran a broadcast TLB maintenance instruction (TLBI …IS): flush the soft TLB.</summary>
+    /// <summary>
+    /// Another vCPU ran a broadcast TLB maintenance instruction (TLBI …IS): apply what it queued in
+    /// Processor.RemoteTlbInvalidations.
+    /// </summary>
     public const int FlushTlb = 8;
     /// <summary>
     /// Another vCPU wrote code this vCPU may have decoded, or made a page code that this vCPU may still write

@@ -32,10 +32,14 @@ public sealed unsafe class Processor
     public ulong Afsr1 { get; set; }
 
     /// <summary>
-    /// Raises <see cref="ExitRequests"/> bits on every other vCPU of the domain (TLB shootdowns). Set by the
-    /// hypervisor; without it this is a uniprocessor and broadcasts have nobody to reach.
+    /// Sends a TLB invalidation to every other vCPU of the domain (TLBI …IS), which applies it from its
+    /// <see cref="RemoteTlbInvalidations"/> before it runs another block. Set by the hypervisor; without it
+    /// this is a uniprocessor and broadcasts have nobody to reach.
     /// </summary>
-    public Action<int>? Broadcast { get; set; }
+    public Action<TlbInvalidation>? BroadcastTlbInvalidation { get; set; }
+
+    /// <summary>Invalidations other vCPUs' TLBI …IS queued for this one (see <see cref="ExitRequests.FlushTlb"/>).</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<TlbInvalidation> RemoteTlbInvalidations { get; } = new();
 
     /// <summary>The GICv3 CPU interface; null on a machine without a GIC (ICC_* accesses are then UNDEFINED).</summary>
     public IGicCpuInterface? Gic { get; set; }

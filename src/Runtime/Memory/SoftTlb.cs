@@ -10,6 +10,12 @@ public struct TlbEntry
     public long Addend;
 }
 
+/// <summary>What a TLBI invalidates: everything, the page of a VA (in every ASID), or one ASID.</summary>
+public enum TlbInvalidationScope : byte { All, Page, Asid }
+
+/// <summary>One TLB invalidation, as another vCPU's TLBI …IS asks it of this one.</summary>
+public readonly record struct TlbInvalidation(TlbInvalidationScope Scope, ulong Value);
+
 /// <summary>
 /// The per-vCPU soft TLB of the design: direct-mapped tables per access kind (read, write, fetch) and regime
 /// (EL0, EL1), in native memory so that compiled code can index them; entry (el &lt;&lt; IndexBits) | ((va &gt;&gt; 12)
@@ -233,6 +239,17 @@ public sealed unsafe class SoftTlb : IDisposable
     {
         uint bit = FilterBit(va);
         return (codeFilter[c * FilterWords + (int)(bit >> 6)] & (1UL << (int)bit)) != 0;
+    }
+
+    /// <summary>Applies <paramref name="invalidation"/> (see <see cref="Flush"/>, <see cref="FlushPage"/>, <see cref="FlushAsid"/>).</summary>
+    public void Apply(TlbInvalidation invalidation)
+    {
+        switch (invalidation.Scope)
+        {
+            case TlbInvalidationScope.Page: FlushPage(invalidation.Value); break;
+            case TlbInvalidationScope.Asid: FlushAsid((ushort)invalidation.Value); break;
+            default: Flush(); break;
+        }
     }
 
     /// <summary>

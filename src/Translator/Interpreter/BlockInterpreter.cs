@@ -78,7 +78,14 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
         if ((request & ExitRequests.FlushTlb) != 0)
         {
             Interlocked.And(ref s->ExitRequest, ~ExitRequests.FlushTlb);
-            mmu.Tlb.Flush();
+            var queued = processor.RemoteTlbInvalidations;
+            // A long backlog (a guest unmapping a large range page by page) costs less as one flush.
+            if (queued.Count > 256)
+            {
+                queued.Clear();
+                mmu.Tlb.Flush();
+            }
+            while (queued.TryDequeue(out var invalidation)) mmu.Tlb.Apply(invalidation);
         }
         if ((request & ExitRequests.TimerCheck) != 0)
         {

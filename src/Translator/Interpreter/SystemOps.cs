@@ -193,9 +193,10 @@ public sealed unsafe partial class BlockInterpreter
         }
         else if (crn == 8 && op1 == 0 && !el0) // TLBI …E1, …E1IS
         {
-            Tlbi(crm, op2, I.Rd == 31 ? 0 : operand);
-            // CRm 3 is the Inner Shareable group: the other vCPUs flush whole before they run another block.
-            if (crm == 3) processor.Broadcast?.Invoke(ExitRequests.FlushTlb);
+            var invalidation = Tlbi(crm, op2, I.Rd == 31 ? 0 : operand);
+            mmu.Tlb.Apply(invalidation);
+            // CRm 3 is the Inner Shareable group: the other vCPUs apply it before they run another block.
+            if (crm == 3) processor.BroadcastTlbInvalidation?.Invoke(invalidation);
             return Next(pc);
         }
         Log.Once($"sys:{key}", $"unimplemented SYS operation op1={op1} C{crn} C{crm} op2={op2} at 0x{pc:x} (UNDEFINED to the guest)");
@@ -203,10 +204,10 @@ public sealed unsafe partial class BlockInterpreter
     }
 
     /// <summary>
-    /// TLBI for the EL1&amp;0 regime on this vCPU (C5.5): by VA (VAE1, VAAE1, VALE1, VAALE1: that page, in every
-    /// ASID, since dropping more is always allowed), by ASID (ASIDE1), or all (VMALLE1 and anything else).
+    /// What a TLBI for the EL1&amp;0 regime invalidates (C5.5): by VA (VAE1, VAAE1, VALE1, VAALE1: that page, in
+    /// every ASID, since dropping more is always allowed), by ASID (ASIDE1), or all (VMALLE1 and anything else).
     /// </summary>
-    private void Tlbi(int crm, int op2, ulong operand)
+    private static TlbInvalidation Tlbi(int crm, int op2, ulong operand)
     {
         if (crm is 3 or 7)
         {
@@ -214,14 +215,12 @@ public sealed unsafe partial class BlockInterpreter
             {
                 case 1: case 3: case 5: case 7:
                     // Xt[43:0] is VA[55:12]; bit 55 says which half, so it extends into the top byte.
-                    mmu.Tlb.FlushPage((ulong)((long)((operand & 0xFFF_FFFF_FFFF) << 20) >> 8));
-                    return;
+                    return new(TlbInvalidationScope.Page, (ulong)((long)((operand & 0xFFF_FFFF_FFFF) << 20) >> 8));
                 case 2:
-                    mmu.Tlb.FlushAsid((ushort)(operand >> 48));
-                    return;
+                    return new(TlbInvalidationScope.Asid, operand >> 48);
             }
         }
-        mmu.Tlb.Flush();
+        return new(TlbInvalidationScope.All, 0);
     }
 
     private int Next(ulong pc)

@@ -170,4 +170,23 @@ public unsafe class SoftTlbTests
         tlb.SelectContext(Ttbr(0x1000, 1), 0, Tcr, MmuOn);
         Assert.False(Holds(tlb, 0x4000));
     }
+
+    [Fact]
+    public void AQueuedInvalidationDoesWhatItsTlbiWould()
+    {
+        using var tlb = new SoftTlb();
+        tlb.SelectContext(Ttbr(0x1000, 1), 0, Tcr, MmuOn);
+        FillRead(tlb, 0x4000);
+        FillRead(tlb, 0x5000);
+        tlb.Apply(new TlbInvalidation(TlbInvalidationScope.Page, 0x4000));
+        Assert.False(Holds(tlb, 0x4000));
+        Assert.True(Holds(tlb, 0x5000));
+        tlb.Apply(new TlbInvalidation(TlbInvalidationScope.Asid, 2));
+        Assert.True(Holds(tlb, 0x5000));
+        tlb.Apply(new TlbInvalidation(TlbInvalidationScope.Asid, 1));
+        Assert.False(Holds(tlb, 0x5000));
+        FillRead(tlb, 0x6000);
+        tlb.Apply(new TlbInvalidation(TlbInvalidationScope.All, 0));
+        Assert.False(Holds(tlb, 0x6000));
+    }
 }
