@@ -25,7 +25,6 @@ public sealed unsafe class Mmu
     private const ulong PageMask = ~0xFFFUL;
 
     private readonly CpuState* s;
-    private readonly SoftTlb tlb;
     // The fetch TLB keeps the physical page in a side table (every context's) so block lookup can key by
     // physical address.
     private readonly ulong[] fetchPhysical = new ulong[SoftTlb.Contexts * SoftTlb.TotalEntries];
@@ -45,14 +44,14 @@ public sealed unsafe class Mmu
         s = state;
         Ram = ram;
         Bus = bus;
-        Tlb = tlb = new SoftTlb();
+        Tlb = new SoftTlb();
     }
 
     /// <summary>
     /// Selects the soft TLB's context for the current translation registers: after a write to TTBR0_EL1,
     /// TTBR1_EL1, TCR_EL1 or SCTLR_EL1, instead of a flush (see <see cref="SoftTlb"/>).
     /// </summary>
-    public void TranslationRegistersChanged() => tlb.SelectContext(s->Ttbr0El1, s->Ttbr1El1, s->TcrEl1, s->SctlrEl1);
+    public void TranslationRegistersChanged() => Tlb.SelectContext(s->Ttbr0El1, s->Ttbr1El1, s->TcrEl1, s->SctlrEl1);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TlbEntry* Entry(TlbEntry* table, ulong va, uint el) =>
@@ -72,7 +71,7 @@ public sealed unsafe class Mmu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool ReadAs(ulong va, int size, uint el, out ulong value)
     {
-        TlbEntry* e = Entry(tlb.Read, va, el);
+        TlbEntry* e = Entry(Tlb.Read, va, el);
         if (e->Tag == (va & (PageMask | (ulong)(size - 1))))
         {
             byte* p = (byte*)((long)va + e->Addend);
@@ -85,7 +84,7 @@ public sealed unsafe class Mmu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool WriteAs(ulong va, int size, uint el, ulong value)
     {
-        TlbEntry* e = Entry(tlb.Write, va, el);
+        TlbEntry* e = Entry(Tlb.Write, va, el);
         if (e->Tag == (va & (PageMask | (ulong)(size - 1))))
         {
             byte* p = (byte*)((long)va + e->Addend);
@@ -108,11 +107,11 @@ public sealed unsafe class Mmu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Fetch(ulong va, out ulong pa, out byte* host)
     {
-        TlbEntry* e = Entry(tlb.Fetch, va, s->EL);
+        TlbEntry* e = Entry(Tlb.Fetch, va, s->EL);
         if (e->Tag == (va & PageMask))
         {
             host = (byte*)((long)va + e->Addend);
-            pa = fetchPhysical[(int)(e - tlb.FetchBase)] | (va & 0xFFF);
+            pa = fetchPhysical[(int)(e - Tlb.FetchBase)] | (va & 0xFFF);
             return true;
         }
         return FetchSlow(va, out pa, out host);
@@ -126,8 +125,8 @@ public sealed unsafe class Mmu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool FetchMaps(ulong va, uint el, ulong pa)
     {
-        TlbEntry* e = Entry(tlb.Fetch, va, el);
-        return e->Tag == (va & PageMask) && fetchPhysical[(int)(e - tlb.FetchBase)] == (pa & PageMask);
+        TlbEntry* e = Entry(Tlb.Fetch, va, el);
+        return e->Tag == (va & PageMask) && fetchPhysical[(int)(e - Tlb.FetchBase)] == (pa & PageMask);
     }
 
     private bool FetchSlow(ulong va, out ulong pa, out byte* host)
@@ -140,7 +139,7 @@ public sealed unsafe class Mmu
             ExceptionEntry.InstructionAbort(s, va, fault);
             return false;
         }
-        if (blockShift > 12) tlb.NoteBlock(va, blockShift);
+        if (blockShift > 12) Tlb.NoteBlock(va, blockShift);
         byte* page = Ram.HostAddress(pa & PageMask);
         if (page == null)
         {
@@ -148,13 +147,13 @@ public sealed unsafe class Mmu
             return false;
         }
         host = page + (va & 0xFFF);
-        tlb.NoteCodePage(va);
+        Tlb.NoteCodePage(va);
         if (!Cacheable(va)) return true;
-        TlbEntry* e = Entry(tlb.Fetch, va, el);
+        TlbEntry* e = Entry(Tlb.Fetch, va, el);
         e->Tag = va & PageMask;
         e->Addend = (long)page - (long)(va & PageMask);
-        tlb.NoteFill(e);
-        fetchPhysical[(int)(e - tlb.FetchBase)] = pa & PageMask;
+        Tlb.NoteFill(e);
+        fetchPhysical[(int)(e - Tlb.FetchBase)] = pa & PageMask;
         return true;
     }
 
@@ -239,7 +238,7 @@ public sealed unsafe class Mmu
         if (page != null)
         {
             // Strict alignment needs no exception here: a misaligned address never matches a tag (see ReadAs).
-            Fill(tlb.Read, va, el, page, blockShift);
+            Fill(Tlb.Read, va, el, page, blockShift);
             value = Load(page + (va & 0xFFF), size);
             return true;
         }
@@ -279,7 +278,7 @@ public sealed unsafe class Mmu
         if (page != null)
         {
             if (Ram.IsCodePage(pa)) Ram.NotifyCodeWrite(pa, size);
-            else Fill(tlb.Write, va, el, page, blockShift);
+            else Fill(Tlb.Write, va, el, page, blockShift);
             Store(page + (va & 0xFFF), size, value);
             return true;
         }
@@ -361,11 +360,11 @@ public sealed unsafe class Mmu
     private void Fill(TlbEntry* table, ulong va, uint el, byte* page, int blockShift)
     {
         if (!Cacheable(va)) return;
-        if (blockShift > 12) tlb.NoteBlock(va, blockShift);
+        if (blockShift > 12) Tlb.NoteBlock(va, blockShift);
         TlbEntry* e = Entry(table, va, el);
         e->Tag = va & PageMask;
         e->Addend = (long)page - (long)(va & PageMask);
-        tlb.NoteFill(e);
+        Tlb.NoteFill(e);
     }
 
     /// <summary>
