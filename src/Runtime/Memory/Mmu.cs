@@ -229,6 +229,9 @@ public sealed unsafe class Mmu
                 return true;
             }
         }
+        TlbEntry* io = Entry(Tlb.Read, va, el);
+        if (io->Tag == ((va & PageMask) | SoftTlb.IoFlag))
+            return Bus.Read((ulong)((long)va + io->Addend), size, out value) || BusError(va, false);
         if (!Translate(va, AccessKind.Read, el, out ulong pa, out uint fault, out int blockShift))
         {
             Abort(va, false, fault);
@@ -242,6 +245,7 @@ public sealed unsafe class Mmu
             value = Load(page + (va & 0xFFF), size);
             return true;
         }
+        FillIo(Tlb.Read, va, el, pa, blockShift);
         if (Bus.Read(pa, size, out value)) return true;
         Abort(va, false, FaultStatus.SynchronousExternal);
         return false;
@@ -269,6 +273,9 @@ public sealed unsafe class Mmu
                 return true;
             }
         }
+        TlbEntry* io = Entry(Tlb.Write, va, el);
+        if (io->Tag == ((va & PageMask) | SoftTlb.IoFlag))
+            return Bus.Write((ulong)((long)va + io->Addend), size, value) || BusError(va, true);
         if (!Translate(va, AccessKind.Write, el, out ulong pa, out uint fault, out int blockShift))
         {
             Abort(va, true, fault);
@@ -282,6 +289,7 @@ public sealed unsafe class Mmu
             Store(page + (va & 0xFFF), size, value);
             return true;
         }
+        FillIo(Tlb.Write, va, el, pa, blockShift);
         if (Bus.Write(pa, size, value)) return true;
         Abort(va, true, FaultStatus.SynchronousExternal);
         return false;
@@ -365,6 +373,27 @@ public sealed unsafe class Mmu
         e->Tag = va & PageMask;
         e->Addend = (long)page - (long)(va & PageMask);
         Tlb.NoteFill(e);
+    }
+
+    /// <summary>
+    /// Caches the translation of a device page as an I/O entry (see <see cref="SoftTlb.IoFlag"/>): the access
+    /// still goes to the bus, but the next one skips the table walk. Only where the MMU is on: with it off the
+    /// walk is the identity and costs nothing.
+    /// </summary>
+    private void FillIo(TlbEntry* table, ulong va, uint el, ulong pa, int blockShift)
+    {
+        if (!MmuEnabled || !Cacheable(va)) return;
+        if (blockShift > 12) Tlb.NoteBlock(va, blockShift);
+        TlbEntry* e = Entry(table, va, el);
+        e->Tag = (va & PageMask) | SoftTlb.IoFlag;
+        e->Addend = (long)(pa & PageMask) - (long)(va & PageMask);
+        Tlb.NoteFill(e);
+    }
+
+    private bool BusError(ulong va, bool write)
+    {
+        Abort(va, write, FaultStatus.SynchronousExternal);
+        return false;
     }
 
     /// <summary>

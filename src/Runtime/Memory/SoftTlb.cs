@@ -2,7 +2,10 @@ using System.Runtime.InteropServices;
 
 namespace Jit.Runtime.Memory;
 
-/// <summary>A soft-TLB entry: the page-aligned VA it maps (or <see cref="SoftTlb.Invalid"/>) and VA→host addend.</summary>
+/// <summary>
+/// A soft-TLB entry: the page-aligned VA it maps (or <see cref="SoftTlb.Invalid"/>) and VA→host addend; or, for a
+/// device page, the VA with <see cref="SoftTlb.IoFlag"/> set and the VA→physical addend.
+/// </summary>
 [StructLayout(LayoutKind.Sequential)]
 public struct TlbEntry
 {
@@ -43,6 +46,13 @@ public sealed unsafe class SoftTlb : IDisposable
     /// <summary>Translation contexts kept: a process is two under KPTI (kernel and user ASIDs).</summary>
     public const int Contexts = 8;
     public const ulong Invalid = ulong.MaxValue;
+
+    /// <summary>
+    /// Marks an I/O entry: a device page whose translation is cached but whose accesses go to the bus. The fast
+    /// path's compare (the page with the low bits of a misaligned address) can never match a tag with bit 11
+    /// set, so an I/O entry always reaches the slow path, which then skips the table walk.
+    /// </summary>
+    public const ulong IoFlag = 1UL << 11;
 
     // The tables of every context, context c at c * TotalEntries.
     private readonly TlbEntry* readAll, writeAll, fetchAll;
@@ -332,8 +342,8 @@ public sealed unsafe class SoftTlb : IDisposable
         for (uint el = 0; el < Regimes; el++)
         {
             int i = Index(va, el);
-            if (r[i].Tag == page) r[i].Tag = Invalid;
-            if (w[i].Tag == page) w[i].Tag = Invalid;
+            if ((r[i].Tag & ~IoFlag) == page) r[i].Tag = Invalid;
+            if ((w[i].Tag & ~IoFlag) == page) w[i].Tag = Invalid;
             if (f[i].Tag == page) f[i].Tag = Invalid;
         }
     }
@@ -376,7 +386,7 @@ public sealed unsafe class SoftTlb : IDisposable
 
     private static void DropIfTo(TlbEntry* e, byte* hostPage)
     {
-        if (e->Tag != Invalid && (byte*)((long)e->Tag + e->Addend) == hostPage) e->Tag = Invalid;
+        if ((e->Tag & IoFlag) == 0 && (byte*)((long)e->Tag + e->Addend) == hostPage) e->Tag = Invalid;
     }
 
     public void Dispose()

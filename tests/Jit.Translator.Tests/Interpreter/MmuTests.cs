@@ -249,6 +249,69 @@ public unsafe class MmuTests
         Assert.Equal(2UL, m.X(0));
     }
 
+    /// <summary>Records every device access: which physical address, and whether it was a write.</summary>
+    private sealed class RecordingBus : Jit.Runtime.Memory.IMmioBus
+    {
+        public List<(ulong Pa, bool Write)> Accesses { get; } = [];
+
+        public bool Read(ulong pa, int size, out ulong value)
+        {
+            Accesses.Add((pa, false));
+            value = pa >> 12;
+            return true;
+        }
+
+        public bool Write(ulong pa, int size, ulong value)
+        {
+            Accesses.Add((pa, true));
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// A device page's translation is cached like RAM's (an I/O entry of the soft TLB), so repeated device
+    /// accesses do not walk the tables: after the guest repoints the page without a TLBI, accesses may (and here
+    /// do) still reach the old device; after the TLBI they reach the new one.
+    /// </summary>
+    [Theory]
+    [InlineData("tlbi vae1, x8")]
+    [InlineData("tlbi vmalle1")]
+    [InlineData("tlbi aside1, xzr")]
+    public void DevicePageTranslationIsCachedUntilTlbi(string tlbi)
+    {
+        var (m, t) = Start();
+        using var _ = m;
+        var bus = new RecordingBus();
+        m.Mmu.Bus = bus;
+        const ulong DeviceVa = 0x5012_3000, DeviceA = 0x0900_0000, DeviceB = 0x0901_0000;
+        t.MapPage(DeviceVa, DeviceA, Af | Uxn | Pxn, t.Root); // AttrIndx 0: Device-nGnRnE in this MAIR
+        m.Load(Enable() + "\n" + $"""
+            ldr x5, ={DeviceVa}
+            lsr x8, x5, #12
+            mov x7, #1000
+            1:  ldr w1, [x5, #0x18]
+            str w7, [x5, #0x30]
+            subs x7, x7, #1
+            b.ne 1b
+            hvc #0
+            ldr w2, [x5, #0x18]
+            str w2, [x5, #0x30]
+            {tlbi}
+            dsb sy
+            isb
+            ldr w3, [x5, #0x18]
+            str w3, [x5, #0x30]
+            hvc #0
+            """ + "\n" + Vectors);
+        Assert.Equal(ExitReason.Hvc, m.Run());
+        Assert.Equal(2000, bus.Accesses.Count);
+        Assert.All(bus.Accesses, a => Assert.Equal(DeviceA, a.Pa & ~0xFFFUL));
+        t.MapPage(DeviceVa, DeviceB, Af | Uxn | Pxn, t.Root);
+        Assert.Equal(ExitReason.Hvc, m.Run());
+        Assert.Equal([(DeviceA + 0x18, false), (DeviceA + 0x30, true), (DeviceB + 0x18, false), (DeviceB + 0x30, true)], bus.Accesses[2000..]);
+        Assert.Equal(DeviceB >> 12, m.X(3));
+    }
+
     [Fact]
     public void UnmappedAddressIsATranslationFaultAtTheLevelThatWasInvalid()
     {
