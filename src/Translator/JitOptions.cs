@@ -36,6 +36,11 @@ public sealed record JitOptions
     /// off empties the whole soft TLB on every such write instead.
     /// </summary>
     public bool TlbContexts { get; init; } = true;
+    /// <summary>
+    /// Leave uncompiled a hot block that a region waiting for the background compiler already holds; off gives
+    /// it a region of its own, so its code is compiled twice.
+    /// </summary>
+    public bool CoverWaiting { get; init; } = true;
 
     public static JitOptions Default { get; } = new();
 
@@ -76,6 +81,7 @@ public sealed record JitOptions
                 "executor" => o with { Executor = OnOff(key, value) },
                 "linking" => o with { Linking = OnOff(key, value) },
                 "tlb-contexts" => o with { TlbContexts = OnOff(key, value) },
+                "cover-waiting" => o with { CoverWaiting = OnOff(key, value) },
                 _ => throw new FormatException($"unknown --jit option '{key}' (tier1, threshold, inline-tlb, regions, executor, linking, tlb-contexts)"),
             };
         }
@@ -90,5 +96,5 @@ public sealed record JitOptions
     };
 
     public override string ToString() =>
-        $"tier1={Tier1 switch { Tier1Mode.Off => "off", Tier1Mode.Synchronous => "sync", _ => "background" }},threshold={Threshold},inline-tlb={(InlineTlb ? "on" : "off")},regions={(Regions ? "on" : "off")},executor={(Executor ? "on" : "off")},linking={(Linking ? "on" : "off")},tlb-contexts={(TlbContexts ? "on" : "off")}";
+        $"tier1={Tier1 switch { Tier1Mode.Off => "off", Tier1Mode.Synchronous => "sync", _ => "background" }},threshold={Threshold},inline-tlb={(InlineTlb ? "on" : "off")},regions={(Regions ? "on" : "off")},executor={(Executor ? "on" : "off")},linking={(Linking ? "on" : "off")},tlb-contexts={(TlbContexts ? "on" : "off")},cover-waiting={(CoverWaiting ? "on" : "off")}";
 }

@@ -24,6 +24,11 @@ public sealed class Block(ulong pa, Inst[] insts)
     /// <summary>The tier 1 code for the block's leading instructions, published once with a volatile write.</summary>
     public CompiledBlock? Compiled;
     public Tier1State Tier1State;
+    /// <summary>
+    /// Regions waiting for the background compiler that hold this block as a member (not as their entry): while
+    /// one does, the block's own region would compile the same code again, so it is not requested.
+    /// </summary>
+    public int WaitingRegions;
     /// <summary>Set when the cache drops the block (its code was written, or translations were flushed): links to it are stale.</summary>
     public bool Dropped;
 }

@@ -120,6 +120,13 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
 
     private CompiledBlock? RequestTier1(Block block)
     {
+        // A waiting region will run this block's code when entered at its own entry; count again from zero, and
+        // ask for a region here only if the block is still entered often on its own once that one is compiled.
+        if (Volatile.Read(ref block.WaitingRegions) > 0 && options.CoverWaiting)
+        {
+            block.Executions = 0;
+            return null;
+        }
         // Formed here, on the vCPU thread that owns the cache; the compiler sees only immutable blocks.
         ISingleInstruction? executor = options.Executor ? this : null;
         Region region = options.Regions ? Region.Form(block, cache.Lookup, executor) : Region.Single(block, executor);

@@ -54,6 +54,7 @@ public static unsafe class Tier1Compiler
     public static void Enqueue(Region region, bool inlineTlb)
     {
         region.Entry.Tier1State = Tier1State.Queued;
+        Cover(region, +1);
         EnsureWorker();
         lock (queue)
         {
@@ -109,6 +110,7 @@ public static unsafe class Tier1Compiler
                     if (now - w.Since < ColdAfter || w.Region.Entry.Executions != w.Entered) continue;
                     w.Region.Entry.Executions = 0;
                     w.Region.Entry.Tier1State = Tier1State.Interpreted;
+                    Cover(w.Region, -1);
                     queue[i] = queue[^1];
                     queue.RemoveAt(queue.Count - 1);
                     dropped++;
@@ -122,7 +124,15 @@ public static unsafe class Tier1Compiler
                 queue.RemoveAt(queue.Count - 1);
             }
             CompileAndInstall(next.Region, next.InlineTlb);
+            Cover(next.Region, -1);
         }
+    }
+
+    /// <summary>Counts a region in (or out of) the <see cref="Block.WaitingRegions"/> of its members other than its entry.</summary>
+    private static void Cover(Region region, int delta)
+    {
+        foreach (Block b in region.Blocks)
+            if (b != region.Entry) Interlocked.Add(ref b.WaitingRegions, delta);
     }
 
     private static void CompileAndInstall(Region region, bool inlineTlb)
