@@ -210,7 +210,7 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
                 code = RequestTier1(block);
             if (code is not null)
             {
-                last = (RegionClosure)code.Target!;
+                last = block.Closure!;
                 int retired = code(s, mmu, tlb.Read, tlb.Write, pc, budget);
                 s->Retired += (ulong)retired;
                 Consume(ref budget, retired);

@@ -165,6 +165,7 @@ public static unsafe class Tier1Compiler
         }
         Interlocked.Increment(ref compiled);
         Interlocked.Add(ref instructionsCompiled, region.Blocks.Sum(b => (long)region.Prefix(b)));
+        block.Closure = (RegionClosure)code.Target!;
         Volatile.Write(ref block.Compiled, code);
         block.Tier1State = Tier1State.Compiled;
     }
