@@ -45,6 +45,12 @@ internal sealed unsafe partial class BlockCompiler
     private static readonly int ExclusiveValidOffset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.ExclusiveValid));
     private static readonly int RetiredOffset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.Retired));
     private static readonly int IrqPendingOffset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.IrqPending));
+    private static readonly int SpSelOffset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.SPSel));
+    private static readonly int SpEl0Offset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.SpEl0));
+    private static readonly int TpidrEl1Offset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.TpidrEl1));
+    private static readonly int TpidrEl0Offset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.TpidrEl0));
+    private static readonly int TpidrroEl0Offset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.TpidrroEl0));
+    private static readonly int DaifOffset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.Daif));
 
     private static readonly MethodInfo ReadDeferred = Emitter.Method(typeof(Mmu), nameof(Mmu.ReadDeferred), typeof(ulong), typeof(int), typeof(uint), typeof(ulong), typeof(ulong).MakeByRefType());
     private static readonly MethodInfo WriteDeferred = Emitter.Method(typeof(Mmu), nameof(Mmu.WriteDeferred), typeof(ulong), typeof(int), typeof(uint), typeof(ulong), typeof(ulong));
@@ -188,7 +194,7 @@ internal sealed unsafe partial class BlockCompiler
             for (int i = 0; i < n && !ended; i++)
             {
                 if (Supported(in insts[i])) ended = EmitInstruction(i, in insts[i]);
-                else ThroughExecutor(i, b, in insts[i]);
+                else if (!TrySystemRegisterRead(i, b, in insts[i])) ThroughExecutor(i, b, in insts[i]);
             }
             if (ended) continue;
             if (n < insts.Length) ExitTo(n, Here(n));
@@ -417,16 +423,57 @@ internal sealed unsafe partial class BlockCompiler
     /// </summary>
     private void ThroughExecutor(int i, Block member, in Inst inst)
     {
+        Label stub = e.Label(), resume = e.Label();
+        e.Br(OpCodes.Br, stub);
+        e.Mark(resume);
+        ExecutorStub(i, member, in inst, stub, resume, keepsFlags: false);
+        flags = new FlagState(FlagKind.InLocal, 0, true);
+    }
+
+    /// <summary>
+    /// MRS of a register that is a plain field of the state (the kernel reads SP_EL0 for <c>current</c> and
+    /// TPIDR_EL1 for per-CPU data millions of times in a kernel-heavy run): a load in IL where the current EL
+    /// may read it, the executor otherwise (EL0, or SP_EL0 while it is the stack pointer), which takes the
+    /// architectural exception. False for any other register.
+    /// </summary>
+    private bool TrySystemRegisterRead(int i, Block member, in Inst inst)
+    {
+        if (inst.Op != Op.Mrs) return false;
+        (int offset, bool el1Only, bool spSel) = (int)inst.Imm switch
+        {
+            SystemRegisterFile.SP_EL0 => (SpEl0Offset, true, true),
+            SystemRegisterFile.TPIDR_EL1 => (TpidrEl1Offset, true, false),
+            SystemRegisterFile.TPIDR_EL0 => (TpidrEl0Offset, false, false),
+            SystemRegisterFile.TPIDRRO_EL0 => (TpidrroEl0Offset, false, false),
+            SystemRegisterFile.DAIF => (DaifOffset, true, false),
+            _ => (-1, false, false),
+        };
+        if (offset < 0) return false;
+        Label stub = e.Label(), resume = e.Label();
+        if (el1Only) { e.Ld(el); e.Br(OpCodes.Brfalse, stub); }
+        if (spSel) { e.LoadState(SpSelOffset, OpCodes.Ldind_U4); e.Br(OpCodes.Brfalse, stub); }
+        e.LoadState(offset, OpCodes.Ldind_I8);
+        St(inst.Rd);
+        e.Mark(resume);
+        // MRS leaves the flags alone, so the executor's path keeps their form too.
+        ExecutorStub(i, member, in inst, stub, resume, keepsFlags: true);
+        return true;
+    }
+
+    /// <summary>
+    /// The cold stub, entered at <paramref name="stub"/>, that runs instruction <paramref name="i"/> through the
+    /// executor and goes on at <paramref name="resume"/>, or returns if the instruction left. With
+    /// <paramref name="keepsFlags"/> (an instruction that cannot change NZCV) the flags stay in their current
+    /// form; otherwise they come back packed in the <c>nzcv</c> local.
+    /// </summary>
+    private void ExecutorStub(int i, Block member, in Inst inst, Label stub, Label resume, bool keepsFlags)
+    {
         int index = singles.Count;
         singles.Add(new Block(member.Pa + 4 * (ulong)i, [inst]));
         bool[] touched = RegistersTouched(in inst);
         bool counter = ReadsCounter(in inst);
-        Label stub = e.Label(), resume = e.Label();
         FlagState f = flags;
         long here = Here(i);
-        e.Br(OpCodes.Br, stub);
-        e.Mark(resume);
-        flags = new FlagState(FlagKind.InLocal, 0, true);
         cold.Add(() =>
         {
             Label left = e.Label();
@@ -450,8 +497,11 @@ internal sealed unsafe partial class BlockCompiler
                 e.LoadState(XOffset + 8 * r, OpCodes.Ldind_I8);
                 e.St(l);
             }
-            e.LoadState(NzcvOffset, OpCodes.Ldind_I8);
-            e.St(nzcv);
+            if (!keepsFlags)
+            {
+                e.LoadState(NzcvOffset, OpCodes.Ldind_I8);
+                e.St(nzcv);
+            }
             e.Br(OpCodes.Br, resume);
             // It left: the state is the executor's now, except registers it never touched.
             e.Mark(left);

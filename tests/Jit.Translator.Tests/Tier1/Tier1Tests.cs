@@ -73,6 +73,51 @@ public unsafe class Tier1Tests
         Assert.Equal(0x8122UL, m.X(10));
     }
 
+    /// <summary>
+    /// SP_EL0, TPIDR_EL1 and TPIDR_EL0 are read in IL: the values are the state's, the flags of a compare before
+    /// them still decide the branch after them, and SP_EL0 while it is the stack pointer is still Undefined
+    /// (through the executor), at the MRS's own PC.
+    /// </summary>
+    [Fact]
+    public void SystemRegisterReadsInIlGiveTheStateAndTheirExceptions()
+    {
+        using var m = Machine(Sync);
+        m.Load("""
+            ldr x0, =0x40000800
+            msr vbar_el1, x0
+            ldr x1, =0x1111
+            msr sp_el0, x1
+            ldr x2, =0x2222
+            msr tpidr_el1, x2
+            ldr x2, =0x3333
+            msr tpidr_el0, x2
+            mov x3, #50
+            mov x8, #0
+            1: subs x3, x3, #1
+            mrs x4, sp_el0
+            mrs x5, tpidr_el1
+            mrs x6, tpidr_el0
+            mrs x9, daif
+            add x8, x8, x4
+            b.ne 1b
+            msr spsel, #0
+            fault: mrs x7, sp_el0
+            hvc #0
+            .ltorg
+            .org 0x800
+            hvc #7
+            """);
+        Assert.Equal(ExitReason.Hvc, m.Run());
+        Assert.Equal([(ushort)7], m.HvcCalls);
+        Assert.Equal(0UL, m.X(3));
+        Assert.Equal(50UL * 0x1111, m.X(8));
+        Assert.Equal(0x2222UL, m.X(5));
+        Assert.Equal(0x3333UL, m.X(6));
+        Assert.Equal(0x3C0UL, m.X(9));
+        Assert.Equal(0UL, m.State->EsrEl1 >> 26); // EC 0: Unknown reason (Undefined)
+        Assert.Equal(0x4000_0048UL, m.State->ElrEl1); // the MRS after the 18 instructions before it
+    }
+
     [Fact]
     public void FaultingLoadTakesTheDataAbortWithTheRightPcAndCount()
     {
