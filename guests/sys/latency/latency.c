@@ -4,7 +4,12 @@
    or "latency <name> n/a" where the machine does not offer the operation (SMC on QEMU's virt machine without
    EL3 is UNDEFINED). Needs two CPUs for the IPI round trip: `jit run --kernel … --smp 2`, or QEMU's `-smp 2`.
    Fast operations are timed in batches of BATCH, because one counter tick (16 ns at 62.5 MHz) is longer than
-   some of them; a sample is then the batch's time divided by BATCH. */
+   some of them; a sample is then the batch's time divided by BATCH.
+
+   Two builds of this file (guests/Makefile): sys-latency.elf runs with the MMU and caches off, as the
+   hypervisor's exit paths are usually measured; sys-latency-mmu.elf (-DMMU_ON) first turns stage-1
+   translation and the caches on, on both CPUs, as an operating system does, and names every operation
+   <name>/mmu. */
 #include "sys.h"
 
 #ifndef SAMPLES
@@ -16,6 +21,13 @@
 #define BATCH 8
 
 #define SMCCC_VERSION 0x80000000UL
+/* A fast SMC64 call in the vendor-specific hypervisor service range (owner 6) that neither Xen's nor KVM's
+   services define (their calls are numbered below 0x100 and from 0xff00): every SMCCC implementation must
+   answer it NOT_SUPPORTED (-1), the SMCCC's return for an unknown function identifier. */
+#ifndef HVC_UNKNOWN
+#define HVC_UNKNOWN   0xC6001000UL
+#endif
+#define NOT_SUPPORTED (~0UL)
 #define UART_FR       0x018
 #define UART_IMSC     0x038
 #define TIMER_PPI     27
@@ -24,6 +36,12 @@
 #define SGI_SELF      3
 #define CTL_ENABLE    1UL
 #define CTL_IMASK     2UL
+
+#ifdef MMU_ON
+#define MODE "/mmu"
+#else
+#define MODE ""
+#endif
 
 static u64 samples[SAMPLES];
 static u64 freq;
@@ -65,12 +83,163 @@ static void report(const char *name, int n, u64 per_sample)
     u64 sum = 0;
     for (int i = 0; i < n; i++) sum += samples[i];
     sort(samples, n);
-    say("latency %s", name);
+    say("latency %s" MODE, name);
     print_tenths("mean", tenth_ns(sum, (u64)n * per_sample));
     print_tenths("p50", tenth_ns(samples[n / 2], per_sample));
     print_tenths("p99", tenth_ns(samples[(n * 99) / 100], per_sample));
     say(" n=%d\n", n);
 }
+
+/* ---- the MMU-on mode ---- */
+
+#ifdef MMU_ON
+/*
+ * Stage 1 at EL1 as an operating system sets it up: a 4 KiB granule and 48-bit VAs through TTBR0 (four
+ * levels, like Debian's arm64 kernel), an identity map. The RAM this image occupies (code, data, page tables,
+ * stacks) in 2 MiB blocks of Normal write-back memory, as a kernel's linear map; the PL011, the GIC
+ * distributor and the redistributors in 4 KiB pages of Device-nGnRnE memory, as ioremap gives a driver.
+ * Nothing else is mapped, so a stray access faults and the hook reports it.
+ */
+#define PAGE_SIZE    0x1000UL
+#define BLOCK_SIZE   0x200000UL
+#define DESC_VALID   1UL
+#define DESC_TABLE   3UL /* a table at levels 0-2, a page at level 3 */
+#define DESC_BLOCK   1UL
+#define DESC_ADDRESS 0x0000fffffffff000UL
+#define ATTR_DEVICE  (0UL << 2) /* AttrIndx 0 */
+#define ATTR_NORMAL  (1UL << 2) /* AttrIndx 1 */
+#define SH_INNER     (3UL << 8)
+#define AF           (1UL << 10)
+#define PXN          (1UL << 53)
+#define UXN          (1UL << 54)
+/* MAIR_EL1: attribute 0 Device-nGnRnE (0x00), attribute 1 Normal, inner and outer write-back
+   non-transient with read and write allocation (0xff). */
+#define MAIR_VALUE   0xff00UL
+#define SCTLR_M      (1UL << 0)
+#define SCTLR_C      (1UL << 2)
+#define SCTLR_I      (1UL << 12)
+#define UART_SIZE    0x1000UL
+#define GICD_SIZE    0x10000UL
+#define GICR_FRAME   0x20000UL /* RD_base and SGI_base of one redistributor */
+#define GICR_TYPER   0x0008
+#define GICR_LAST    (1UL << 4)
+
+extern char __image_start[], __stack_top[];
+
+typedef u64 table[512] __attribute__((aligned(4096)));
+/* Enough for a level 0, 1 and 2 table and an L3 table per 2 MiB of device registers on either machine. */
+static table tables[16];
+static unsigned tables_used;
+
+/* The table entry `index` of `t` points to, made (zeroed, from .bss) when the entry is invalid. */
+static u64 *next_level(u64 *t, u64 index)
+{
+    if (!(t[index] & DESC_VALID)) {
+        if (tables_used == sizeof tables / sizeof tables[0]) fail("page-table pool exhausted");
+        t[index] = (u64)tables[tables_used++] | DESC_TABLE;
+    } else if ((t[index] & 3) != DESC_TABLE) {
+        fail("a device page inside a RAM block");
+    }
+    return (u64 *)(t[index] & DESC_ADDRESS);
+}
+
+/* With a 4 KiB granule each level resolves 9 bits of the VA, level 0 bits 47:39. */
+static u64 level_index(u64 va, int level)
+{
+    return (va >> (39 - 9 * level)) & 511;
+}
+
+static u64 *level2_table(u64 va)
+{
+    return next_level(next_level(tables[0], level_index(va, 0)), level_index(va, 1));
+}
+
+static void map_normal_blocks(u64 start, u64 end)
+{
+    for (u64 a = start & ~(BLOCK_SIZE - 1); a < end; a += BLOCK_SIZE)
+        level2_table(a)[level_index(a, 2)] = a | DESC_BLOCK | ATTR_NORMAL | SH_INNER | AF | UXN;
+}
+
+/* Device memory is mapped execute-never: the architecture lets a core fetch speculatively from anything
+   executable. */
+static void map_device_pages(u64 start, u64 size)
+{
+    for (u64 a = start & ~(PAGE_SIZE - 1); a < start + size; a += PAGE_SIZE)
+        next_level(level2_table(a), level_index(a, 2))[level_index(a, 3)] = a | DESC_TABLE | ATTR_DEVICE | AF | PXN | UXN;
+}
+
+/* The redistributors' extent: their frames up to the one GICR_TYPER marks Last, read with the MMU off. */
+static u64 redistributors_size(void)
+{
+    u64 rd = platform.gicr;
+    for (int i = 0; i < 64 && !(mmio_read64(rd + GICR_TYPER) & GICR_LAST); i++) rd += GICR_FRAME;
+    return rd + GICR_FRAME - platform.gicr;
+}
+
+static void build_tables(void)
+{
+    if (!platform.gicd || !platform.gicr) fail("no arm,gic-v3 in the device tree");
+    tables_used = 1; /* tables[0] is level 0 */
+    map_normal_blocks((u64)__image_start, (u64)__stack_top);
+    map_device_pages(platform.uart, UART_SIZE);
+    map_device_pages(platform.gicd, GICD_SIZE);
+    map_device_pages(platform.gicr, redistributors_size());
+}
+
+/* Discards the cache lines of [start, end) to the point of coherency. What this CPU wrote with its MMU off
+   went to memory around the caches; a line of the same address left in a cache from before (the loader's)
+   would hide it once the caches are on. */
+static void dcache_invalidate(u64 start, u64 end)
+{
+    u64 line = 4UL << ((sysreg_read(ctr_el0) >> 16) & 0xf); /* CTR_EL0.DminLine: log2 of words */
+    for (u64 a = start & ~(line - 1); a < end; a += line) __asm__ volatile("dc ivac, %0" : : "r"(a) : "memory");
+    __asm__ volatile("dsb sy" ::: "memory");
+}
+
+/* Turns on stage-1 translation and the caches on the calling CPU, from tables another CPU may have built.
+   Reads nothing from memory before the MMU is on. */
+static void mmu_enable(void)
+{
+    /* TCR_EL1: T0SZ 16 (48-bit VAs), walks through TTBR0 inner and outer write-back cacheable and inner
+       shareable, a 4 KiB granule; no walks through TTBR1 (EPD1; TG1 still a valid 4 KiB); IPS the CPU's
+       physical address range (ID_AA64MMFR0_EL1.PARange). */
+    u64 ips = sysreg_read(id_aa64mmfr0_el1) & 0xf;
+    if (ips > 5) ips = 5;
+    u64 tcr = 16UL | 1UL << 8 | 1UL << 10 | 3UL << 12 | 1UL << 23 | 2UL << 30 | ips << 32;
+    sysreg_write(mair_el1, MAIR_VALUE);
+    sysreg_write(tcr_el1, tcr);
+    sysreg_write(ttbr0_el1, (u64)tables[0]);
+    /* The table writes are complete before the walker may read them after the DSB (CPU 1's were completed
+       by CPU 0's before CPU_ON), the register writes take effect at the ISB, and no translation cached from
+       before may be used: TLBI, the DSB that completes it and the ISB after which fetches see it. */
+    __asm__ volatile("dsb ish\n isb\n tlbi vmalle1\n dsb nsh\n isb" ::: "memory");
+    sysreg_write(sctlr_el1, sysreg_read(sctlr_el1) | SCTLR_M | SCTLR_C | SCTLR_I);
+    isb();
+    /* Instructions fetched uncached until now may be in the instruction cache from before. */
+    __asm__ volatile("ic iallu\n dsb nsh\n isb" ::: "memory");
+}
+
+/* The memory attributes AT S1E1R finds for va (PAR_EL1.ATTR, the MAIR byte), or fails if it does not translate. */
+static u64 attributes(u64 va)
+{
+    __asm__ volatile("at s1e1r, %0\n isb" : : "r"(va) : "memory");
+    u64 par = sysreg_read(par_el1);
+    if (par & 1) {
+        say("AT S1E1R 0x%lx: PAR_EL1 0x%lx\n", va, par);
+        fail("an address of the map does not translate");
+    }
+    return par >> 56;
+}
+
+/* Every device region Device-nGnRnE, RAM Normal write-back, as the tables say. */
+static void check_map(void)
+{
+    u64 devices[] = {platform.uart, platform.gicd, platform.gicr, platform.gicr + redistributors_size() - 4};
+    for (unsigned i = 0; i < sizeof devices / sizeof devices[0]; i++)
+        if (attributes(devices[i]) != 0x00) fail("a device region is not Device-nGnRnE");
+    if (attributes((u64)samples) != 0xff || attributes((u64)__stack_top - 16) != 0xff) fail("RAM is not Normal write-back");
+}
+#endif
 
 /* ---- exceptions: the SMC probe and the interrupt handlers of both CPUs ---- */
 
@@ -88,7 +257,7 @@ static void send_sgi(u64 intid, u64 cpu)
 static void hook(struct frame *f, u64 vector)
 {
     if (vector == VEC_SYNC_SPX && EC(f->esr) == 0) {
-        /* An UNDEFINED SMC: note it and step over it. */
+        /* An UNDEFINED SMC (or HVC): note it and step over it. */
         undefined_taken = 1;
         f->elr += 4;
         return;
@@ -169,12 +338,39 @@ static void hvc_round_trip(void)
     report("hvc", SAMPLES, BATCH);
 }
 
+/* The same round trip for a function no service implements, which must be as cheap as a known one: the
+   first call and every timed one must return NOT_SUPPORTED, or the operation is reported n/a after a line
+   saying what came back. */
+static void hvc_unknown_round_trip(void)
+{
+    undefined_taken = 0;
+    u64 r = hvc_call(HVC_UNKNOWN, 0, 0, 0);
+    if (undefined_taken || r != NOT_SUPPORTED) {
+        if (undefined_taken) say("hvc-unknown" MODE ": function 0x%lx: HVC is UNDEFINED\n", HVC_UNKNOWN);
+        else say("hvc-unknown" MODE ": function 0x%lx returned 0x%lx, not NOT_SUPPORTED (-1)\n", HVC_UNKNOWN, r);
+        say("latency hvc-unknown" MODE " n/a\n");
+        return;
+    }
+    u64 wrong = 0;
+    for (int i = 0; i < SAMPLES; i++) {
+        u64 t0 = now();
+        for (int k = 0; k < BATCH; k++) wrong |= hvc_call(HVC_UNKNOWN, 0, 0, 0) + 1;
+        samples[i] = now() - t0;
+    }
+    if (wrong) {
+        say("hvc-unknown" MODE ": function 0x%lx returned something other than NOT_SUPPORTED (-1)\n", HVC_UNKNOWN);
+        say("latency hvc-unknown" MODE " n/a\n");
+        return;
+    }
+    report("hvc-unknown", SAMPLES, BATCH);
+}
+
 static void smc_round_trip(void)
 {
     undefined_taken = 0;
     smc_call(SMCCC_VERSION);
     if (undefined_taken) {
-        say("latency smc n/a\n");
+        say("latency smc" MODE " n/a\n");
         return;
     }
     for (int i = 0; i < SAMPLES; i++) {
@@ -220,14 +416,22 @@ static void sgi_self(void)
 }
 
 static volatile int secondary_ready;
-static u64 secondary_stack[512] __attribute__((aligned(16)));
+static volatile u64 secondary_sctlr;
+/* A page of its own: in MMU-on mode CPU 1 invalidates these cache lines, which must hold nothing else. */
+static u64 secondary_stack[512] __attribute__((aligned(4096)));
 
 /* CPU 1 answers every ping with a pong, sleeping in WFI in between as an idle kernel would. */
 static void secondary(void)
 {
+#ifdef MMU_ON
+    /* First, before this CPU reads any data CPU 0 may hold in its cache: until then only its stack is in use. */
+    dcache_invalidate((u64)secondary_stack, (u64)&secondary_stack[512]);
+    mmu_enable();
+#endif
     gic_init_cpu();
     gic_enable_ppi(SGI_PING, 0x80);
     irq_enable();
+    secondary_sctlr = sysreg_read(sctlr_el1);
     dsb();
     secondary_ready = 1;
     for (;;) __asm__ volatile("wfi");
@@ -237,12 +441,16 @@ static void ipi_round_trip(void)
 {
     long r = (long)hvc_call(PSCI_CPU_ON, 1, (u64)secondary_entry, (u64)&secondary_stack[512]);
     if (r != 0) {
-        say("latency ipi n/a\n");
+        say("latency ipi" MODE " n/a\n");
         return;
     }
     for (int i = 0; i < 100000000 && !secondary_ready; i++)
         ;
     if (!secondary_ready) fail("the secondary CPU did not come up");
+#ifdef MMU_ON
+    if ((secondary_sctlr & (SCTLR_M | SCTLR_C | SCTLR_I)) != (SCTLR_M | SCTLR_C | SCTLR_I))
+        fail("CPU 1 runs with SCTLR_EL1.M, C or I clear");
+#endif
     irq_enable();
     for (int i = 0; i < SLOW_SAMPLES; i++) {
         pong_taken = 0;
@@ -288,17 +496,32 @@ int main(void)
     secondary_hook = secondary;
     freq = sysreg_read(cntfrq_el0);
     if (!freq) fail("CNTFRQ_EL0 is zero");
+#ifdef MMU_ON
+    /* Written with the MMU off, so in memory when CPU 1 reads them with its MMU still off: the hooks, the
+       tables. Then every line of the image, stacks included, is invalidated before the caches are used. */
+    build_tables();
+    dcache_invalidate((u64)__image_start, (u64)__stack_top);
+    mmu_enable();
+#endif
     gic_init();
     for (u32 sgi = 8; sgi < 8 + BATCH; sgi++) gic_enable_ppi(sgi, 0x80);
     gic_enable_ppi(SGI_SELF, 0x80);
     gic_enable_ppi(SGI_PONG, 0x80);
     gic_enable_ppi(TIMER_PPI, 0x80);
-    say("latency-guest freq=%lu samples=%d batch=%d\n", freq, SAMPLES, BATCH);
+#ifdef MMU_ON
+    u64 sctlr = sysreg_read(sctlr_el1);
+    if ((sctlr & (SCTLR_M | SCTLR_C | SCTLR_I)) != (SCTLR_M | SCTLR_C | SCTLR_I)) fail("SCTLR_EL1.M, C or I clear");
+    check_map();
+    say("latency-guest freq=%lu samples=%d batch=%d mmu=on tables=%lu\n", freq, SAMPLES, BATCH, (u64)tables_used);
+#else
+    say("latency-guest freq=%lu samples=%d batch=%d mmu=off\n", freq, SAMPLES, BATCH);
+#endif
 
     counter_read();
     mmio_read();
     mmio_write();
     hvc_round_trip();
+    hvc_unknown_round_trip();
     smc_round_trip();
     gic_ack_eoi();
     sgi_self();

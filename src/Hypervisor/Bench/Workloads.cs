@@ -40,8 +40,11 @@ public abstract class Workload
         ["-M", "virt,gic-version=3", "-cpu", "cortex-a57", "-m", mem, "-smp", smp.ToString(CultureInfo.InvariantCulture), "-nographic", "-no-reboot", "-nic", "none"];
 }
 
-/// <summary>Paths of everything the workloads run: the jit executable, qemu-system-aarch64 (or null), the guests.</summary>
-public sealed record BenchTools(string Jit, string? Qemu, string? Kernel, string? TestInitrd, string? BenchInitrd, string? LatencyGuest);
+/// <summary>
+/// Paths of everything the workloads run: the jit executable, qemu-system-aarch64 (or null), the guests (the
+/// latency guest in both of its modes, MMU off and on).
+/// </summary>
+public sealed record BenchTools(string Jit, string? Qemu, string? Kernel, string? TestInitrd, string? BenchInitrd, string? LatencyGuest, string? LatencyMmuGuest = null);
 
 /// <summary>Wall time from process start to BOOT-OK of Debian's kernel with the test initramfs (perf/boot-time.sh).</summary>
 public sealed class BootWorkload(int smp = 1) : Workload
@@ -258,22 +261,35 @@ public sealed class PipeWorkload(int rounds, int smp = 1) : TimedInGuestWorkload
 
 /// <summary>
 /// The latency guest (guests/sys/latency) with two vCPUs: its p50 per operation. The guest prints mean, p50
-/// and p99; the median over runs of the p50 is the figure least disturbed by a busy host.
+/// and p99; the median over runs of the p50 is the figure least disturbed by a busy host. Two modes, two ELFs
+/// built from the same source: with the MMU and caches off (sys-latency.elf, operations by their plain names)
+/// and with them on as an operating system runs (sys-latency-mmu.elf, every name followed by <c>/mmu</c>).
 /// </summary>
-public sealed partial class LatencyWorkload : Workload
+public sealed partial class LatencyWorkload(bool mmu = false) : Workload
 {
-    /// <summary>The operations the guest measures, in its order.</summary>
+    /// <summary>The operations the guest measures, in its order, by their MMU-off names.</summary>
     public static readonly string[] Operations =
-        ["counter-read", "mmio-read", "mmio-write", "hvc", "smc", "gic-ack-eoi", "sgi-self", "timer", "timer-busy", "ipi"];
+        ["counter-read", "mmio-read", "mmio-write", "hvc", "hvc-unknown", "smc", "gic-ack-eoi", "sgi-self", "timer", "timer-busy", "ipi"];
 
-    public override string Name => "latency";
-    public override IEnumerable<Metric> Metrics => Operations.Select(Of);
+    /// <summary>The suffix of every operation's name in the MMU-on mode.</summary>
+    public const string MmuSuffix = "/mmu";
 
+    /// <summary>The operations as this mode's guest names them.</summary>
+    public IReadOnlyList<string> Names { get; } = mmu ? [.. Operations.Select(op => op + MmuSuffix)] : Operations;
+
+    public override string Name => mmu ? "latency" + MmuSuffix : "latency";
+    public override IEnumerable<Metric> Metrics => Names.Select(Of);
+
+    // Both modes are one workload in the report: the metric names tell them apart.
     private static Metric Of(string op) => new("latency", $"{op} p50", "ns");
 
-    public override (string File, string[] Args) Command(BenchMachine machine, BenchTools t) => machine == BenchMachine.Jit
-        ? (t.Jit, ["run", "--kernel", t.LatencyGuest!, "--smp", "2", "--timeout", "300"])
-        : (t.Qemu!, [.. QemuVirt("512", 2), "-kernel", t.LatencyGuest!]);
+    public override (string File, string[] Args) Command(BenchMachine machine, BenchTools t)
+    {
+        string elf = (mmu ? t.LatencyMmuGuest : t.LatencyGuest) ?? throw new InvalidOperationException($"no latency guest for {Name}");
+        return machine == BenchMachine.Jit
+            ? (t.Jit, ["run", "--kernel", elf, "--smp", "2", "--timeout", "300"])
+            : (t.Qemu!, [.. QemuVirt("512", 2), "-kernel", elf]);
+    }
 
     [GeneratedRegex(@"^latency (\S+) (?:mean=([0-9.]+) p50=([0-9.]+) p99=([0-9.]+) n=(\d+)|n/a)")]
     private static partial Regex LatencyLine();
@@ -293,7 +309,7 @@ public sealed partial class LatencyWorkload : Workload
         var p50 = new Dictionary<string, double?>();
         foreach (var (_, line) in output)
             if (ParseLine(line) is { } l) p50[l.Operation] = l.P50;
-        return Operations.Select(op => (Of(op), p50.GetValueOrDefault(op)));
+        return Names.Select(op => (Of(op), p50.GetValueOrDefault(op)));
     }
 }
 

@@ -18,8 +18,10 @@ internal static class BenchCommand
     private const string Help = """
         Workloads:
           boot     Debian's arm64 kernel with the test initramfs: wall time from start to BOOT-OK
-          latency  guests/sys/latency on two vCPUs: p50 of MMIO read/write, HVC, SMC, GIC ack+EOI, self-SGI,
-                   timer interrupt lateness and IPI round trip, timed in the guest with CNTVCT
+          latency  guests/sys/latency on two vCPUs: p50 of MMIO read/write, HVC (a known and an unknown
+                   function), SMC, GIC ack+EOI, self-SGI, timer interrupt lateness and IPI round trip, timed
+                   in the guest with CNTVCT; once with the MMU off and once with it on as an OS runs (the
+                   names ending in /mmu)
           cpu      the bench initramfs: sha256sum and gzip -1 over N MiB of zeros, timed in the guest
           shell    the bench initramfs: a busybox sh while loop of N iterations of integer arithmetic,
                    timed in the guest
@@ -98,7 +100,7 @@ internal static class BenchCommand
         if (!noQemu && qemu is null) stderr.WriteLine("jit bench: qemu-system-aarch64 not found; measuring Jit only");
 
         var workloads = new List<Workload>();
-        string? kernel = null, testInitrd = null, benchInitrd = null, latency = null;
+        string? kernel = null, testInitrd = null, benchInitrd = null, latency = null, latencyMmu = null;
         string cache = Environment.GetEnvironmentVariable("JIT_CACHE") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "jit");
         bool inGuest = only.Intersect(InGuestWorkloads).Any();
         if (only.Contains("boot") || inGuest)
@@ -116,7 +118,9 @@ internal static class BenchCommand
         {
             if (!Make(root, stderr, "latency")) return CommandLine.ExitCodes.Failure;
             latency = Path.Combine(root, "guests", "build", "sys-latency.elf");
-            workloads.Add(new LatencyWorkload());
+            latencyMmu = Path.Combine(root, "guests", "build", "sys-latency-mmu.elf");
+            workloads.Add(new LatencyWorkload(mmu: false));
+            workloads.Add(new LatencyWorkload(mmu: true));
         }
         if (inGuest)
         {
@@ -129,7 +133,7 @@ internal static class BenchCommand
             if (only.Contains("fsio")) workloads.Add(new FsioWorkload(sizes.FsioFiles, smp));
             if (only.Contains("pipe")) workloads.Add(new PipeWorkload(sizes.PipeRounds, smp));
         }
-        var tools = new BenchTools(jit, qemu, kernel, testInitrd, benchInitrd, latency);
+        var tools = new BenchTools(jit, qemu, kernel, testInitrd, benchInitrd, latency, latencyMmu);
         var machines = qemu is null ? new[] { BenchMachine.Jit } : [BenchMachine.Jit, BenchMachine.Qemu];
 
         var results = new List<MetricResult>();
