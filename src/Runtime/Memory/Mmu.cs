@@ -377,12 +377,11 @@ public sealed unsafe class Mmu
 
     /// <summary>
     /// Caches the translation of a device page as an I/O entry (see <see cref="SoftTlb.IoFlag"/>): the access
-    /// still goes to the bus, but the next one skips the table walk. Only where the MMU is on: with it off the
-    /// walk is the identity and costs nothing.
+    /// still goes to the bus, but the next one skips the table walk and the search of RAM for the address.
     /// </summary>
     private void FillIo(TlbEntry* table, ulong va, uint el, ulong pa, int blockShift)
     {
-        if (!MmuEnabled || !Cacheable(va)) return;
+        if (!Cacheable(va)) return;
         if (blockShift > 12) Tlb.NoteBlock(va, blockShift);
         TlbEntry* e = Entry(table, va, el);
         e->Tag = (va & PageMask) | SoftTlb.IoFlag;
