@@ -204,6 +204,24 @@ public sealed unsafe class Mmu
         finally { deferAborts = false; }
     }
 
+    /// <summary>
+    /// DC ZVA's zeroing of the 64-byte block at <paramref name="va"/> (aligned) as eight 8-byte writes, with the
+    /// abort of the first that fails deferred, as for <see cref="ReadDeferred"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public bool ZeroBlockDeferred(ulong va, uint el, ulong pc)
+    {
+        s->PC = pc;
+        deferAborts = true;
+        try
+        {
+            for (ulong offset = 0; offset < 64; offset += 8)
+                if (!WriteAs(va + offset, 8, el, 0)) return false;
+            return true;
+        }
+        finally { deferAborts = false; }
+    }
+
     /// <summary>Takes the Data Abort the last failed deferred access recorded, now that the state is complete.</summary>
     public void TakeDeferredAbort() => ExceptionEntry.DataAbort(s, abortVa, abortWrite, abortStatus);
 

@@ -118,6 +118,46 @@ public unsafe class Tier1Tests
         Assert.Equal(0x4000_0048UL, m.State->ElrEl1); // the MRS after the 18 instructions before it
     }
 
+    /// <summary>
+    /// DC ZVA in compiled code zeroes exactly the aligned 64-byte block around its operand, through the TLB and
+    /// through the slow path, and an unmapped operand (with the MMU off: beyond RAM, no device) takes a write
+    /// abort at the DC's PC.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void DcZvaZeroesTheAlignedBlockAndFaultsAsAWrite(bool inlineTlb)
+    {
+        using var m = Machine(Sync with { InlineTlb = inlineTlb });
+        m.Ram.Write(0x4010_0000, Enumerable.Repeat((byte)0xAA, 256).ToArray());
+        m.Load("""
+            ldr x0, =0x40000800
+            msr vbar_el1, x0
+            ldr x1, =0x40100047
+            mov x2, #3
+            1: dc zva, x1
+            subs x2, x2, #1
+            b.ne 1b
+            ldr x3, =0x7000000000
+            fault: dc zva, x3
+            hvc #0
+            .ltorg
+            .org 0x800
+            .org 0xa00
+            hvc #7
+            """);
+        Assert.Equal(ExitReason.Hvc, m.Run());
+        Assert.Equal([(ushort)7], m.HvcCalls);
+        byte[] after = new byte[256];
+        m.Ram.Read(0x4010_0000, after);
+        Assert.All(after[..64], b => Assert.Equal(0xAA, b));
+        Assert.All(after[64..128], b => Assert.Equal(0, b));
+        Assert.All(after[128..], b => Assert.Equal(0xAA, b));
+        Assert.Equal(0x25UL, m.State->EsrEl1 >> 26); // EC 0x25: Data Abort from the current EL
+        Assert.NotEqual(0UL, m.State->EsrEl1 & (1UL << 6)); // WnR: a write
+        Assert.Equal(0x4000_0020UL, m.State->ElrEl1); // the second DC ZVA
+    }
+
     [Fact]
     public void FaultingLoadTakesTheDataAbortWithTheRightPcAndCount()
     {
