@@ -35,14 +35,16 @@ internal sealed unsafe partial class BlockCompiler
                 if (I.Op == Op.Tbnz) e.Not();
                 ConditionalBranch(i, here + (long)I.Imm);
                 return true;
+            // An indirect branch has a successor slot too, holding the target it took last: a return to the
+            // same caller, or a call through the same pointer, then skips the jump cache.
             case Op.Br: case Op.Ret:
                 Ld(I.Rn); e.St(target);
-                ExitTo(i + 1, () => e.Ld(target));
+                ExitTo(i + 1, () => e.Ld(target), staticExits++);
                 return true;
             case Op.Blr:
                 Ld(I.Rn); e.St(target);
                 PcPlus(here + 4); St(30);
-                ExitTo(i + 1, () => e.Ld(target));
+                ExitTo(i + 1, () => e.Ld(target), staticExits++);
                 return true;
 
             // ---- Loads and stores ----

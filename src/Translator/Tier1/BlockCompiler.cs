@@ -507,6 +507,7 @@ internal sealed unsafe partial class BlockCompiler
             e.Br(OpCodes.Br, resume);
             // It left: the state is the executor's now, except registers it never touched.
             e.Mark(left);
+            NoExitSlot();
             WriteBack(new FlagState(FlagKind.InLocal, 0, false), touched, false);
             e.Ld(retired); e.I4(i); e.Op(OpCodes.Add);
             e.Op(OpCodes.Ret);
@@ -545,6 +546,15 @@ internal sealed unsafe partial class BlockCompiler
         return touched;
     }
 
+    /// <summary>
+    /// Records that the region left by no successor slot (an exception, an instruction that left): the
+    /// dispatcher must not take the next PC, a vector, for the successor of the exit it took last time.
+    /// </summary>
+    private void NoExitSlot()
+    {
+        e.Arg(ArgClosure); e.I4(-1); e.StoreField(ExitField);
+    }
+
     /// <summary>Heads for a fault tail with instruction <paramref name="i"/> not retired; PC is already stored.</summary>
     private void LeaveForFault(int i, FlagState f, Label tail)
     {
@@ -556,6 +566,7 @@ internal sealed unsafe partial class BlockCompiler
     private void FaultTail(Label tail, Action takeException)
     {
         e.Mark(tail);
+        NoExitSlot();
         MaterializeRecordedFlags();
         WriteBack(new FlagState(FlagKind.InLocal, 0, true));
         takeException();
