@@ -319,13 +319,19 @@ public sealed unsafe class Mmu
     /// </summary>
     public byte* AtomicAddress(ulong va, int size, bool write)
     {
+        // The kernel's locks and reference counts are atomics: a TLB hit (which also proves the alignment, as
+        // for plain accesses) must not cost a table walk. A write entry never maps a page holding code.
+        uint el = s->EL;
+        TlbEntry* table = write ? Tlb.Write : Tlb.Read;
+        TlbEntry* e = Entry(table, va, el);
+        if (e->Tag == (va & (PageMask | (ulong)(size - 1)))) return (byte*)((long)va + e->Addend);
         s->Counters.TlbMisses++;
         if ((va & (ulong)(size - 1)) != 0)
         {
             ExceptionEntry.DataAbort(s, va, write, FaultStatus.Alignment);
             return null;
         }
-        if (!Translate(va, write ? AccessKind.Write : AccessKind.Read, s->EL, out ulong pa, out uint fault))
+        if (!Translate(va, write ? AccessKind.Write : AccessKind.Read, el, out ulong pa, out uint fault, out int blockShift))
         {
             ExceptionEntry.DataAbort(s, va, write, fault);
             return null;
@@ -337,6 +343,7 @@ public sealed unsafe class Mmu
             return null;
         }
         if (write && Ram.IsCodePage(pa)) Ram.NotifyCodeWrite(pa, size);
+        else Fill(table, va, el, page, blockShift);
         return page + (va & 0xFFF);
     }
 
