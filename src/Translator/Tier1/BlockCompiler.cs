@@ -56,6 +56,7 @@ internal sealed unsafe partial class BlockCompiler
     private static readonly MethodInfo ReadDeferred = Emitter.Method(typeof(Mmu), nameof(Mmu.ReadDeferred), typeof(ulong), typeof(int), typeof(uint), typeof(ulong), typeof(ulong).MakeByRefType());
     private static readonly MethodInfo WriteDeferred = Emitter.Method(typeof(Mmu), nameof(Mmu.WriteDeferred), typeof(ulong), typeof(int), typeof(uint), typeof(ulong), typeof(ulong));
     private static readonly MethodInfo ZeroBlockDeferred = Emitter.Method(typeof(Mmu), nameof(Mmu.ZeroBlockDeferred), typeof(ulong), typeof(uint), typeof(ulong));
+    private static readonly MethodInfo MemoryBarrier = Emitter.Method(typeof(Interlocked), nameof(Interlocked.MemoryBarrier));
     private static readonly MethodInfo TakeDeferredAbort = Emitter.Method(typeof(Mmu), nameof(Mmu.TakeDeferredAbort));
 
     // Argument 0 is the RegionClosure the delegate is bound to; the delegate's own parameters follow.
@@ -196,7 +197,8 @@ internal sealed unsafe partial class BlockCompiler
             for (int i = 0; i < n && !ended; i++)
             {
                 if (Supported(in insts[i])) ended = EmitInstruction(i, in insts[i]);
-                else if (!TrySystemRegisterRead(i, b, in insts[i]) && !TryZeroBlock(i, b, in insts[i])) ThroughExecutor(i, b, in insts[i]);
+                else if (!TrySystemRegisterRead(i, b, in insts[i]) && !TryZeroBlock(i, b, in insts[i]) && !TryAcquireRelease(i, b, in insts[i]))
+                    ThroughExecutor(i, b, in insts[i]);
             }
             if (ended) continue;
             if (n < insts.Length) ExitTo(n, Here(n));

@@ -158,6 +158,56 @@ public unsafe class Tier1Tests
         Assert.Equal(0x4000_0020UL, m.State->ElrEl1); // the second DC ZVA
     }
 
+    /// <summary>
+    /// LDAR and STLR in compiled code: every size stores and loads (zero-extended) what the interpreter would,
+    /// a compare's flags survive them, and a misaligned address is an alignment fault even with SCTLR_EL1.A clear.
+    /// </summary>
+    [Fact]
+    public void AcquireAndReleaseAccessesMoveDataAndFaultWhenMisaligned()
+    {
+        using var m = Machine(Sync);
+        m.Load("""
+            ldr x0, =0x40000800
+            msr vbar_el1, x0
+            ldr x1, =0x40100000
+            ldr x2, =0x8877665544332211
+            mov x9, #4
+            1: subs x9, x9, #1
+            stlr x2, [x1]
+            add x3, x1, #8
+            stlr w2, [x3]
+            add x3, x1, #16
+            stlrh w2, [x3]
+            add x3, x1, #24
+            stlrb w2, [x3]
+            ldar x4, [x1]
+            add x3, x1, #8
+            ldar w5, [x3]
+            add x3, x1, #16
+            ldarh w6, [x3]
+            add x3, x1, #24
+            ldarb w7, [x3]
+            b.ne 1b
+            add x3, x1, #2
+            fault: ldar w8, [x3]
+            hvc #0
+            .ltorg
+            .org 0x800
+            .org 0xa00
+            hvc #7
+            """);
+        Assert.Equal(ExitReason.Hvc, m.Run());
+        Assert.Equal([(ushort)7], m.HvcCalls);
+        Assert.Equal(0UL, m.X(9));
+        Assert.Equal(0x8877665544332211UL, m.X(4));
+        Assert.Equal(0x44332211UL, m.X(5));
+        Assert.Equal(0x2211UL, m.X(6));
+        Assert.Equal(0x11UL, m.X(7));
+        Assert.Equal(0x25UL, m.State->EsrEl1 >> 26); // Data Abort from the current EL
+        Assert.Equal(0x21UL, m.State->EsrEl1 & 0x3F); // DFSC: alignment fault
+        Assert.Equal(0x4010_0002UL, m.State->FarEl1);
+    }
+
     [Fact]
     public void FaultingLoadTakesTheDataAbortWithTheRightPcAndCount()
     {
