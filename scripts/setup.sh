@@ -25,6 +25,15 @@ packages=(
   apt dpkg ca-certificates
   # stty puts the terminal in raw mode for ./jit boot's console; timeout bounds the benchmark scripts.
   coreutils
+  # qemu-img makes and checks the qcow2 images the disk tests read and write.
+  qemu-utils
+  # depmod resolves the dependencies of the kernel modules an initramfs carries (the kernel package has no
+  # modules.dep).
+  kmod
+  # The Debian root file system image (scripts/make-rootfs.sh): mmdebstrap builds it, qemu-user-static runs the
+  # arm64 maintainer scripts through binfmt_misc (binfmt-support registers it, arch-test checks it works; both
+  # only Recommends), mke2fs makes the ext4 image.
+  mmdebstrap qemu-user-static binfmt-support arch-test e2fsprogs
 )
 
 missing=()
