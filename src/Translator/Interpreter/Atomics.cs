@@ -171,49 +171,14 @@ public sealed unsafe partial class BlockInterpreter
     /// <summary>LDADD, LDCLR, LDEOR, LDSET, LD{S,U}{MAX,MIN} and SWP: Rt receives the old value.</summary>
     private bool ReadModifyWrite(in Inst I, ulong ea)
     {
-        int sizeLog2 = I.A;
-        byte* p = mmu.AtomicAddress(ea, 1 << sizeLog2, true);
+        byte* p = mmu.AtomicAddress(ea, 1 << I.A, true);
         if (p == null) return false;
-        ulong operand = s->X[I.Rm];
-        int bits = 8 << sizeLog2;
-        ulong mask = Bits.Ones(bits);
-        while (true)
-        {
-            ulong old = Load(p, sizeLog2);
-            ulong value = I.Op switch
-            {
-                Op.Ldadd => old + operand,
-                Op.Ldclr => old & ~operand,
-                Op.Ldeor => old ^ operand,
-                Op.Ldset => old | operand,
-                Op.Ldsmax => Bits.SignExtend(old, bits) >= Bits.SignExtend(operand & mask, bits) ? old : operand,
-                Op.Ldsmin => Bits.SignExtend(old, bits) <= Bits.SignExtend(operand & mask, bits) ? old : operand,
-                Op.Ldumax => old >= (operand & mask) ? old : operand,
-                Op.Ldumin => old <= (operand & mask) ? old : operand,
-                _ => operand,
-            };
-            if (CompareExchange(p, sizeLog2, old, value & mask) == old)
-            {
-                s->X[I.Rd] = old;
-                return true;
-            }
-        }
+        s->X[I.Rd] = HostAtomics.ReadModifyWrite(p, I.A, I.Op, s->X[I.Rm]);
+        return true;
     }
 
-    private static ulong Load(byte* p, int sizeLog2) => sizeLog2 switch
-    {
-        0 => Volatile.Read(ref *p),
-        1 => Volatile.Read(ref *(ushort*)p),
-        2 => Volatile.Read(ref *(uint*)p),
-        _ => Volatile.Read(ref *(ulong*)p),
-    };
+    private static ulong Load(byte* p, int sizeLog2) => HostAtomics.Load(p, sizeLog2);
 
-    /// <summary>Atomically replaces <paramref name="expected"/> with <paramref name="desired"/>; returns the old value.</summary>
-    private static ulong CompareExchange(byte* p, int sizeLog2, ulong expected, ulong desired) => sizeLog2 switch
-    {
-        0 => Interlocked.CompareExchange(ref *p, (byte)desired, (byte)expected),
-        1 => Interlocked.CompareExchange(ref *(ushort*)p, (ushort)desired, (ushort)expected),
-        2 => Interlocked.CompareExchange(ref *(uint*)p, (uint)desired, (uint)expected),
-        _ => Interlocked.CompareExchange(ref *(ulong*)p, desired, expected),
-    };
+    private static ulong CompareExchange(byte* p, int sizeLog2, ulong expected, ulong desired) =>
+        HostAtomics.CompareExchange(p, sizeLog2, expected, desired);
 }

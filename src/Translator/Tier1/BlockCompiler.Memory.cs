@@ -206,6 +206,63 @@ internal sealed unsafe partial class BlockCompiler
         return true;
     }
 
+    /// <summary>
+    /// The LSE atomics the kernel's spinlocks, reference counts and cmpxchg use (2.4 M CAS and LDADD alone on
+    /// find / plus 300 fork+execs, each a trip through the executor before): on a write-TLB hit, one host
+    /// locked instruction on the page (the entry proves alignment and write permission, and never maps code);
+    /// a miss, a misaligned address or a fault goes to the executor, which fills the TLB or takes the abort.
+    /// CASP and the exclusives stay with the executor. False for any other instruction.
+    /// </summary>
+    private bool TryAtomic(int i, Block member, in Inst inst)
+    {
+        if (!inlineTlb || inst.Op is not (Op.Cas or Op.Ldadd or Op.Ldclr or Op.Ldeor or Op.Ldset or Op.Ldsmax
+                or Op.Ldsmin or Op.Ldumax or Op.Ldumin or Op.Swp)) return false;
+        int size = 1 << inst.A;
+        Label stub = e.Label(), resume = e.Label();
+        SpAlignmentCheck(i, inst.Rn);
+        Ld(inst.Rn); e.St(va);
+        TlbProbe(ArgWriteTlb, va, size, false, stub);
+        bool wide = inst.A >= 2;
+        string? fast = inst.Op switch
+        {
+            Op.Ldadd => "Add", Op.Ldset => "Set", Op.Ldclr => "Clear", Op.Swp => "Swap", Op.Cas => "CompareAndSwap",
+            _ => null,
+        };
+        if (inst.Op == Op.Cas)
+        {
+            if (wide)
+            {
+                Ld(inst.Rm); Ld(inst.Rd);
+                e.Call(Emitter.Method(typeof(HostAtomics), fast + (inst.A == 2 ? "32" : "64"), typeof(byte*), typeof(ulong), typeof(ulong)));
+            }
+            else
+            {
+                e.St(entry);
+                e.Ld(entry); e.I4(inst.A); Ld(inst.Rm); Ld(inst.Rd);
+                e.Call(Emitter.Method(typeof(HostAtomics), nameof(HostAtomics.CompareAndSwap), typeof(byte*), typeof(int), typeof(ulong), typeof(ulong)));
+            }
+            St(inst.Ra);
+        }
+        else
+        {
+            if (wide && fast != null)
+            {
+                Ld(inst.Rm);
+                e.Call(Emitter.Method(typeof(HostAtomics), fast + (inst.A == 2 ? "32" : "64"), typeof(byte*), typeof(ulong)));
+            }
+            else
+            {
+                e.St(entry);
+                e.Ld(entry); e.I4(inst.A); e.I4((int)inst.Op); Ld(inst.Rm);
+                e.Call(Emitter.Method(typeof(HostAtomics), nameof(HostAtomics.ReadModifyWrite), typeof(byte*), typeof(int), typeof(Op), typeof(ulong)));
+            }
+            St(inst.Rd);
+        }
+        e.Mark(resume);
+        ExecutorStub(i, member, in inst, stub, resume, keepsFlags: true);
+        return true;
+    }
+
     /// <summary>DC ZVA's key (op1 3, CRn 7, CRm 4, op2 1).</summary>
     private static readonly int DcZvaKey = SystemRegisterFile.Key(1, 3, 7, 4, 1);
 

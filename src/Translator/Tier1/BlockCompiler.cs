@@ -197,7 +197,8 @@ internal sealed unsafe partial class BlockCompiler
             for (int i = 0; i < n && !ended; i++)
             {
                 if (Supported(in insts[i])) ended = EmitInstruction(i, in insts[i]);
-                else if (!TrySystemRegisterRead(i, b, in insts[i]) && !TryZeroBlock(i, b, in insts[i]) && !TryAcquireRelease(i, b, in insts[i]))
+                else if (!TrySystemRegisterRead(i, b, in insts[i]) && !TryZeroBlock(i, b, in insts[i]) && !TryAcquireRelease(i, b, in insts[i])
+                    && !TryAtomic(i, b, in insts[i]) && !TrySystemWrite(i, b, in insts[i]))
                     ThroughExecutor(i, b, in insts[i]);
             }
             if (ended) continue;
@@ -460,6 +461,57 @@ internal sealed unsafe partial class BlockCompiler
         St(inst.Rd);
         e.Mark(resume);
         // MRS leaves the flags alone, so the executor's path keeps their form too.
+        ExecutorStub(i, member, in inst, stub, resume, keepsFlags: true);
+        return true;
+    }
+
+    /// <summary>
+    /// The PSTATE and system-register writes of every kernel entry and return (MSR DAIFSet/DAIFClr, MSR DAIF
+    /// and MSR SP_EL0, each of which used to leave the region) and ISB: done in IL at EL1, and the region goes
+    /// on. Unmasking re-reads the IRQ mask; if an interrupt is pending and now unmasked, the executor runs the
+    /// write again (it is idempotent) and leaves, so the dispatcher takes the interrupt before the next
+    /// instruction. ISB needs nothing: an instruction that changes context leaves the region itself. EL0, and
+    /// SP_EL0 while it is the stack pointer, go to the executor for the trap or UNDEFINED. False for any other
+    /// instruction.
+    /// </summary>
+    private bool TrySystemWrite(int i, Block member, in Inst inst)
+    {
+        bool daifImmediate = inst.Op == Op.MsrImm && inst.A == 3 && inst.B is 6 or 7;
+        int key = inst.Op == Op.MsrReg ? (int)inst.Imm : -1;
+        if (inst.Op == Op.Isb) return true;
+        if (!daifImmediate && key is not (SystemRegisterFile.DAIF or SystemRegisterFile.SP_EL0)) return false;
+        Label stub = e.Label(), resume = e.Label();
+        e.Ld(el); e.Br(OpCodes.Brfalse, stub);
+        if (key == SystemRegisterFile.SP_EL0)
+        {
+            e.LoadState(SpSelOffset, OpCodes.Ldind_U4); e.Br(OpCodes.Brfalse, stub);
+            Ld(inst.Rd); e.St(val1);
+            e.StoreState(SpEl0Offset, val1, OpCodes.Stind_I8);
+        }
+        else
+        {
+            bool masksOnly = daifImmediate && inst.B == 6;
+            if (daifImmediate)
+            {
+                ulong bits = (ulong)inst.C << 6;
+                e.LoadState(DaifOffset, OpCodes.Ldind_I8);
+                if (masksOnly) { e.U8(bits); e.Op(OpCodes.Or); }
+                else { e.U8(~bits); e.Op(OpCodes.And); }
+            }
+            else { Ld(inst.Rd); e.U8(0x3C0); e.Op(OpCodes.And); }
+            e.St(val1);
+            e.StoreState(DaifOffset, val1, OpCodes.Stind_I8);
+            e.Arg(ArgState);
+            e.Call(Emitter.Method(typeof(Tier1Ops), nameof(Tier1Ops.IrqMask), typeof(CpuState*)));
+            e.St(irqMask);
+            if (!masksOnly)
+            {
+                e.Arg(ArgState); e.I4(IrqPendingOffset); e.Op(OpCodes.Add); e.Op(OpCodes.Volatile); e.Op(OpCodes.Ldind_I4);
+                e.Ld(irqMask); e.Op(OpCodes.And);
+                e.Br(OpCodes.Brtrue, stub);
+            }
+        }
+        e.Mark(resume);
         ExecutorStub(i, member, in inst, stub, resume, keepsFlags: true);
         return true;
     }

@@ -157,6 +157,45 @@ public unsafe class RegionTests
         Assert.InRange(m.State->ElrEl1, TestMachine.RamBase, TestMachine.RamBase + 4);
     }
 
+    /// <summary>
+    /// MSR DAIFSet, MSR DAIF, MSR SP_EL0 and ISB run inside a compiled loop: a pending interrupt stays pending
+    /// while masked and is taken right after the MSR DAIF that unmasks it on the 100th pass (ELR the next
+    /// instruction), and SP_EL0 holds what was written, as the interpreter gives.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void PstateWritesInARegionTakeAPendingInterruptWhenItIsUnmasked(bool compiled)
+    {
+        const string Source = """
+            mov x0, #0
+            mov x7, #0x80
+            1: add x0, x0, #1
+            msr daifset, #2
+            msr sp_el0, x0
+            isb
+            mrs x4, sp_el0
+            cmp x0, #100
+            csel x6, xzr, x7, eq
+            msr daif, x6
+            add x5, x5, #1
+            b 1b
+            """;
+        using var m = Machine(compiled ? Regions : Interpreted, Source);
+        m.Load("hvc #2", 0x4000_1280); // IRQ, current EL with SP_ELx
+        m.State->VbarEl1 = 0x4000_1000;
+        m.State->IrqPending = 1;
+        Assert.Equal(ExitReason.Hvc, m.Run());
+        Assert.Equal([(ushort)2], m.HvcCalls);
+        Assert.Equal(100UL, m.X(0));
+        Assert.Equal(100UL, m.X(4));
+        Assert.Equal(100UL, m.State->SpEl0);
+        Assert.Equal(99UL, m.X(5)); // taken before the instruction after the unmasking MSR
+        Assert.Equal(TestMachine.RamBase + 4 * 10, m.State->ElrEl1);
+        Assert.Equal(0UL, m.State->SpsrEl1 & 0x80); // the I bit it saved: unmasked
+        Assert.Equal(2UL + 10 * 99 + 8 + 1, m.State->Retired); // and the vector's HVC
+    }
+
     [Fact]
     public void CodePatchedInsideARegionRunsAfterIcIvauAndIsb()
     {

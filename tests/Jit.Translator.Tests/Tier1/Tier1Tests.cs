@@ -208,6 +208,75 @@ public unsafe class Tier1Tests
         Assert.Equal(0x4010_0002UL, m.State->FarEl1);
     }
 
+    /// <summary>
+    /// The LSE atomics in compiled code: each returns the old value (zero-extended at its size), leaves the
+    /// new one in memory, keeps a compare's flags, and one to an unmapped address takes the data abort as a
+    /// write at that instruction.
+    /// </summary>
+    [Fact]
+    public void LseAtomicsReturnTheOldValueAndFaultAsWrites()
+    {
+        using var m = Machine(Sync);
+        m.Load("""
+            .arch armv8.1-a
+            ldr x0, =0x40000800
+            msr vbar_el1, x0
+            ldr x1, =0x40100000
+            mov x9, #3
+            1: cmp x9, #1
+            mov x2, #5
+            ldaddal x2, x3, [x1]
+            mov w2, #0xF0
+            add x4, x1, #8
+            ldsetl w2, w5, [x4]
+            mov w2, #0x30
+            ldclr w2, w6, [x4]
+            mov x2, #77
+            add x4, x1, #16
+            swp x2, x7, [x4]
+            add x4, x1, #24
+            mov x10, #0
+            mov x11, #9
+            casal x10, x11, [x4]
+            add x4, x1, #32
+            mov w2, #0xFF
+            ldeorh w2, w12, [x4]
+            mov w2, #0x7F
+            ldsmaxb w2, w13, [x4]
+            csinc x14, x14, x14, ne
+            subs x9, x9, #1
+            b.ne 1b
+            ldr x4, =0x90000000
+            fault: ldadd x2, x15, [x4]
+            hvc #0
+            .ltorg
+            .org 0x800
+            .org 0xa00
+            hvc #7
+            """);
+        Assert.Equal(ExitReason.Hvc, m.Run());
+        Assert.Equal([(ushort)7], m.HvcCalls);
+        byte[] after = new byte[40];
+        m.Ram.Read(0x4010_0000, after);
+        Assert.Equal(15UL, BitConverter.ToUInt64(after, 0)); // three LDADDs of 5
+        Assert.Equal(10UL, m.X(3)); // the third one's old value
+        Assert.Equal(0xC0U, BitConverter.ToUInt32(after, 8)); // LDSET 0xF0, then LDCLR 0x30
+        Assert.Equal(0xC0UL, m.X(5));
+        Assert.Equal(0xF0UL, m.X(6));
+        Assert.Equal(77UL, BitConverter.ToUInt64(after, 16));
+        Assert.Equal(77UL, m.X(7));
+        Assert.Equal(9UL, BitConverter.ToUInt64(after, 24)); // CAS succeeds once: 0 -> 9
+        Assert.Equal(9UL, m.X(10)); // and later compares see 9
+        // LDEORH 0xFF then LDSMAXB 0x7F: a signed maximum, so 0x80 (-128) and 0xFF (-1) give way to 0x7F.
+        Assert.Equal(0x007F, BitConverter.ToUInt16(after, 32));
+        Assert.Equal(0x7FUL, m.X(12));
+        Assert.Equal(0x80UL, m.X(13));
+        Assert.Equal(1UL, m.X(14)); // the CMP's flags survived the atomics: NE on two of three passes
+        Assert.Equal(0x25UL, m.State->EsrEl1 >> 26); // Data Abort from the current EL
+        Assert.NotEqual(0UL, m.State->EsrEl1 & (1UL << 6)); // WnR: a write
+        Assert.Equal(0x9000_0000UL, m.State->FarEl1);
+    }
+
     [Fact]
     public void FaultingLoadTakesTheDataAbortWithTheRightPcAndCount()
     {
