@@ -62,6 +62,9 @@ public sealed class RegisteredShm(ArrayMachineMemory memory, ulong cookie, ulong
     public ulong Address(int at) => Pages[(Offset + at) / PageAllocator.PageSize] + (ulong)((Offset + at) % PageAllocator.PageSize);
 }
 
+/// <summary>A call left suspended at an RPC: where its argument struct is and the RPC's registers.</summary>
+public readonly record struct PendingCall(ulong At, int Count, ulong? InlineRpcArg, SecureCall Rpc, uint Smc);
+
 /// <summary>How the driver passes the argument struct.</summary>
 public enum ArgMode
 {
@@ -110,6 +113,10 @@ public sealed class LinuxOpteeDriver
 
     /// <summary>Answer the next RPC_FUNC_ALLOC with a null address, as a driver out of memory does.</summary>
     public bool FailNextRpcAlloc { get; set; }
+    /// <summary>Answer the next RPC_FUNC_ALLOC, or the next SHM_ALLOC, with this address instead of memory of its own.</summary>
+    public ulong? BadRpcAllocAddress { get; set; }
+    public ulong? BadShmAllocAddress { get; set; }
+
     /// <summary>Answer SHM_ALLOC with a page list (a dynamically allocated buffer) rather than one physical address.</summary>
     public bool NoncontigShmAlloc { get; set; }
 
@@ -213,6 +220,17 @@ public sealed class LinuxOpteeDriver
     /// <summary>Writes the message where <paramref name="mode"/> puts it, makes the call, answers RPCs, reads the result.</summary>
     public MsgResult Call(uint cmd, uint func, uint session, Param[] ps, ArgMode? mode = null, uint cancelId = 0)
     {
+        var pending = Start(cmd, func, session, ps, mode, cancelId);
+        return ReadArg(pending.At, pending.Smc, ps.Length);
+    }
+
+    /// <summary>
+    /// Like <see cref="Call"/>, but stops at the RPC after <paramref name="stopAfterRpcs"/> answered ones, leaving the
+    /// call suspended in the secure world; <see cref="Finish"/> answers it and goes on.
+    /// </summary>
+    public PendingCall Start(uint cmd, uint func, uint session, Param[] ps, ArgMode? mode = null, uint cancelId = 0,
+        int stopAfterRpcs = int.MaxValue)
+    {
         var m = mode ?? DefaultMode;
         int size = OpteeMsg.ArgSize(ps.Length) + (m == ArgMode.WithArg ? 0 : OpteeMsg.ArgSize(RpcParamCount));
         ulong at;
@@ -221,12 +239,12 @@ public sealed class LinuxOpteeDriver
         {
             // optee_get_msg_arg's cache: a registered page, the argument at an offset in it.
             argCache ??= Register(PageAllocator.PageSize);
-            const int offset = 64;
+            int offset = 64 + 512 * (argSlot++ % 7);
             at = argCache.Address(offset);
             call.A0 = OpteeSmc.CallWithRegdArg;
             call.A1 = argCache.Cookie >> 32;
             call.A2 = (uint)argCache.Cookie;
-            call.A3 = offset;
+            call.A3 = (uint)offset;
         }
         else
         {
@@ -236,9 +254,21 @@ public sealed class LinuxOpteeDriver
             call.A2 = (uint)at;
         }
         WriteArg(at, cmd, func, session, cancelId, ps);
-        uint smc = Run(call, m == ArgMode.WithArg ? null : at + (ulong)OpteeMsg.ArgSize(ps.Length));
-        return ReadArg(at, smc, ps.Length);
+        ulong? inline = m == ArgMode.WithArg ? null : at + (ulong)OpteeMsg.ArgSize(ps.Length);
+        uint smc = Run(call, inline, stopAfterRpcs);
+        return new PendingCall(at, ps.Length, inline, Suspended, smc);
     }
+
+    /// <summary>Answers the RPC a call was left at and runs it to its end.</summary>
+    public MsgResult Finish(PendingCall pending)
+    {
+        var param = pending.Rpc;
+        HandleRpc(ref param, pending.InlineRpcArg);
+        param.A0 = OpteeSmc.ReturnFromRpc;
+        return ReadArg(pending.At, Run(param, pending.InlineRpcArg), pending.Count);
+    }
+
+    private int argSlot;
 
     public void WriteArg(ulong at, uint cmd, uint func, uint session, uint cancelId, Param[] ps)
     {
@@ -284,21 +314,26 @@ public sealed class LinuxOpteeDriver
             var res = param;
             monitor.Smc(ref res);
             uint a0 = (uint)res.A0;
-            if (!OpteeSmc.IsRpc(a0) || rpcs == stopAfterRpcs)
-            {
-                LastResult = res;
-                return a0;
-            }
+            LastResult = res;
+            if (!OpteeSmc.IsRpc(a0)) return a0;
             param.A0 = a0;
             param.A1 = res.A1;
             param.A2 = res.A2;
             param.A3 = res.A3;
+            if (rpcs == stopAfterRpcs)
+            {
+                Suspended = param;
+                return a0;
+            }
             HandleRpc(ref param, inlineRpcArg);
             param.A0 = OpteeSmc.ReturnFromRpc;
         }
     }
 
     public SecureCall LastResult { get; private set; }
+
+    /// <summary>The driver's register set at the RPC a call was stopped at: what RETURN_FROM_RPC is built from.</summary>
+    public SecureCall Suspended { get; private set; }
 
     private void HandleRpc(ref SecureCall param, ulong? inlineRpcArg)
     {
@@ -312,7 +347,8 @@ public sealed class LinuxOpteeDriver
                     param.A1 = param.A2 = param.A4 = param.A5 = 0;
                     break;
                 }
-                ulong pa = pages.Contiguous((int)(uint)param.A1), cookie = NewCookie();
+                ulong pa = BadRpcAllocAddress ?? pages.Contiguous((int)(uint)param.A1), cookie = NewCookie();
+                BadRpcAllocAddress = null;
                 rpcArgs[cookie] = pa;
                 param.A1 = pa >> 32;
                 param.A2 = (uint)pa;
@@ -356,7 +392,8 @@ public sealed class LinuxOpteeDriver
                 }
                 else
                 {
-                    ulong buffer = pages.Contiguous((int)value);
+                    ulong buffer = BadShmAllocAddress ?? pages.Contiguous((int)value);
+                    BadShmAllocAddress = null;
                     kernelBuffers[cookie] = buffer;
                     BinaryPrimitives.WriteUInt64LittleEndian(p, OpteeMsg.AttrTypeTmemOutput);
                     BinaryPrimitives.WriteUInt64LittleEndian(p[8..], buffer);

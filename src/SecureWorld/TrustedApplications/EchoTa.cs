@@ -22,6 +22,7 @@ public sealed class EchoTa : ITrustedApplication
     /// <summary>
     /// params[0] memref in/out: copied into a kernel buffer allocated by RPC, read back from there, freed by RPC,
     /// and returned complemented (every byte XOR 0xFF), so the result shows it went through the RPC buffer.
+    /// Cancelled during the allocation, it returns TEE_ERROR_CANCEL.
     /// </summary>
     public const uint CmdRpcRoundTrip = 4;
 
@@ -108,6 +109,8 @@ public sealed class EchoTa : ITrustedApplication
             case 1:
             {
                 if (call.RpcResult != TeeResult.Success) return call.RpcResult;
+                // Cancelled while the normal world was allocating: give up; the OS frees the buffer.
+                if (call.CancelRequested) return TeeResult.ErrorCancel;
                 var data = session.Take((int)p.Size);
                 if (!p.Buffer.Read(0, data) || !call.RpcBuffer.Write(0, data)) return TeeResult.ErrorBadParameters;
                 data.Clear();
