@@ -29,7 +29,9 @@ public sealed class Qcow2Image : IBlockImage
     private const ulong OffsetMask = 0x00FF_FFFF_FFFF_FE00;           // L1 and standard L2 entries, bits 9-55
     private const ulong L1Reserved = 0x7F00_0000_0000_01FF;           // bits 0-8 and 56-62
     private const ulong L2Reserved = 0x3F00_0000_0000_01FE;           // bits 1-8 and 56-61 of a standard entry
-    private const int L2CacheBytes = 4 << 20, RefcountCacheBytes = 1 << 20;
+
+    /// <summary>Default cache sizes: 4 MiB of L2 tables map 32 GiB of disk with 64 KiB clusters, 1 MiB of refcount blocks count 16 GiB of file.</summary>
+    public const int DefaultL2CacheBytes = 4 << 20, DefaultRefcountCacheBytes = 1 << 20;
 
     private readonly object gate = new();
     private readonly ImageFile file;
@@ -49,7 +51,7 @@ public sealed class Qcow2Image : IBlockImage
     private byte[]? compressedInput;
     private bool flushing, disposed;
 
-    private Qcow2Image(ImageFile file, Qcow2Header header)
+    private Qcow2Image(ImageFile file, Qcow2Header header, int l2CacheBytes, int refcountCacheBytes)
     {
         this.file = file;
         this.header = header;
@@ -62,12 +64,12 @@ public sealed class Qcow2Image : IBlockImage
         scratch = new byte[clusterSize];
         decompressed = new byte[clusterSize];
 
-        l2Tables = new Qcow2TableCache(file, clusterSize, Math.Max(16, L2CacheBytes / clusterSize), "L2 table")
+        l2Tables = new Qcow2TableCache(file, clusterSize, Math.Max(2, l2CacheBytes / clusterSize), "L2 table")
         {
             Check = CheckL2Table,
             WriteBackForEviction = WriteBack,
         };
-        var blocks = new Qcow2TableCache(file, clusterSize, Math.Max(16, RefcountCacheBytes / clusterSize), "refcount block")
+        var blocks = new Qcow2TableCache(file, clusterSize, Math.Max(2, refcountCacheBytes / clusterSize), "refcount block")
         {
             // During the last step of a flush the blocks only lose references, which may reach the disk at any time.
             WriteBackForEviction = () => { if (flushing) refcounts!.Blocks.WriteDirty(); else WriteBack(); },
@@ -81,13 +83,16 @@ public sealed class Qcow2Image : IBlockImage
     }
 
     /// <summary>Opens and checks a qcow2 image; read-write opens are exclusive.</summary>
+    /// <param name="l2CacheBytes">Memory for cached L2 tables (at least two tables are kept).</param>
+    /// <param name="refcountCacheBytes">Memory for cached refcount blocks (at least two).</param>
     /// <exception cref="DiskImageException">Unsupported, truncated or corrupt, with one line saying why.</exception>
-    public static Qcow2Image Open(string path, bool readOnly)
+    public static Qcow2Image Open(string path, bool readOnly,
+        int l2CacheBytes = DefaultL2CacheBytes, int refcountCacheBytes = DefaultRefcountCacheBytes)
     {
         var file = ImageFile.Open(path, readOnly);
         try
         {
-            var image = new Qcow2Image(file, Qcow2Header.Read(file));
+            var image = new Qcow2Image(file, Qcow2Header.Read(file), l2CacheBytes, refcountCacheBytes);
             image.CheckReferences();
             if (!readOnly && image.header.AutoclearFeatures != 0) image.ClearAutoclearFeatures();
             return image;
@@ -441,14 +446,14 @@ public sealed class Qcow2Image : IBlockImage
             {
                 ulong offset = e & compressedOffsetMask;
                 if ((e & Copied) != 0) return $"entry {i} is compressed with the COPIED flag set";
-                if (offset >= (ulong)fileLength) return $"entry {i} points at compressed data at 0x{offset:x}, beyond the end of the file";
+                if (offset >= (ulong)fileLength) return $"entry {i} points at compressed data at 0x{offset:x}, beyond the end of the file: truncated or corrupt";
                 continue;
             }
             ulong host = e & OffsetMask;
             if ((e & L2Reserved) != 0 || (header.Version == 2 && (e & ZeroFlag) != 0))
                 return $"entry {i} (0x{e:x}) has reserved bits set";
             if (host % (ulong)clusterSize != 0) return $"entry {i} points at 0x{host:x}, not on a cluster boundary";
-            if (host >= (ulong)fileLength) return $"entry {i} points at a cluster at 0x{host:x}, beyond the end of the file ({fileLength} bytes)";
+            if (host >= (ulong)fileLength) return $"entry {i} points at a cluster at 0x{host:x}, beyond the end of the file ({fileLength} bytes): truncated or corrupt";
             if (host == 0 && (e & Copied) != 0 && (e & ZeroFlag) == 0) return $"entry {i} is marked COPIED but has no cluster";
         }
         return null;
@@ -468,6 +473,7 @@ public sealed class Qcow2Image : IBlockImage
         }
         void Exclusive(ulong offset, string what)
         {
+            Used(offset, what);
             ulong r = refcounts.Get(offset >> clusterBits);
             if (r != 1)
                 throw new DiskImageException($"{Path}: {what} at 0x{offset:x} is marked COPIED but its refcount is {r}: corrupt (qemu-img check -r all repairs it)");

