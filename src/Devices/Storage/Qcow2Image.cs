@@ -17,11 +17,14 @@ namespace Jit.Devices.Storage;
 /// written; metadata changes stay in memory (L1 table, refcount table) or in write-back caches (L2 tables, refcount
 /// blocks) until <see cref="Flush"/>, or until a dirty table has to leave its cache, which flushes all of it.</para>
 /// <para>Flush order, each step fsynced before the next starts, so that on disk a table never points at a cluster
-/// whose contents or refcount are not yet written: (1) refcount blocks, which at this point only gain references,
-/// together with the data clusters already written; (2) refcount table entries for new blocks; (3) L2 tables;
-/// (4) L1 entries; (5) only then the references dropped by copy-on-write (the old cluster of a copied data cluster,
-/// L2 table or compressed cluster). A crash at any point leaves at worst leaked clusters, which qemu-img check
-/// reports as leaks and repairs, never a cluster in use with too low a refcount.</para>
+/// whose contents or refcount are not yet written: (1) refcount blocks, together with the data clusters already
+/// written (the blocks gain references here; the only ones dropped before this step are those of a replaced refcount
+/// table the header no longer names); (2) refcount table entries for new blocks; (3) L2 tables; (4) L1 entries;
+/// (5) only then the references dropped by copy-on-write (the old cluster of a copied data cluster, L2 table or
+/// compressed cluster). A crash at any point leaves at worst leaked clusters, which qemu-img check reports as leaks
+/// and repairs, never a cluster in use with too low a refcount.</para>
+/// <para>Requests allocate nothing once the caches are warm, except reading a compressed cluster, which creates an
+/// inflater (the last cluster inflated is kept, so the sectors that follow cost nothing).</para>
 /// </remarks>
 public sealed class Qcow2Image : IBlockImage
 {
@@ -105,7 +108,7 @@ public sealed class Qcow2Image : IBlockImage
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             file.Dispose();
-            throw new DiskImageException($"{path}: read error: {ImageFile.OneLine(e.Message)}", e);
+            throw new DiskImageException($"{path}: I/O error while opening: {ImageFile.OneLine(e.Message)}", e);
         }
         catch
         {

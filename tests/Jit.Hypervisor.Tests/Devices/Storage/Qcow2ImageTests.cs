@@ -255,6 +255,25 @@ public class Qcow2ImageTests
     }
 
     [Fact]
+    public void PersistentBitmapsAreMarkedStaleBeforeTheFirstWrite()
+    {
+        // Autoclear feature bits name data a writer must keep up to date or disown (qcow2.txt): a read-only open
+        // leaves the bitmap's bit alone, a read-write open clears it, and QEMU then treats the bitmap as stale.
+        using var scratch = new ImageScratch();
+        string path = scratch.CreateQcow2("disk.qcow2", "1M");
+        scratch.QemuImg("bitmap", "--add", path, "b0");
+        Assert.Equal(1UL, ImageScratch.ReadU64(path, 88));
+        using (Qcow2Image.Open(path, readOnly: true)) { }
+        Assert.Equal(1UL, ImageScratch.ReadU64(path, 88));
+        using (var image = Qcow2Image.Open(path, readOnly: false))
+            Assert.Equal(BlockStatus.Ok, image.Write(0, new byte[4096]));
+        Assert.Equal(0UL, ImageScratch.ReadU64(path, 88));
+        var r = TestProcess.Run("qemu-img", ["check", path], TimeSpan.FromSeconds(60));
+        Assert.Contains("bitmaps are now considered inconsistent", r.Stderr);
+        Assert.NotEqual(2, r.ExitCode); // the bitmap's clusters count as leaks, nothing is corrupt
+    }
+
+    [Fact]
     public void StatusesForRangeReadOnlyAndClosedImages()
     {
         using var scratch = new ImageScratch();
