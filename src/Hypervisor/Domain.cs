@@ -1,4 +1,5 @@
 using Jit.Hypervisor.Smccc;
+using Jit.Hypervisor.Xen;
 using Jit.Runtime;
 using Jit.Runtime.Memory;
 using Jit.Runtime.Timers;
@@ -25,12 +26,16 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
         Smccc = new SmcccDispatcher();
         Smccc.Route(SmcccOwner.ArmArchitecture, new ArchCalls());
         Smccc.RoutePsci(new Psci(this));
+        Hypercalls = new Hypercalls(this);
     }
 
     public string Name { get; }
     public PhysicalMemory Memory { get; } = new();
     public MmioMap Mmio { get; } = new();
     public SmcccDispatcher Smccc { get; }
+
+    /// <summary>The Xen hypercalls its vCPUs make with HVC #0xEA1.</summary>
+    public Hypercalls Hypercalls { get; }
     public IReadOnlyList<Vcpu> Vcpus => vcpus;
     public SystemCounter Counter { get; }
 

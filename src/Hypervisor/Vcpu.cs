@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using Jit.Hypervisor.Smccc;
+using Jit.Hypervisor.Xen;
 using Jit.Hypervisor.Statistics;
 using Jit.Runtime;
+using Jit.Runtime.Exceptions;
 using Jit.Runtime.Interrupts;
 using Jit.Runtime.Memory;
 using Jit.Runtime.Timers;
@@ -349,15 +351,25 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
     bool IHypervisorCalls.Hvc(CpuState* s, ushort imm)
     {
         Counters.Hvc++;
-        // SMCCC uses HVC #0; other immediates are hypervisor-specific ABIs this hypervisor does not offer.
-        if (imm != 0)
+        // As Xen routes them: HVC #0 is SMCCC, #0xEA1 a Xen hypercall, and any other immediate is UNDEFINED
+        // to the guest (EC 0, ELR at the HVC itself, which the engine has already stepped past).
+        if (imm == 0) return Call(s, SmcccConduit.Hvc);
+        if (imm == Hypercalls.Tag)
         {
-            Log.Once($"hvc-imm-{imm:x}", $"vCPU {Id}: HVC #0x{imm:x} is not a known hypervisor call; answered NOT_SUPPORTED");
-            s->X[0] = unchecked((ulong)SmcccResult.NotSupported);
+            domain.Hypercalls.Call(s, Id);
             return true;
         }
-        return Call(s, SmcccConduit.Hvc);
+        if (!unknownHvcLogged)
+        {
+            unknownHvcLogged = true;
+            Log.Warn($"domain {domain.Name}, vCPU {Id}: HVC #0x{imm:x} is neither SMCCC (#0) nor a Xen hypercall (#0xea1); the guest gets Undefined (logged once per vCPU)");
+        }
+        s->PC -= 4;
+        ExceptionEntry.Undefined(s);
+        return true;
     }
+
+    private bool unknownHvcLogged;
 
     // SMCCC ignores the immediate of SMC.
     bool IHypervisorCalls.Smc(CpuState* s, ushort imm)

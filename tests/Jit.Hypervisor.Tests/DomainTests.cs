@@ -90,11 +90,30 @@ public unsafe class DomainTests : IDisposable
     }
 
     [Fact]
-    public void HvcWithANonZeroImmediateIsNotSupported()
+    public void HvcWithAnImmediateOtherThanSmcccOrXenIsUndefined()
     {
+        CpuState* s = vcpu.State;
+        s->VbarEl1 = 0x4000_0800;
+        s->PC = 0x4000_0104; // the engine has stepped past the HVC at 0x4000_0100
         Assert.True(Hvc(Psci.SystemOff, imm: 1));
-        Assert.Equal(ulong.MaxValue, vcpu.State->X[0]);
+        Assert.Equal(0UL, s->EsrEl1 >> 26); // EC 0: Unknown reason
+        Assert.Equal(0x4000_0100UL, s->ElrEl1);
+        Assert.Equal(0x4000_0A00UL, s->PC); // synchronous, current EL with SP_ELx
+        Assert.Equal(Psci.SystemOff, s->X[0]);
         Assert.Null(domain.ShutdownRequest);
+    }
+
+    [Fact]
+    public void XenHypercallsAnswerEnosysAndLeaveTheOtherRegisters()
+    {
+        CpuState* s = vcpu.State;
+        s->X[16] = 17; // __HYPERVISOR_xen_version
+        s->PC = 0x4000_0104;
+        Assert.True(Hvc(0, 0x1111, imm: 0xEA1));
+        Assert.Equal(unchecked((ulong)-38), s->X[0]);
+        Assert.Equal(0x1111UL, s->X[1]);
+        Assert.Equal(17UL, s->X[16]);
+        Assert.Equal(0x4000_0104UL, s->PC);
     }
 
     [Fact]
