@@ -79,6 +79,13 @@ public sealed partial class OpteeOs
                 call.Return32Only(client == SecureCall.HypervisorClientId ? VmDestroyed((uint)call.A1) : OpteeSmc.ReturnENotAvail);
                 return;
         }
+        if (Array.IndexOf(Implemented, fid) < 0 && fid is not (OpteeSmc.GetShmConfig or OpteeSmc.EnableAsyncNotif or OpteeSmc.GetAsyncNotifValue))
+        {
+            // SMCCC: a function the OS does not implement is NOT_SUPPORTED whoever asks.
+            unknown.Report(fid, "OPTEE_SMC_RETURN_UNKNOWN_FUNCTION");
+            call.ReturnStatus(SmcccStatus.NotSupported);
+            return;
+        }
         // A guest the OS has not been told about gets nothing; the hypervisor may still probe.
         OpteeClient? known = null;
         if (client != SecureCall.HypervisorClientId && !clients.TryGetValue(client, out known))
@@ -124,6 +131,7 @@ public sealed partial class OpteeOs
                 call.Return32Only(OpteeSmc.ReturnENotAvail);
                 return;
             default:
+                // A yielding function ID with the fast bit: Implemented holds both kinds.
                 unknown.Report(fid, "OPTEE_SMC_RETURN_UNKNOWN_FUNCTION");
                 call.ReturnStatus(SmcccStatus.NotSupported);
                 return;
@@ -218,6 +226,7 @@ public sealed partial class OpteeOs
     // What the OS holds for a client, for the hypervisor's statistics and for tests that a destroyed client left nothing.
     public bool HasClient(uint id) => clients.ContainsKey(id);
     public int ClientCount => clients.Count;
+    public IReadOnlyCollection<uint> ClientIds => clients.Keys.ToArray();
 
     public int SessionCount(uint id) => Inspect(id, c => c.Sessions.Count);
     public int SharedMemoryCount(uint id) => Inspect(id, c => c.SharedMemory.Count);
