@@ -399,6 +399,9 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
     public void Dispose()
     {
         if (state == null) return;
+        // The timer's alarm thread first: it asks this vCPU's state for a timer check, and that state is freed
+        // below. Disposing it also ends the thread and closes its timer descriptor.
+        Processor.Timer.Dispose();
         CpuState.Free(state);
         state = null;
         wake.Dispose();

@@ -39,6 +39,7 @@ internal sealed unsafe partial class HostAlarm(Action fire) : CounterAlarm
     // and the timers re-arm at every register write and WFI.
     private long armedAt;
     private Timer? fallback;
+    private Thread? waiter;
     private bool disposed;
 
     public override void Arm(ulong deadline)
@@ -86,7 +87,10 @@ internal sealed unsafe partial class HostAlarm(Action fire) : CounterAlarm
             }
         }
         if (fd >= 0)
-            new Thread(Wait) { IsBackground = true, Name = "jit timer alarm" }.Start(fd);
+        {
+            waiter = new Thread(Wait) { IsBackground = true, Name = "jit timer alarm" };
+            waiter.Start(fd);
+        }
         else
             fallback = new Timer(_ => fire(), null, Timeout.Infinite, Timeout.Infinite);
     }
@@ -129,9 +133,11 @@ internal sealed unsafe partial class HostAlarm(Action fire) : CounterAlarm
         {
             if (disposed) return;
             disposed = true;
-            // Wake the thread, which then closes the descriptor: closing it under a blocked read would not wake it.
             if (fd >= 0) SetTimer(armedAt == 1 ? 2 : 1);
             fallback?.Dispose();
         }
+        // A fire in progress must end before the caller frees what it writes to (a vCPU's state); the alarm's
+        // own callback may dispose it, and cannot wait for itself.
+        if (waiter is { } w && w != Thread.CurrentThread) w.Join();
     }
 }

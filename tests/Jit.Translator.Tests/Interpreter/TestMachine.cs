@@ -56,6 +56,9 @@ public sealed unsafe class TestMachine : IDisposable, IHypervisorCalls
 
     public void Dispose()
     {
+        // The timer first: its alarm thread may still fire into the lines, which write to the state freed below
+        // (and a later machine's state may sit at the same address).
+        Engine.Processor.Timer.Dispose();
         Ram.Dispose();
         CpuState.Free(State);
     }
