@@ -1,0 +1,106 @@
+namespace Jit.Hypervisor.Config;
+
+/// <summary>What the hypervisor does when a domain powers off, reboots or crashes (xl.cfg(5) <c>on_*</c>).</summary>
+public enum ShutdownAction
+{
+    /// <summary>Destroy the domain: its memory is freed and it leaves the list.</summary>
+    Destroy,
+    /// <summary>Destroy it and create it again from the same configuration (same name, new domid).</summary>
+    Restart,
+    /// <summary>Keep it, stopped, in the list until it is destroyed (its state shows why it stopped).</summary>
+    Preserve,
+}
+
+/// <summary>Which model of the PL011 the domain's UART is (xl.cfg(5) <c>vuart</c>).</summary>
+public enum VuartKind
+{
+    /// <summary>The full PL011: our extension to xl's values and the default, so Linux's amba-pl011 driver binds.</summary>
+    Pl011,
+    /// <summary>Xen's <c>sbsa_uart</c>: the SBSA generic UART subset of the PL011 that Xen's vpl011 emulates.</summary>
+    SbsaUart,
+}
+
+/// <summary>The TEE mediator the domain may reach (xl.cfg(5) <c>tee</c>).</summary>
+public enum TeeKind
+{
+    None,
+    /// <summary>OP-TEE, through Xen's OP-TEE mediator.</summary>
+    Optee,
+    /// <summary>Arm FF-A, through Xen's FF-A mediator.</summary>
+    Ffa,
+}
+
+/// <summary>
+/// What the hypervisor knows of the host when it checks a configuration; the configuration layer assumes none of
+/// it.
+/// </summary>
+/// <param name="MaxVcpus">The most vCPUs a domain may have: the topology's limit (8 on today's platform, where the
+/// GICv3 model and the Linux machine accept 1 to 8).</param>
+/// <param name="HostCpus">How many host CPUs there are for <c>cpus</c> to name (0 to HostCpus−1).</param>
+/// <param name="AvailableMemoryMiB">The machine memory free for a new domain.</param>
+public sealed record HostLimits(int MaxVcpus, int HostCpus, ulong AvailableMemoryMiB);
+
+/// <summary>
+/// A domain's configuration, checked: what the domain builder and the toolstack use. Made from an xl.cfg file by
+/// <see cref="DomainConfigReader"/>; paths are absolute (resolved as xl resolves them, against the working
+/// directory of the <c>xl create</c> that named them) and the files were readable when it was read.
+/// </summary>
+public sealed record DomainConfig
+{
+    /// <summary>The file it was read from, as the user named it.</summary>
+    public required string Source { get; init; }
+
+    public required string Name { get; init; }
+
+    /// <summary>Always "pvh": Xen builds every Arm guest as a PVH domain.</summary>
+    public string Type => "pvh";
+
+    public required string Kernel { get; init; }
+
+    public string? Ramdisk { get; init; }
+
+    /// <summary>
+    /// The kernel command line: <c>cmdline</c> if given, else built from <c>root</c> and <c>extra</c> as xl does
+    /// (<c>root=ROOT EXTRA</c>, <c>root=ROOT</c> or <c>EXTRA</c>); null when none of them is set.
+    /// </summary>
+    public string? Cmdline { get; init; }
+
+    /// <summary>xl's <c>device_tree</c>: a partial DTB whose /passthrough and /aliases nodes join the generated tree.</summary>
+    public string? DeviceTree { get; init; }
+
+    /// <summary>Our <c>jit_dtb</c>: a whole DTB that replaces the generated one, as <c>jit run --dtb</c> does.</summary>
+    public string? JitDtb { get; init; }
+
+    public required ulong MemoryMiB { get; init; }
+
+    /// <summary>At least <see cref="MemoryMiB"/>; equal to it unless <c>maxmem</c> says more.</summary>
+    public required ulong MaxMemoryMiB { get; init; }
+
+    public required int Vcpus { get; init; }
+
+    public VuartKind Vuart { get; init; } = VuartKind.Pl011;
+
+    public ShutdownAction OnPoweroff { get; init; } = ShutdownAction.Destroy;
+
+    public ShutdownAction OnReboot { get; init; } = ShutdownAction.Restart;
+
+    public ShutdownAction OnCrash { get; init; } = ShutdownAction.Destroy;
+
+    /// <summary>
+    /// The host CPUs each vCPU's thread may run on, one set per vCPU (xl's hard affinity), or null when the
+    /// configuration pins nothing. A <c>cpus</c> string gives every vCPU the same set; a list gives vCPU i its
+    /// i-th entry, and vCPUs past the list's end may run anywhere.
+    /// </summary>
+    public IReadOnlyList<CpuSet>? CpuAffinity { get; init; }
+
+    public TeeKind Tee { get; init; } = TeeKind.None;
+
+    /// <summary>
+    /// Keys that later work gives meaning to (<c>disk</c>, <c>vif</c>, <c>pci</c>, <c>smccc_permit</c>), kept as
+    /// parsed so a configuration that has them still loads; nothing acts on them yet.
+    /// </summary>
+    public IReadOnlyDictionary<string, ConfigSetting> Deferred { get; init; } = new Dictionary<string, ConfigSetting>();
+
+    /// <summary>Things xl would warn about too (e.g. <c>root</c> and <c>extra</c> ignored beside <c>cmdline</c>), one line each.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}
