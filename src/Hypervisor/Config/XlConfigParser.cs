@@ -300,7 +300,7 @@ public sealed class XlConfigParser
     /// <paramref name="s"/> in double quotes for a one-line message: control and invisible characters escaped, long
     /// text shortened.
     /// </summary>
-    public static string Quote(string s)
+    internal static string Quote(string s)
     {
         const int Max = 60;
         var b = new StringBuilder("\"");
