@@ -46,8 +46,9 @@ install_kernel() {
   local moddir; moddir=$(ls -d "$unpacked"/lib/modules/*/ | head -n1)
   local version; version=$(basename "$moddir")
   depmod -b "$unpacked" "$version"
+  # Only this kernel's modules stay: another version's tree beside it would be taken for this one's.
+  rm -rf "$kdir/lib/modules"
   mkdir -p "$kdir/lib/modules"
-  rm -rf "$kdir/lib/modules/$version"
   mv "$unpacked/lib/modules/$version" "$kdir/lib/modules/$version"
   cp "$(ls "$unpacked"/boot/vmlinuz-* | head -n1)" "$kdir/vmlinuz.tmp"
   mv "$kdir/vmlinuz.tmp" "$kdir/vmlinuz"
