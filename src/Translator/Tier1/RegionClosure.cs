@@ -13,13 +13,14 @@ public sealed class RegionClosure(ISingleInstruction? executor, Block[] singles,
     private readonly Block[] singles = singles;
 
     /// <summary>
-    /// One successor slot per exit to a fixed address (a direct branch or fall-through out of the region): the
-    /// block that exit led to last time, which the dispatcher enters next without a lookup while the slot still
-    /// matches the PC and the translation it was found under.
+    /// One successor slot per exit (a direct branch or fall-through out of the region, or an indirect branch):
+    /// the block that exit led to last time, which the dispatcher enters next without a lookup while the slot
+    /// still matches the PC and the translation it was found under. (Calling that region directly from here
+    /// instead of returning to the dispatcher was tried and was slower: see issue 13's notes.)
     /// </summary>
     public readonly BlockLink[] Links = new BlockLink[staticExits];
 
-    /// <summary>The static exit the region last left by, or -1 when it left by an indirect branch or a stop.</summary>
+    /// <summary>The exit the region last left by, or -1 when it left by an exception, a stop or a back-edge check.</summary>
     public int Exit = -1;
 
     /// <summary>Runs single <paramref name="index"/> at <paramref name="pc"/>; see <see cref="ISingleInstruction.ExecuteOne"/>.</summary>
