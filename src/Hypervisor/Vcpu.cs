@@ -100,8 +100,8 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
     private int power;
     public VcpuPowerState Power => (VcpuPowerState)Volatile.Read(ref power);
 
-    /// <summary>MPIDR_EL1: bit 31 is RES1, Aff0 numbers the vCPUs of the domain.</summary>
-    public ulong Mpidr => (1UL << 31) | (uint)Id;
+    /// <summary>MPIDR_EL1, as <see cref="VcpuTopology"/> numbers the vCPUs of a domain.</summary>
+    public ulong Mpidr => VcpuTopology.Mpidr(Id);
 
     /// <summary>The guest PC, for error messages; null-safe after disposal.</summary>
     public ulong PcForDiagnostics => state == null ? 0 : state->PC;

@@ -31,7 +31,7 @@ public sealed class GicV3
 
     public GicV3(int cpus)
     {
-        if (cpus is < 1 or > 8) throw new ArgumentOutOfRangeException(nameof(cpus), "1 to 8 vCPUs");
+        if (cpus is < 1 or > VcpuTopology.MaxVcpus) throw new ArgumentOutOfRangeException(nameof(cpus), $"1 to {VcpuTopology.MaxVcpus} vCPUs");
         Cpus = new CpuBank[cpus];
         for (int i = 0; i < cpus; i++) Cpus[i] = new CpuBank(this, i);
         for (int i = 0; i < SpiCount; i++) Spis[i].Route = 0;

@@ -75,7 +75,7 @@ public sealed class LinuxMachine : Machine
     {
         if (o.RamSize < MinRamSize || o.RamSize > Ram0MaxSize || o.RamSize % 4096 != 0)
             throw new ArgumentOutOfRangeException(nameof(o), $"RAM must be a multiple of 4K between 64M and 3G");
-        if (o.Cpus is < 1 or > 8) throw new ArgumentOutOfRangeException(nameof(o), "1 to 8 vCPUs");
+        if (o.Cpus is < 1 or > VcpuTopology.MaxVcpus) throw new ArgumentOutOfRangeException(nameof(o), $"1 to {VcpuTopology.MaxVcpus} vCPUs");
         if (o.IcountShift is not null && o.Cpus != 1) throw new ArgumentOutOfRangeException(nameof(o), "instruction-count time runs one vCPU");
         var domain = new Domain(Path.GetFileName(o.Kernel), o.IcountShift is int shift ? new InstructionCounter(shift) : null);
         try

@@ -1,4 +1,5 @@
 using Jit.Hypervisor.DeviceTree;
+using Jit.Runtime;
 using static Jit.Hypervisor.Builder.GuestMemoryMap;
 
 namespace Jit.Hypervisor.Builder;
@@ -44,9 +45,11 @@ public static class PlatformDeviceTree
         w.BeginNode("cpus").Property("#address-cells", 1u).Property("#size-cells", 0u);
         for (int i = 0; i < p.Cpus; i++)
         {
-            w.BeginNode($"cpu@{i:x}")
+            // A cpu node's reg is its MPIDR affinity fields (Aff2–Aff0 with one address cell).
+            uint affinity = (uint)(VcpuTopology.Mpidr(i) & 0xFF_FFFF);
+            w.BeginNode($"cpu@{affinity:x}")
                 .Property("device_type", "cpu").Property("compatible", "arm,cortex-a57")
-                .Property("reg", (uint)i).Property("enable-method", "psci")
+                .Property("reg", affinity).Property("enable-method", "psci")
                 .EndNode();
         }
         w.EndNode();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Jit.Hypervisor.Bench;
+using Jit.Runtime;
 
 namespace Jit.Hypervisor.Cli;
 
@@ -75,7 +76,7 @@ internal static class BenchCommand
                 case "--smp":
                     // Jit's own limit (jit run --smp); QEMU's virt machine would take more.
                     ulong vcpus = Options.Count("--smp", Options.Value(args, ref i));
-                    smp = vcpus <= 8 ? (int)vcpus : throw new UsageError("--smp must be between 1 and 8");
+                    smp = vcpus <= VcpuTopology.MaxVcpus ? (int)vcpus : throw new UsageError($"--smp must be between 1 and {VcpuTopology.MaxVcpus}");
                     break;
                 case "--cpu-mb": sizes = sizes with { CpuMegabytes = Size("--cpu-mb", 4096) }; break;
                 case "--shell-loops": sizes = sizes with { ShellLoops = Size("--shell-loops", 100_000_000) }; break;

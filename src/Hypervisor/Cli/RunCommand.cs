@@ -147,7 +147,7 @@ internal static class RunCommand
         ulong size = mem ?? 512UL << 20;
         if (size < LinuxMachine.MinRamSize || size % 4096 != 0 || size > GuestMemoryMap.Ram0MaxSize)
             throw new UsageError("--mem must be a multiple of 4K between 64M and 3G for a Linux guest");
-        if (smp is < 1 or > 8) throw new UsageError("--smp must be between 1 and 8");
+        if (smp is < 1 or > VcpuTopology.MaxVcpus) throw new UsageError($"--smp must be between 1 and {VcpuTopology.MaxVcpus}");
         Options.CheckIcountSmp(icount, smp);
         return new LinuxOptions(kernel, initrd, append, size, smp, dtb, icount);
     }

@@ -34,8 +34,7 @@ public enum TeeKind
 /// What the hypervisor knows of the host when it checks a configuration; the configuration layer assumes none of
 /// it.
 /// </summary>
-/// <param name="MaxVcpus">The most vCPUs a domain may have: the topology's limit (8 on today's platform, where the
-/// GICv3 model and the Linux machine accept 1 to 8).</param>
+/// <param name="MaxVcpus">The most vCPUs a domain may have: <see cref="Jit.Runtime.VcpuTopology.MaxVcpus"/>.</param>
 /// <param name="HostCpus">How many host CPUs there are for <c>cpus</c> to name (0 to HostCpus−1).</param>
 /// <param name="AvailableMemoryMiB">The machine memory free for a new domain.</param>
 public sealed record HostLimits(int MaxVcpus, int HostCpus, ulong AvailableMemoryMiB);
