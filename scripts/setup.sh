@@ -34,6 +34,8 @@ packages=(
   # arm64 maintainer scripts through binfmt_misc (binfmt-support registers it, arch-test checks it works; both
   # only Recommends), mke2fs makes the ext4 image.
   mmdebstrap qemu-user-static binfmt-support arch-test e2fsprogs
+  # ssh-keygen makes the image's root key; ssh logs into the image in tests.
+  openssh-client
 )
 
 missing=()
