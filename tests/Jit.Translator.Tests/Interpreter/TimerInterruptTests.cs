@@ -41,7 +41,10 @@ public unsafe class TimerInterruptTests
         ExitReason exit;
         do exit = m.Run(100_000_000);
         while (exit == ExitReason.InstructionLimit && clock.Elapsed < TimeSpan.FromSeconds(20));
-        Assert.Equal(ExitReason.Hvc, exit);
+        var timer = m.Engine.Processor.Timer;
+        Assert.True(exit == ExitReason.Hvc,
+            $"{exit} after {clock.Elapsed.TotalSeconds:F1} s: PC {m.State->PC:x}, DAIF {m.State->Daif:x}, IrqPending {m.State->IrqPending}, " +
+            $"CNTV_CTL {timer.VirtualControl:x} (reads {timer.ReadControl(false):x}), CVAL {timer.VirtualCompare}, counter {timer.Counter}, x2 {m.X(2)}");
         Assert.Equal([(ushort)3], m.HvcCalls);
         Assert.True(m.X(10) >= m.X(9), "the IRQ came before the deadline");
         Assert.Equal(5UL, m.X(11)); // ENABLE | ISTATUS
