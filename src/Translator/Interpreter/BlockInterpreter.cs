@@ -129,7 +129,7 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
         }
         // Formed here, on the vCPU thread that owns the cache; the compiler sees only immutable blocks.
         ISingleInstruction? executor = options.Executor ? this : null;
-        Region region = options.Regions ? Region.Form(block, cache.Lookup, executor) : Region.Single(block, executor);
+        Region region = options.Regions ? Region.Form(block, cache.Lookup, executor, options.Registers) : Region.Single(block, executor, options.Registers);
         block.RegionChunks = region.Chunks;
         block.Region = region;
         if (options.Tier1 == Tier1Mode.Synchronous)

@@ -177,9 +177,17 @@ internal sealed unsafe partial class BlockCompiler
         e.Br(OpCodes.Br, prologue);
         // A member entered by a back-edge (or, for the entry, from outside as well) starts with flags whose
         // form is known only at run time; one entered only by forward edges inherits their common form.
+        bool loops = false;
         for (int k = 0; k < blocks.Length; k++)
             foreach (ulong pa in region.Successors(blocks[k]))
-                if (indexOf.TryGetValue(pa, out int t) && t <= k) entryFlagsMixed[t] = true;
+                if (indexOf.TryGetValue(pa, out int t) && t <= k)
+                {
+                    entryFlagsMixed[t] = true;
+                    loops = true;
+                }
+        // A loop keeps its registers in locals, which RyuJIT can hold in host registers across iterations; code
+        // run once per entry would only pay to load and store them around a few uses.
+        stateRegisters = region.Registers == RegisterHome.State || (region.Registers == RegisterHome.Auto && !loops);
         int entryIndex = indexOf[region.Entry.Pa];
         bool entryHasPredecessors = blocks.Any(b => region.Successors(b).Contains(region.Entry.Pa));
         for (cur = 0; cur < blocks.Length; cur++)
@@ -343,10 +351,15 @@ internal sealed unsafe partial class BlockCompiler
 
     private LocalBuilder Reg(int r) => regs[r] ??= e.Local<ulong>();
 
+    /// <summary>True when the guest's registers live in the state, not in locals (see <see cref="RegisterHome"/>).</summary>
+    private bool stateRegisters;
+    private LocalBuilder? spill;
+
     /// <summary>Pushes X[r]; 32 is the zero register.</summary>
     private void Ld(int r)
     {
         if (r >= CpuState.ZeroRegister) e.U8(0);
+        else if (stateRegisters) e.LoadState(XOffset + 8 * r, OpCodes.Ldind_I8);
         else e.Ld(Reg(r));
     }
 
@@ -356,6 +369,13 @@ internal sealed unsafe partial class BlockCompiler
         if (r >= CpuState.ZeroRegister)
         {
             e.Op(OpCodes.Pop);
+            return;
+        }
+        if (stateRegisters)
+        {
+            spill ??= e.Local<ulong>();
+            e.St(spill);
+            e.StoreState(XOffset + 8 * r, spill, OpCodes.Stind_I8);
             return;
         }
         e.St(Reg(r));

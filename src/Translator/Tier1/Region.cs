@@ -22,11 +22,12 @@ public sealed class Region
     /// </summary>
     public const ulong ColdFraction = 32;
 
-    private Region(Block[] blocks, Block entry, ISingleInstruction? executor)
+    private Region(Block[] blocks, Block entry, ISingleInstruction? executor, RegisterHome registers)
     {
         Blocks = blocks;
         Entry = entry;
         Executor = executor;
+        Registers = registers;
         foreach (var b in blocks) Chunks |= b.Chunks;
     }
 
@@ -35,6 +36,9 @@ public sealed class Region
     /// interpreter); null compiles only what tier 1 covers natively.
     /// </summary>
     public ISingleInstruction? Executor { get; }
+
+    /// <summary>Where the compiled code keeps the guest's registers.</summary>
+    public RegisterHome Registers { get; }
 
     /// <summary>How many leading instructions of <paramref name="b"/> this region compiles.</summary>
     public int Prefix(Block b) => BlockCompiler.CompilablePrefix(b.Insts, Executor is not null);
@@ -46,14 +50,15 @@ public sealed class Region
     public ulong Chunks { get; }
 
     /// <summary>A region of <paramref name="entry"/> alone (no successor followed).</summary>
-    public static Region Single(Block entry, ISingleInstruction? executor = null) => new([entry], entry, executor);
+    public static Region Single(Block entry, ISingleInstruction? executor = null, RegisterHome registers = RegisterHome.Locals) =>
+        new([entry], entry, executor, registers);
 
     /// <summary>
     /// Grows a region from <paramref name="entry"/> over successors that <paramref name="lookup"/> knows and that
     /// have run at least once, and not rarely compared with the entry (see <see cref="ColdFraction"/>): cold
     /// paths leave the region instead of making it bigger to compile.
     /// </summary>
-    public static Region Form(Block entry, Func<ulong, Block?> lookup, ISingleInstruction? executor = null)
+    public static Region Form(Block entry, Func<ulong, Block?> lookup, ISingleInstruction? executor = null, RegisterHome registers = RegisterHome.Locals)
     {
         var probe = Single(entry, executor);
         var members = new List<Block> { entry };
@@ -77,7 +82,7 @@ public sealed class Region
             }
         }
         members.Sort((a, b) => a.Pa.CompareTo(b.Pa));
-        return new Region([.. members], entry, executor);
+        return new Region([.. members], entry, executor, registers);
     }
 
     /// <summary>Whether <paramref name="target"/> can be reached from <paramref name="from"/> through executed blocks of the page.</summary>

@@ -339,12 +339,62 @@ public unsafe class Tier1Tests
         Assert.Equal([i.X(10), i.X(11), i.X(12), i.State->Nzcv], compiled);
     }
 
+    /// <summary>
+    /// Registers kept in locals or in the state give the interpreter's results: a loop, a call and return, an
+    /// instruction run by the executor (MRS of MIDR_EL1), and a data abort that must find every register stored.
+    /// </summary>
+    [Theory]
+    [InlineData("regs=locals")]
+    [InlineData("regs=state")]
+    [InlineData("regs=auto")]
+    public void RegisterHomesGiveTheInterpretersResults(string regs)
+    {
+        const string Source = """
+            ldr x0, =0x40000800
+            msr vbar_el1, x0
+            mov x1, #0
+            mov x2, #40
+            1: add x1, x1, x2
+            bl 2f
+            subs x2, x2, #1
+            b.ne 1b
+            mrs x5, midr_el1
+            ldr x6, =0x90000000
+            mov x7, #77
+            ldr x8, [x6]
+            hvc #0
+            2: eor x3, x3, x1
+            add x4, x4, #3
+            ret
+            .ltorg
+            .org 0x800
+            .org 0xa00
+            hvc #7
+            """;
+        ulong[] Run(JitOptions o, out ulong retired, out ulong elr)
+        {
+            using var m = Machine(o);
+            m.Load(Source);
+            Assert.Equal(ExitReason.Hvc, m.Run());
+            Assert.Equal([(ushort)7], m.HvcCalls);
+            retired = m.State->Retired;
+            elr = m.State->ElrEl1;
+            return [.. Enumerable.Range(0, 31).Select(r => m.X(r))];
+        }
+        var interpreted = Run(new JitOptions { Tier1 = Tier1Mode.Off }, out ulong retiredI, out ulong elrI);
+        var compiled = Run(JitOptions.Parse("tier1=sync,threshold=2," + regs), out ulong retiredC, out ulong elrC);
+        Assert.Equal(interpreted, compiled);
+        Assert.Equal((retiredI, elrI), (retiredC, elrC));
+        Assert.Equal(77UL, compiled[7]);
+    }
+
     private static string Cond(int c) => new[] { "eq", "ne", "hs", "lo", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le" }[c];
 
     [Theory]
     [InlineData("tier1=sync,threshold=0", Tier1Mode.Synchronous, 0UL, true)]
     [InlineData("tier1=off", Tier1Mode.Off, JitOptions.DefaultThreshold, true)]
     [InlineData("tier1=background,threshold=1000,inline-tlb=off", Tier1Mode.Background, 1000UL, false)]
+    [InlineData("regs=auto,tier1=sync", Tier1Mode.Synchronous, JitOptions.DefaultThreshold, true)]
     public void OptionsParse(string text, Tier1Mode mode, ulong threshold, bool inlineTlb)
     {
         var o = JitOptions.Parse(text);
@@ -356,6 +406,7 @@ public unsafe class Tier1Tests
     [InlineData("tier1=fast")]
     [InlineData("threshold=x")]
     [InlineData("regions=maybe")]
+    [InlineData("regs=register")]
     [InlineData("tier1")]
     public void BadOptionsAreRejected(string text) => Assert.Throws<FormatException>(() => JitOptions.Parse(text));
 }
