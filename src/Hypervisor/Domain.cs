@@ -26,8 +26,15 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
         Smccc = new SmcccDispatcher();
         Smccc.Route(SmcccOwner.ArmArchitecture, new ArchCalls());
         Smccc.RoutePsci(new Psci(this));
+        Smccc.Route(SmcccOwner.StandardHypervisor, HypervisorService.Standard());
+        Smccc.Route(SmcccOwner.VendorHypervisor, HypervisorService.Vendor());
+        // Instruction-count time must give the same run every time, random numbers included.
+        Smccc.RouteTrng(new Trng(Counter is InstructionCounter ? InstructionCountTrngSeed : null));
         Hypercalls = new Hypercalls(this);
     }
+
+    /// <summary>The TRNG's seed in instruction-count time (any fixed value would do).</summary>
+    public const ulong InstructionCountTrngSeed = 0x4A49_545F_5452_4E47;
 
     public string Name { get; }
     public PhysicalMemory Memory { get; } = new();

@@ -14,15 +14,17 @@ public sealed class SmcccDispatcher
 {
     // Function numbers inside the Standard Secure Service owner (DEN0028 table 6-4): PSCI has 0x00–0x1F.
     private const int PsciFirst = 0x00, PsciLast = 0x1F;
+    // ... and the TRNG interface 0x50–0x5F (DEN0098).
+    private const int TrngFirst = 0x50, TrngLast = 0x5F;
 
     private readonly ISmcccService?[] byOwner = new ISmcccService?[64];
-    private ISmcccService? psci;
+    private ISmcccService? psci, trng;
 
     /// <summary>Sends calls of <paramref name="owner"/> to <paramref name="service"/>. Use <see cref="RoutePsci"/> for PSCI.</summary>
     public void Route(SmcccOwner owner, ISmcccService service)
     {
         if (owner == SmcccOwner.StandardSecure)
-            throw new ArgumentException("the Standard Secure Service is split by range; route PSCI with RoutePsci");
+            throw new ArgumentException("the Standard Secure Service is split by range; route PSCI with RoutePsci and the TRNG with RouteTrng");
         byOwner[(int)owner] = service;
     }
 
@@ -33,6 +35,8 @@ public sealed class SmcccDispatcher
     }
 
     public void RoutePsci(ISmcccService service) => psci = service;
+
+    public void RouteTrng(ISmcccService service) => trng = service;
 
     /// <summary>
     /// Called after every call with the request and the results (<c>jit run --trace smc</c>); null when nobody
@@ -76,7 +80,12 @@ public sealed class SmcccDispatcher
         if ((fid & 0x00FF_0000) != 0) return null;
         int owner = call.Owner;
         if (owner == (int)SmcccOwner.StandardSecure)
-            return call.Function is >= PsciFirst and <= PsciLast ? psci : null;
+            return call.Function switch
+            {
+                >= PsciFirst and <= PsciLast => psci,
+                >= TrngFirst and <= TrngLast => trng,
+                _ => null,
+            };
         return byOwner[owner];
     }
 
