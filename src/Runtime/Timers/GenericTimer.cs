@@ -122,9 +122,13 @@ public sealed class GenericTimer : IDisposable
             if ((PhysicalControl & (Enable | Imask)) == Enable && !phys && (deadline is null || PhysicalCompare < deadline)) deadline = PhysicalCompare;
             if (deadline is ulong d) alarm.Arm(d);
             else alarm.Cancel();
+            // The levels are set under the lock, in the order they were computed: an update that computed a
+            // low level before the deadline and set it after the alarm's update had raised it would drop the
+            // interrupt for good, since that alarm has fired and nothing is armed any more. (The lines take
+            // the interrupt controller's lock, which never calls back into the timer.)
+            VirtualLine.SetLevel(virt);
+            PhysicalLine.SetLevel(phys);
         }
-        VirtualLine.SetLevel(virt);
-        PhysicalLine.SetLevel(phys);
         if (virt || phys) Fired?.Invoke();
     }
 
