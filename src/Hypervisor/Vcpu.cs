@@ -76,10 +76,16 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
         public void SetLevel(bool asserted)
         {
             if (vcpu.state == null) return;
+            // The level first, then the CPU's input: Reset restores the input from the level (see there).
+            Volatile.Write(ref vcpu.irqLevel, asserted ? 1 : 0);
             Volatile.Write(ref vcpu.state->IrqPending, asserted ? 1 : 0);
             if (asserted) vcpu.wake.Set();
         }
     }
+
+    // The interrupt controller's last level on IrqInput. The controller signals only changes, so an input lost
+    // once would stay lost: a vCPU waiting for its interrupt would wait for ever.
+    private int irqLevel;
 
     public int Id { get; }
     public CpuState* State => state;
@@ -129,11 +135,19 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
     {
         ulong retired = state->Retired;
         var counters = state->Counters;
-        int irq = state->IrqPending;
         *state = default;
         state->Retired = retired;
         state->Counters = counters;
-        state->IrqPending = irq;
+        // Another thread may change the level meanwhile (CPU_ON runs on the caller's thread). Copying IrqPending
+        // across the clear could put back a level older than one set in between; the input is set from the level
+        // instead, again until the level held still across the write, so the last write is never a stale one.
+        int level;
+        do
+        {
+            level = Volatile.Read(ref irqLevel);
+            Volatile.Write(ref state->IrqPending, level);
+        }
+        while (Volatile.Read(ref irqLevel) != level);
         state->PC = pc;
         state->EL = 1;
         state->SPSel = 1;
