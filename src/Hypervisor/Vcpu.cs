@@ -262,6 +262,7 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
                 Interlocked.And(ref state->ExitRequest, ~ExitRequests.Yield);
                 budget = icount.Plan(budget);
             }
+            else budget = Math.Min(budget, TimerSliceInstructions);
             switch (Engine.Run(budget))
             {
                 case ExitReason.Halt:
@@ -283,9 +284,35 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
                 case ExitReason.InstructionLimit:
                 case ExitReason.Yield:
                     Counters.Other++;
+                    if (icount is null) CheckTimerWithoutAlarm();
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// Instructions a vCPU runs, at most, between looks at its timers of its own. A deadline is normally taken
+    /// when the host alarm asks (a timer-check request, within microseconds); this look, a few times a second,
+    /// bounds what an alarm that never came would cost a guest busy-waiting for its interrupt: a late
+    /// interrupt, not one that never comes.
+    /// </summary>
+    private const ulong TimerSliceInstructions = 50_000_000;
+
+    private bool lostAlarmLogged;
+
+    private void CheckTimerWithoutAlarm()
+    {
+        var timer = Processor.Timer;
+        // Overdue by more than 10 ms, well past an alarm still on its way: the alarm was lost. Say so once, then
+        // raise the output.
+        ulong late = timer.Overdue;
+        if (late < CpuModel.CounterFrequency / 100) return;
+        if (!lostAlarmLogged)
+        {
+            lostAlarmLogged = true;
+            Log.Warn($"domain {domain.Name}, vCPU {Id}: a timer deadline passed {late * 1000 / CpuModel.CounterFrequency} ms ago without its host alarm; taken now (logged once per vCPU)");
+        }
+        timer.Update();
     }
 
     /// <summary>

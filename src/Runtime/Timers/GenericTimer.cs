@@ -107,6 +107,26 @@ public sealed class GenericTimer : IDisposable
         lock (gate) alarm.Cancel();
     }
 
+    private bool virtualLevel, physicalLevel;
+
+    /// <summary>
+    /// How long ago, in counter ticks, an output should have risen that no <see cref="Update"/> has raised (its
+    /// deadline passed, its alarm never came); 0 when none.
+    /// </summary>
+    public ulong Overdue
+    {
+        get
+        {
+            lock (gate)
+            {
+                ulong now = Counter, late = 0;
+                if ((VirtualControl & (Enable | Imask)) == Enable && now >= VirtualCompare && !virtualLevel) late = now - VirtualCompare;
+                if ((PhysicalControl & (Enable | Imask)) == Enable && now >= PhysicalCompare && !physicalLevel) late = Math.Max(late, now - PhysicalCompare);
+                return late;
+            }
+        }
+    }
+
     /// <summary>Re-evaluates both outputs and re-arms the alarm for the next deadline.</summary>
     public void Update()
     {
@@ -128,6 +148,8 @@ public sealed class GenericTimer : IDisposable
             // the interrupt controller's lock, which never calls back into the timer.)
             VirtualLine.SetLevel(virt);
             PhysicalLine.SetLevel(phys);
+            virtualLevel = virt;
+            physicalLevel = phys;
         }
         if (virt || phys) Fired?.Invoke();
     }

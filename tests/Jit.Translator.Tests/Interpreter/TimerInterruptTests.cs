@@ -1,5 +1,6 @@
 using Jit.Runtime;
 using Jit.Runtime.Interrupts;
+using Jit.Runtime.Timers;
 
 namespace Jit.Translator.Tests.Interpreter;
 
@@ -49,6 +50,46 @@ public unsafe class TimerInterruptTests
         Assert.True(m.X(10) >= m.X(9), "the IRQ came before the deadline");
         Assert.Equal(5UL, m.X(11)); // ENABLE | ISTATUS
         Assert.Equal(0x3C5UL & ~0x80UL, m.State->SpsrEl1 & 0x3CF); // interrupted with IRQs unmasked at EL1h
+    }
+
+    /// <summary>A counter moved by hand whose alarms never fire: a host alarm that was lost.</summary>
+    private sealed class SilentCounter : SystemCounter
+    {
+        public ulong Value;
+        public override ulong Now => Value;
+        public override CounterAlarm CreateAlarm(Action fire) => new Silent();
+
+        private sealed class Silent : CounterAlarm
+        {
+            public override void Arm(ulong deadline) { }
+            public override void Cancel() { }
+            public override void Dispose() { }
+        }
+    }
+
+    /// <summary>
+    /// What the vCPU's periodic look relies on: an enabled, unmasked output whose deadline passed without an
+    /// update is overdue by the time since, until an update raises it; a masked one owes nothing.
+    /// </summary>
+    [Fact]
+    public void AnOutputWhoseAlarmNeverCameIsOverdueUntilAnUpdateRaisesIt()
+    {
+        var counter = new SilentCounter { Value = 1000 };
+        using var timer = new GenericTimer(counter);
+        bool level = false;
+        timer.VirtualLine = new Recorder(v => level = v);
+        timer.WriteCompare(false, 5000);
+        timer.WriteControl(false, GenericTimer.Enable);
+        Assert.Equal(0UL, timer.Overdue);
+        counter.Value = 7000;
+        Assert.Equal(2000UL, timer.Overdue);
+        Assert.False(level);
+        timer.Update();
+        Assert.True(level);
+        Assert.Equal(0UL, timer.Overdue);
+        timer.WriteControl(false, GenericTimer.Enable | GenericTimer.Imask);
+        counter.Value = 9000;
+        Assert.Equal(0UL, timer.Overdue);
     }
 
     [Fact]
