@@ -71,19 +71,28 @@ public sealed partial class OpteeOs
         thread.Phase = CallPhase.RunTa;
     }
 
-    private void InvokeCommand(OpteeClient client, OpteeThread thread, MsgArg arg)
+    /// <summary>
+    /// The client's session <c>arg.Session</c> when it has no call in progress; otherwise replies
+    /// BAD_PARAMETERS (a session ID of another client is as unknown here as one never opened) or BUSY.
+    /// </summary>
+    private static bool TryIdleSession(OpteeClient client, MsgArg arg, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Session? session)
     {
-        // A session ID of another client is as unknown here as one never opened.
-        if (!client.Sessions.TryGetValue(arg.Session, out var session))
+        if (!client.Sessions.TryGetValue(arg.Session, out session))
         {
             Reply(arg, TeeResult.ErrorBadParameters);
-            return;
+            return false;
         }
         if (session.ActiveCall is not null)
         {
             Reply(arg, TeeResult.ErrorBusy);
-            return;
+            return false;
         }
+        return true;
+    }
+
+    private void InvokeCommand(OpteeClient client, OpteeThread thread, MsgArg arg)
+    {
+        if (!TryIdleSession(client, arg, out var session)) return;
         thread.Invocation.Begin(client.Id, session.Login, arg.Func, session.Context);
         uint converted = ToTaParams(client, thread, arg, 0, (int)arg.NumParams);
         if (converted != TeeResult.Success)
@@ -139,16 +148,7 @@ public sealed partial class OpteeOs
 
     private static void CloseSession(OpteeClient client, MsgArg arg)
     {
-        if (!client.Sessions.TryGetValue(arg.Session, out var session))
-        {
-            Reply(arg, TeeResult.ErrorBadParameters);
-            return;
-        }
-        if (session.ActiveCall is not null)
-        {
-            Reply(arg, TeeResult.ErrorBusy);
-            return;
-        }
+        if (!TryIdleSession(client, arg, out var session)) return;
         client.Sessions.Remove(session.Id);
         session.Application.CloseSession(session.Context);
         Reply(arg, TeeResult.Success);
