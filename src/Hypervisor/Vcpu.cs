@@ -281,9 +281,12 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
                 case ExitReason.Smc:
                     // The fast path answered the call already and asked to stop; the checks above say why.
                 case ExitReason.Stopped:
-                case ExitReason.InstructionLimit:
                 case ExitReason.Yield:
                     Counters.Other++;
+                    break;
+                case ExitReason.InstructionLimit:
+                    Counters.Other++;
+                    // The slice's end (see TimerSliceInstructions), not every exit: the look takes the timer's lock.
                     if (icount is null) CheckTimerWithoutAlarm();
                     break;
             }

@@ -74,19 +74,18 @@ public sealed class Trng : ISmcccService
             for (int i = 0; i < 3; i++) r[i] = Next();
         else
             RandomNumberGenerator.Fill(System.Runtime.InteropServices.MemoryMarshal.AsBytes(r));
-        ulong mask = width == 64 ? ulong.MaxValue : uint.MaxValue;
         // Registers from the least significant: X3, X2, X1.
         int n = (int)bits;
-        ulong x3 = Take(r[0], ref n, mask), x2 = Take(r[1], ref n, mask), x1 = Take(r[2], ref n, mask);
+        ulong x3 = Take(r[0], ref n, width), x2 = Take(r[1], ref n, width), x1 = Take(r[2], ref n, width);
         call.Return(SmcccResult.Success, x1, x2, x3);
     }
 
-    private static ulong Take(ulong random, ref int bits, ulong mask)
+    /// <summary>The next register's share of the <paramref name="bits"/> still to give: at most one register width.</summary>
+    private static ulong Take(ulong random, ref int bits, int width)
     {
-        int width = mask == ulong.MaxValue ? 64 : 32;
         int here = Math.Min(bits, width);
         bits -= here;
-        return here == 0 ? 0 : (random & mask) & (here == 64 ? ulong.MaxValue : (1UL << here) - 1);
+        return here == 64 ? random : random & ((1UL << here) - 1);
     }
 
     // SplitMix64: a fixed, well-mixed sequence from the seed; reproducibility, not secrecy, is what it gives.
