@@ -119,7 +119,9 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
         var sb = new System.Text.StringBuilder();
         sb.Append($"vCPU {Id} ({Power}): PC={s->PC:x16} EL{s->EL}{(s->SPSel != 0 ? "h" : "t")} NZCV={s->Nzcv >> 28:x} DAIF={s->Daif >> 6:x} retired={s->Retired:N0}\n");
         sb.Append($"  SCTLR={s->SctlrEl1:x} TCR={s->TcrEl1:x} TTBR0={s->Ttbr0El1:x} TTBR1={s->Ttbr1El1:x} VBAR={s->VbarEl1:x}\n");
-        sb.Append($"  ESR={s->EsrEl1:x} ELR={s->ElrEl1:x} FAR={s->FarEl1:x} SPSR={s->SpsrEl1:x} IRQ={s->IrqPending}\n");
+        sb.Append($"  ESR={s->EsrEl1:x} ELR={s->ElrEl1:x} FAR={s->FarEl1:x} SPSR={s->SpsrEl1:x} IRQ={s->IrqPending} level={irqLevel} exit-request={s->ExitRequest:x}\n");
+        var t = Processor.Timer;
+        sb.Append($"  CNTV_CTL={t.VirtualControl:x} CNTV_CVAL={t.VirtualCompare:x} CNTP_CTL={t.PhysicalControl:x} CNTP_CVAL={t.PhysicalCompare:x} counter={t.Counter:x} overdue={t.Overdue}\n");
         for (int r = 0; r < 32; r++) sb.Append($"  x{r}={s->X[r]:x}").Append(r % 4 == 3 ? "\n" : "");
         return sb.ToString();
     }

@@ -49,7 +49,7 @@ internal static class TestProcess
         {
             p.Kill(entireProcessTree: true);
             p.WaitForExit();
-            Assert.Fail($"{Path.GetFileName(file)} {string.Join(' ', args)} still running after {timeout.TotalSeconds} s:\n{stdout.Result}");
+            Assert.Fail($"{Path.GetFileName(file)} {string.Join(' ', args)} still running after {timeout.TotalSeconds} s:\n{stdout.Result}\n--- stderr ---\n{stderr.Result}");
         }
         p.WaitForExit();
         return new Result(p.ExitCode, stdout.Result, stderr.Result);

@@ -98,10 +98,17 @@ public class ContentDecryptionTaTests
         var first = guest.Invoke(session, ContentDecryptionTa.CmdDecrypt, Param.In(shm, 16, 16384), Param.Out(shm, 16400, 16384), Param.In(shm, 0, 16));
         Assert.Equal(TeeResult.Success, first.Ret);
         var image = RegdCall(guest, session, shm, out var call);
-        for (int i = 0; i < 5; i++) Run(machine, guest, image, ref call);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 50; i++) Run(machine, guest, image, ref call);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        // Past the runtime's tier-up (30 calls) first. Then three windows: an allocation per call shows in every
+        // one; a one-off of the runtime's own (a method promoted meanwhile) in one window at most.
+        for (int i = 0; i < 100; i++) Run(machine, guest, image, ref call);
+        var windows = new long[3];
+        for (int w = 0; w < windows.Length; w++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 50; i++) Run(machine, guest, image, ref call);
+            windows[w] = GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        Assert.True(windows.Min() == 0, $"bytes allocated per 50 decryptions: {string.Join(", ", windows)}");
     }
 
     private static (ulong At, byte[] Bytes) RegdCall(LinuxOpteeDriver guest, uint session, RegisteredShm shm, out SecureCall call)

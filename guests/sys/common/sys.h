@@ -55,6 +55,23 @@ u32 gic_pending_ppis(void);
 #define irq_enable()  __asm__ volatile("msr daifclr, #2" ::: "memory")
 #define irq_disable() __asm__ volatile("msr daifset, #2" ::: "memory")
 
+/*
+ * Sleeps in WFI until an interrupt handler sets *flag; returns with IRQs unmasked. The look at the flag and the
+ * WFI run with IRQs masked: an interrupt taken between them would set the flag and leave WFI waiting for one
+ * that already came, for ever if nothing else is coming. A pending interrupt wakes WFI even while masked, and
+ * is taken when the loop unmasks.
+ */
+static inline void wait_for_flag(volatile int *flag)
+{
+    irq_disable();
+    while (!*flag) {
+        __asm__ volatile("wfi" ::: "memory");
+        irq_enable();
+        irq_disable();
+    }
+    irq_enable();
+}
+
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fail(const char *what);
 

@@ -482,7 +482,7 @@ static void timer_latency(int busy)
         if (busy)
             while (!timer_taken) __asm__ volatile("" ::: "memory");
         else
-            while (!timer_taken) __asm__ volatile("wfi");
+            wait_for_flag(&timer_taken);
         samples[i] = timer_count - deadline;
     }
     irq_disable();
