@@ -31,7 +31,20 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
         // Instruction-count time must give the same run every time, random numbers included.
         Smccc.RouteTrng(new Trng(Counter is InstructionCounter ? InstructionCountTrngSeed : null));
         Hypercalls = new Hypercalls(this);
+        GuestMemory = new GuestMemory(Memory);
+        // A p2m change is a new VMID generation: every vCPU drops its TLB before its next block.
+        Memory.P2m.Changed += () =>
+        {
+            foreach (var v in vcpus)
+            {
+                v.Processor.RemoteTlbInvalidations.Enqueue(new TlbInvalidation(TlbInvalidationScope.All, 0));
+                v.RequestExit(ExitRequests.FlushTlb);
+            }
+        };
     }
+
+    /// <summary>The domain's memory as devices and hypervisor services reach it: through the p2m, never throwing.</summary>
+    public GuestMemory GuestMemory { get; }
 
     /// <summary>The TRNG's seed in instruction-count time (any fixed value would do).</summary>
     public const ulong InstructionCountTrngSeed = 0x4A49_545F_5452_4E47;

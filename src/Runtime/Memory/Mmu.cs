@@ -299,7 +299,7 @@ public sealed unsafe class Mmu
             Abort(va, true, fault);
             return false;
         }
-        byte* page = Ram.HostAddress(pa & PageMask);
+        byte* page = Ram.WritableHostAddress(pa & PageMask);
         if (page != null)
         {
             if (Ram.IsCodePage(pa)) Ram.NotifyCodeWrite(pa, size);
@@ -336,7 +336,7 @@ public sealed unsafe class Mmu
             ExceptionEntry.DataAbort(s, va, write, fault);
             return null;
         }
-        byte* page = Ram.HostAddress(pa & PageMask);
+        byte* page = write ? Ram.WritableHostAddress(pa & PageMask) : Ram.HostAddress(pa & PageMask);
         if (page == null)
         {
             ExceptionEntry.DataAbort(s, va, write, FaultStatus.SynchronousExternal);

@@ -36,12 +36,16 @@ public sealed unsafe class RamBank
 }
 
 /// <summary>
-/// The guest-physical RAM of a domain. Only RAM lives here; everything else in the physical address space is
-/// either claimed by a device through the <see cref="IMmioBus"/> or unbacked.
+/// The guest-physical RAM of a domain and its stage-2 translation (<see cref="P2m"/>), through which every
+/// access the CPU core and the devices make is looked up. Addresses the p2m does not map as memory are either
+/// claimed by a device through the <see cref="IMmioBus"/> or unbacked.
 /// </summary>
 public sealed unsafe class PhysicalMemory : IDisposable
 {
     private RamBank[] banks = [];
+
+    /// <summary>The domain's stage 2: IPA page → host page and type.</summary>
+    public P2m P2m { get; } = new();
 
     public IReadOnlyList<RamBank> Banks => banks;
 
@@ -58,8 +62,11 @@ public sealed unsafe class PhysicalMemory : IDisposable
         foreach (var b in banks)
             if (@base < b.Base + b.Size && b.Base < @base + size)
                 throw new ArgumentException($"RAM bank 0x{@base:x}+0x{size:x} overlaps 0x{b.Base:x}");
+        if (@base + size > P2m.IpaLimit || @base + size < @base)
+            throw new ArgumentException($"RAM bank 0x{@base:x}+0x{size:x} lies beyond the {P2m.IpaBits}-bit IPA space");
         var bank = new RamBank(@base, size);
         banks = [.. banks, bank];
+        P2m.Map(@base, size, bank.Host, P2mType.Ram);
         return bank;
     }
 
@@ -70,13 +77,11 @@ public sealed unsafe class PhysicalMemory : IDisposable
         return null;
     }
 
-    /// <summary>The host address of guest-physical <paramref name="pa"/>, or null when it is not RAM.</summary>
-    public byte* HostAddress(ulong pa)
-    {
-        foreach (var b in banks)
-            if (pa - b.Base < b.Size) return b.Host + (pa - b.Base);
-        return null;
-    }
+    /// <summary>The host address of guest-physical <paramref name="pa"/>, or null when the domain may not read it as memory.</summary>
+    public byte* HostAddress(ulong pa) => P2m.Readable(pa);
+
+    /// <summary>The host address of guest-physical <paramref name="pa"/>, or null when the domain may not write it as memory.</summary>
+    public byte* WritableHostAddress(ulong pa) => P2m.Writable(pa);
 
     /// <summary>Copies <paramref name="data"/> into RAM at <paramref name="pa"/>; the whole range must be RAM.</summary>
     public void Write(ulong pa, ReadOnlySpan<byte> data)
@@ -137,7 +142,11 @@ public sealed unsafe class PhysicalMemory : IDisposable
 
     public void Dispose()
     {
-        foreach (var b in banks) b.Free();
+        foreach (var b in banks)
+        {
+            P2m.Unmap(b.Base, b.Size);
+            b.Free();
+        }
         banks = [];
     }
 }
