@@ -17,6 +17,8 @@ internal sealed class CpuBank
     public readonly InterruptState[] Private = new InterruptState[32];
     public IInterruptLine IrqOutput = UnconnectedLine.Instance;
     public readonly CpuInterfaceRegisters Interface;
+    /// <summary>This redistributor's LPIs; null when the GIC has no guest memory to keep their tables in.</summary>
+    public readonly RedistributorLpis? Lpis;
 
     public byte Pmr;
     public int Bpr0 = 2, Bpr1 = 3;
@@ -31,6 +33,7 @@ internal sealed class CpuBank
         this.gic = gic;
         Index = index;
         Interface = new CpuInterfaceRegisters(this);
+        if (gic.LpiMemory is { } memory) Lpis = new RedistributorLpis(memory, index);
         for (int i = 0; i < 16; i++) Private[i].Edge = true; // SGIs are always edge-triggered
     }
 
@@ -46,6 +49,12 @@ internal sealed class CpuBank
         if (!gic.EnableGroup1 || !GroupEnable1) return -1;
         for (int i = 0; i < 32; i++) Consider(ref Private[i], i, ref best, ref priority);
         foreach (int i in EnabledSpis()) Consider(ref gic.Spis[i], i + 32, ref best, ref priority);
+        if (Lpis is { Enabled: true } lpis && lpis.HighestPending(out byte lpiPriority) is var lpi && lpi >= 0
+            && (best < 0 || lpiPriority < priority))
+        {
+            best = lpi;
+            priority = lpiPriority;
+        }
         return best;
     }
 
@@ -95,9 +104,14 @@ internal sealed class CpuBank
     {
         int intid = Deliverable(out byte priority);
         if (intid < 0) return GicV3.Spurious;
-        ref InterruptState irq = ref gic.State(Index, intid);
-        irq.PendingLatch = false;
-        irq.Active = true;
+        if (intid >= RedistributorLpis.FirstLpi)
+            Lpis!.ClearPending(intid); // GICv3 5.1: LPIs have no active state
+        else
+        {
+            ref InterruptState irq = ref gic.State(Index, intid);
+            irq.PendingLatch = false;
+            irq.Active = true;
+        }
         ActivePriorities.Push((GroupPriority(priority), intid));
         Update();
         return intid;

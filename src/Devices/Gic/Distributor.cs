@@ -24,9 +24,7 @@ public sealed class Distributor : IMmioDevice
             {
                 int intid = (int)((offset - IrouterBase) / 8);
                 if (intid < 32) return size is 4 or 8;
-                ulong router = gic.Spis[intid - 32].RouterValue;
-                value = size == 8 ? router : (offset & 4) != 0 ? router >> 32 : (uint)router;
-                return size is 4 or 8;
+                return Register64.Read(gic.Spis[intid - 32].RouterValue, offset & 7, size, out value);
             }
             if (InterruptRegisters.Contains(offset))
                 return InterruptRegisters.Read(gic, 0, 32, GicV3.MaxIntId, offset, size, out value);
@@ -35,8 +33,10 @@ public sealed class Distributor : IMmioDevice
             {
                 // EnableGrp0, EnableGrp1, ARE (RAO), DS (RAO); RWP never set: writes take effect at once.
                 Ctlr => (gic.EnableGroup0 ? 1UL : 0) | (gic.EnableGroup1 ? 2UL : 0) | (1UL << 4) | (1UL << 6),
-                // ITLinesNumber, IDbits = 9 (10-bit INTIDs), No1N (no 1-of-N routing); no LPIs, no security.
-                Typer => (ulong)(GicV3.MaxIntId / 32 - 1) | (9UL << 19) | (1UL << 25),
+                // ITLinesNumber, IDbits, No1N (no 1-of-N routing), no security. With LPIs: LPIS, 16-bit INTIDs
+                // and num_LPIs = 0 (as many as IDbits allows); without: 10-bit INTIDs.
+                Typer => (ulong)(GicV3.MaxIntId / 32 - 1) | (1UL << 25)
+                    | (gic.LpisSupported ? (1UL << 17) | ((ulong)(RedistributorLpis.IdBits - 1) << 19) : 9UL << 19),
                 Iidr => 0x43B,
                 Typer2 or Statusr => 0,
                 _ => IdRegister(offset),
@@ -55,10 +55,7 @@ public sealed class Distributor : IMmioDevice
                 if (size is not (4 or 8)) return false;
                 if (intid < 32) return true;
                 ref InterruptState irq = ref gic.Spis[intid - 32];
-                ulong router = irq.RouterValue;
-                if (size == 8) router = value;
-                else if ((offset & 4) != 0) router = (router & 0xFFFF_FFFF) | (value << 32);
-                else router = (router & ~0xFFFF_FFFFUL) | (uint)value;
+                if (!Register64.Merge(irq.RouterValue, offset & 7, size, value, out ulong router)) return false;
                 irq.RouterValue = router & 0xFF_8000_FFFF_FFUL;
                 irq.Route = RouteFor(irq.RouterValue);
                 gic.SpiEnablesOrRoutesChanged();

@@ -1,5 +1,6 @@
 using Jit.Runtime;
 using Jit.Runtime.Interrupts;
+using Jit.Runtime.Memory;
 
 namespace Jit.Devices.Gic;
 
@@ -7,7 +8,10 @@ namespace Jit.Devices.Gic;
 /// A GICv3 with a single security state (GICD_CTLR.DS = 1, as a guest of KVM or Xen sees it): the distributor,
 /// one redistributor and one system-register CPU interface per vCPU. SGIs 0–15 and PPIs 16–31 are banked per
 /// redistributor, SPIs 32 and up are shared. Group 1 interrupts are signalled as IRQ; Group 0 would be FIQ,
-/// which no guest of this platform uses, so they are logged and never delivered.
+/// which no guest of this platform uses, so they are logged and never delivered. Given the domain's memory,
+/// it also has physical LPIs (INTIDs 8192–65535, GICD_TYPER.LPIS = 1): their configuration and pending tables
+/// live in guest memory as each redistributor's GICR_PROPBASER/GICR_PENDBASER say, and an ITS
+/// (<see cref="Its.GicIts"/>) or GICR_SETLPIR makes them pending.
 /// </summary>
 /// <remarks>
 /// One lock guards all state: accesses come from every vCPU thread (MMIO, ICC_* registers) and from device
@@ -29,8 +33,18 @@ public sealed class GicV3
     public Distributor Distributor { get; }
     public Redistributors Redistributors { get; }
 
-    public GicV3(int cpus)
+    /// <summary>The memory LPI tables are read from; null when this GIC has no LPIs.</summary>
+    internal IGuestMemory? LpiMemory { get; }
+
+    /// <summary>Whether the redistributors implement LPIs (GICD_TYPER.LPIS, GICR_TYPER.PLPIS).</summary>
+    public bool LpisSupported => LpiMemory is not null;
+
+    /// <param name="cpus">Number of vCPUs, each with its redistributor and CPU interface.</param>
+    /// <param name="lpiMemory">The domain's memory, where the guest keeps its LPI configuration and pending
+    /// tables; without it the GIC has no LPIs and no ITS can be attached.</param>
+    public GicV3(int cpus, IGuestMemory? lpiMemory = null)
     {
+        LpiMemory = lpiMemory;
         if (cpus is < 1 or > VcpuTopology.MaxVcpus) throw new ArgumentOutOfRangeException(nameof(cpus), $"1 to {VcpuTopology.MaxVcpus} vCPUs");
         Cpus = new CpuBank[cpus];
         for (int i = 0; i < cpus; i++) Cpus[i] = new CpuBank(this, i);
@@ -96,6 +110,71 @@ public sealed class GicV3
     internal void UpdateAll()
     {
         foreach (var c in Cpus) c.Update();
+    }
+
+    // What an ITS asks of the redistributors (GICv3 6.1: the ITS forwards translated LPIs to them, and INV,
+    // INVALL, MOVI, MOVALL, CLEAR act on their pending state and cached configuration). Each takes the GIC lock.
+
+    /// <summary>Makes LPI <paramref name="intid"/> pending at redistributor <paramref name="cpu"/>; false when it
+    /// cannot hold it (LPIs disabled there, or beyond its GICR_PROPBASER.IDbits): the LPI is dropped.</summary>
+    internal bool SetLpiPending(int cpu, int intid)
+    {
+        lock (Gate)
+        {
+            if (Cpus[cpu].Lpis?.SetPending(intid) != true) return false;
+            Cpus[cpu].Update();
+            return true;
+        }
+    }
+
+    internal void ClearLpiPending(int cpu, int intid)
+    {
+        lock (Gate)
+            if (Cpus[cpu].Lpis?.ClearPending(intid) == true) Cpus[cpu].Update();
+    }
+
+    /// <summary>MOVI: the pending state follows the interrupt to its new collection's redistributor.</summary>
+    internal void MoveLpi(int from, int to, int intid)
+    {
+        lock (Gate)
+        {
+            if (from == to || Cpus[from].Lpis?.ClearPending(intid) != true) return;
+            Cpus[to].Lpis?.SetPending(intid);
+            Cpus[from].Update();
+            Cpus[to].Update();
+        }
+    }
+
+    /// <summary>MOVALL: every LPI pending at <paramref name="from"/> becomes pending at <paramref name="to"/>.</summary>
+    internal void MoveAllLpis(int from, int to)
+    {
+        lock (Gate)
+        {
+            if (from == to || Cpus[from].Lpis is not { } source || Cpus[to].Lpis is not { } target) return;
+            source.MoveAllTo(target);
+            Cpus[from].Update();
+            Cpus[to].Update();
+        }
+    }
+
+    /// <summary>INV: re-read LPI <paramref name="intid"/>'s configuration byte at <paramref name="cpu"/>.</summary>
+    internal void InvalidateLpi(int cpu, int intid)
+    {
+        lock (Gate)
+        {
+            Cpus[cpu].Lpis?.Reload(intid);
+            Cpus[cpu].Update();
+        }
+    }
+
+    /// <summary>INVALL: re-read the whole configuration table at <paramref name="cpu"/>.</summary>
+    internal void InvalidateAllLpis(int cpu)
+    {
+        lock (Gate)
+        {
+            Cpus[cpu].Lpis?.ReloadAll();
+            Cpus[cpu].Update();
+        }
     }
 
     /// <summary>Generates SGI <paramref name="intid"/> from <paramref name="source"/> per ICC_SGI1R_EL1 (D17 / GICv3 12.2.21).</summary>
