@@ -19,9 +19,11 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
     /// The system counter its vCPUs read and time their timers by: the host's clock by default, or an
     /// <see cref="InstructionCounter"/> for reproducible runs, which allows only one vCPU.
     /// </param>
-    public Domain(string name, SystemCounter? counter = null)
+    /// <param name="domid">Its domain ID: 0 for the control domain (and the single domain of <c>jit run</c>).</param>
+    public Domain(string name, SystemCounter? counter = null, int domid = 0)
     {
         Name = name;
+        DomId = domid;
         Counter = counter ?? SystemCounter.Host;
         Smccc = new SmcccDispatcher();
         Smccc.Route(SmcccOwner.ArmArchitecture, new ArchCalls());
@@ -50,6 +52,12 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
     public const ulong InstructionCountTrngSeed = 0x4A49_545F_5452_4E47;
 
     public string Name { get; }
+
+    /// <summary>The domain ID the host knows it by (Xen's domid).</summary>
+    public int DomId { get; }
+
+    /// <summary>How log lines name it: "d1 (guest)".</summary>
+    public string LogName => $"d{DomId} ({Name})";
     public PhysicalMemory Memory { get; } = new();
     public MmioMap Mmio { get; } = new();
     public SmcccDispatcher Smccc { get; }
@@ -125,7 +133,9 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
 
     /// <summary>
     /// Runs the domain until it shuts down, is stopped, or vCPU 0 has retired <paramref name="maxInstructions"/>:
-    /// vCPU 0 on the calling thread, every secondary vCPU on a thread of its own that waits for PSCI CPU_ON.
+    /// every vCPU on a host thread of its own (secondaries wait there for PSCI CPU_ON), while the calling thread
+    /// waits. Its own thread gives vCPU 0 what every other vCPU has (a name in host tools, a stack of its own, a
+    /// thread the toolstack can pause or pin) and keeps the caller free to serve consoles or other domains.
     /// </summary>
     public VcpuExit Run(ulong maxInstructions = ulong.MaxValue)
     {
@@ -133,28 +143,38 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
         // Disposed when this method returns, after every vCPU thread has left: the meter never reads a freed vCPU.
         using var observed = Statistics.JitMeter.Observe(this);
         var threads = new List<Thread>();
-        for (int i = 1; i < vcpus.Count; i++)
+        VcpuExit exit = VcpuExit.Stopped;
+        Exception? bootFailure = null;
+        for (int i = 0; i < vcpus.Count; i++)
         {
             var v = vcpus[i];
-            var t = new Thread(() =>
-            {
-                try { v.RunSecondary(); }
-                catch (Exception e) { Fail(e); }
-            }) { Name = $"{Name} vCPU {i}", IsBackground = true };
+            var t = i == 0
+                ? new Thread(() =>
+                {
+                    Log.Context = LogName;
+                    v.HostThreadId = Toolstack.ThreadCpuTime.CurrentThreadId();
+                    try { exit = v.Run(maxInstructions); }
+                    catch (Exception e) { bootFailure = e; }
+                    finally
+                    {
+                        // vCPU 0 left: whatever the reason, the secondaries leave too before the domain can be disposed.
+                        foreach (var other in vcpus.Skip(1)) other.RequestExit(ExitRequests.Stop);
+                    }
+                })
+                : new Thread(() =>
+                {
+                    Log.Context = LogName;
+                    v.HostThreadId = Toolstack.ThreadCpuTime.CurrentThreadId();
+                    try { v.RunSecondary(); }
+                    catch (Exception e) { Fail(e); }
+                });
+            t.Name = $"{Name} vCPU {i}";
+            t.IsBackground = true;
             threads.Add(t);
-            t.Start();
         }
-        VcpuExit exit;
-        try
-        {
-            exit = vcpus[0].Run(maxInstructions);
-        }
-        finally
-        {
-            // vCPU 0 left: whatever the reason, the secondaries leave too before the domain can be disposed.
-            foreach (var v in vcpus.Skip(1)) v.RequestExit(ExitRequests.Stop);
-            foreach (var t in threads) t.Join();
-        }
+        foreach (var t in threads) t.Start();
+        foreach (var t in threads) t.Join();
+        if (bootFailure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(bootFailure).Throw();
         if (Failure is not null) throw new InvalidOperationException($"a secondary vCPU failed: {Failure.GetType().Name}: {Failure.Message}", Failure);
         return exit;
     }

@@ -126,6 +126,12 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
         return sb.ToString();
     }
 
+    /// <summary>The kernel task ID of the host thread that runs it (for its CPU time), 0 until it runs.</summary>
+    public int HostThreadId { get; internal set; }
+
+    /// <summary>Whether the vCPU waits in WFI now (xl's "blocked").</summary>
+    public bool Blocked { get; private set; }
+
     /// <summary>Guest instructions this vCPU has retired.</summary>
     public ulong Retired => state->Retired;
 
@@ -276,7 +282,12 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
                     break;
                 case ExitReason.Wfi:
                     Counters.Wfi++;
-                    if (icount is null) Park();
+                    if (icount is null)
+                    {
+                        Blocked = true;
+                        Park();
+                        Blocked = false;
+                    }
                     else if (!SkipIdleTime(icount)) return VcpuExit.Idle;
                     break;
                 case ExitReason.Hvc:

@@ -20,9 +20,12 @@ public sealed class BareMetalMachine : Machine
 
     /// <summary>Builds the machine and loads <paramref name="path"/>; a bad image raises <see cref="ImageError"/>.</summary>
     /// <param name="icountShift">Instruction-count time at 2^shift ns per instruction (<c>--icount</c>), or null for host time.</param>
-    public static BareMetalMachine Create(string path, Stream console, ulong ramSize = DefaultRamSize, int? icountShift = null)
+    /// <param name="domid">The domain's ID on its host; 0 for <c>jit run</c>.</param>
+    /// <param name="name">The domain's name; the program's file name by default.</param>
+    public static BareMetalMachine Create(string path, Stream console, ulong ramSize = DefaultRamSize, int? icountShift = null,
+        int domid = 0, string? name = null)
     {
-        var domain = new Domain(Path.GetFileName(path), icountShift is int shift ? new Jit.Runtime.Timers.InstructionCounter(shift) : null);
+        var domain = new Domain(name ?? Path.GetFileName(path), icountShift is int shift ? new Jit.Runtime.Timers.InstructionCounter(shift) : null, domid);
         try
         {
             domain.Memory.AddRam(RamBase, ramSize);

@@ -71,13 +71,15 @@ public sealed class LinuxMachine : Machine
         return new Pl031(() => IcountRtcStart + (long)(counter.Now / CpuModel.CounterFrequency), counter);
     }
 
-    public static LinuxMachine Create(LinuxOptions o, Stream console)
+    /// <param name="domid">The domain's ID on its host; 0, the control domain, for <c>jit run</c>.</param>
+    /// <param name="name">The domain's name; the kernel's file name by default.</param>
+    public static LinuxMachine Create(LinuxOptions o, Stream console, int domid = 0, string? name = null)
     {
         if (o.RamSize < MinRamSize || o.RamSize > Ram0MaxSize || o.RamSize % 4096 != 0)
             throw new ArgumentOutOfRangeException(nameof(o), $"RAM must be a multiple of 4K between 64M and 3G");
         if (o.Cpus is < 1 or > VcpuTopology.MaxVcpus) throw new ArgumentOutOfRangeException(nameof(o), $"1 to {VcpuTopology.MaxVcpus} vCPUs");
         if (o.IcountShift is not null && o.Cpus != 1) throw new ArgumentOutOfRangeException(nameof(o), "instruction-count time runs one vCPU");
-        var domain = new Domain(Path.GetFileName(o.Kernel), o.IcountShift is int shift ? new InstructionCounter(shift) : null);
+        var domain = new Domain(name ?? Path.GetFileName(o.Kernel), o.IcountShift is int shift ? new InstructionCounter(shift) : null, domid);
         try
         {
             domain.Memory.AddRam(Ram0Base, o.RamSize);

@@ -29,6 +29,8 @@ public static class CommandLine
         new("bench", BenchCommand.Usage, "benchmark boot, exit latencies, CPU and kernel-heavy work against qemu-system-aarch64", BenchCommand.Execute),
         new("top", TopCommand.Usage, "show a running jit's live counters (MIPS, exits, TLB misses, tier 1)", TopCommand.Execute),
         new("disasm", DisasmCommand.Usage, "run a guest, then show hot compiled regions as A64, IL and x86-64", DisasmCommand.Execute),
+        new("hypervisor", HypervisorCommand.Usage, "start, stop or ask about the hypervisor that runs domains in the background", HypervisorCommand.Execute),
+        new("xl", Toolstack.XlVerbs.Usage, "the toolstack: create, list, console, destroy … domains, as Xen's xl", XlCommand.Execute),
     ];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)

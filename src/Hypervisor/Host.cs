@@ -1,0 +1,206 @@
+using Jit.Hypervisor.Builder;
+using Jit.Hypervisor.Config;
+using Jit.Hypervisor.Consoles;
+using Jit.Hypervisor.Smccc;
+using Jit.Hypervisor.Toolstack;
+
+namespace Jit.Hypervisor;
+
+/// <summary>
+/// The hypervisor: the domains it runs, by domid, and the services they share (the console service's folder
+/// today). It creates a domain from its configuration, runs it on its own threads, acts on how it ends as its
+/// configuration says (destroy, restart, preserve), and destroys it on request: stopping its vCPU threads and
+/// freeing its memory. Domid 0 is the control domain; <c>xl create</c> gets domids from 1, never reused while
+/// the host runs, as Xen's are not until they wrap.
+/// </summary>
+public sealed class Host : IDisposable
+{
+    public const int ControlDomainId = 0;
+    /// <summary>Xen's first reserved domid (DOMID_FIRST_RESERVED): ordinary domids stay below it.</summary>
+    public const int FirstReservedDomId = 0x7FF0;
+
+    private readonly object gate = new();
+    private readonly SortedDictionary<int, HostedDomain> domains = [];
+    private int nextDomId = 1;
+    private bool disposed;
+
+    /// <param name="consoleFolder">Where each domain's console log goes (guest-NAME.log).</param>
+    public Host(string consoleFolder)
+    {
+        ConsoleFolder = consoleFolder;
+    }
+
+    public string ConsoleFolder { get; }
+
+    /// <summary>The hypervisor's own log (xl dmesg): domain lifecycle lines.</summary>
+    public event Action<string>? Logged;
+
+    /// <summary>Raised after a domain was built, before it runs; services that keep per-domain state start it here.</summary>
+    public event Action<HostedDomain>? DomainCreated;
+
+    /// <summary>Raised after a domain's threads have left, before its memory is freed.</summary>
+    public event Action<HostedDomain>? DomainDestroyed;
+
+    public IReadOnlyList<HostedDomain> Domains
+    {
+        get { lock (gate) return [.. domains.Values]; }
+    }
+
+    /// <summary>A domain by name or by domid, as xl's DOMAIN argument.</summary>
+    public HostedDomain? Find(string nameOrDomId)
+    {
+        lock (gate)
+        {
+            if (int.TryParse(nameOrDomId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int id))
+                return domains.GetValueOrDefault(id);
+            return domains.Values.FirstOrDefault(d => d.Name == nameOrDomId);
+        }
+    }
+
+    /// <summary>
+    /// Builds and starts a domain. <paramref name="control"/> makes it domid 0. Raises <see cref="ImageError"/>
+    /// for a bad image and <see cref="InvalidOperationException"/> when the name or domid 0 is taken.
+    /// </summary>
+    public HostedDomain Create(DomainConfig config, bool control = false)
+    {
+        int domid;
+        lock (gate)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            if (domains.Values.Any(d => d.Name == config.Name))
+                throw new InvalidOperationException($"domain with name \"{config.Name}\" already exists");
+            if (control && domains.ContainsKey(ControlDomainId))
+                throw new InvalidOperationException("the control domain (domid 0) already exists");
+            if (!control && nextDomId >= FirstReservedDomId) throw new InvalidOperationException("no free domid left");
+            domid = control ? ControlDomainId : nextDomId++;
+        }
+        var console = new DomainConsole(Path.Combine(ConsoleFolder, $"guest-{config.Name}.log"));
+        // The UART's bytes pass a panic watch on their way: a kernel panic is a crash, and the panic loop would
+        // otherwise spin for ever.
+        var watched = new ConsoleBackend.ConsoleOutput(console);
+        HostedDomain? built = null;
+        watched.Panicked += line =>
+        {
+            if (built is null) return;
+            built.CrashReason ??= line;
+            built.Domain.Stop();
+        };
+        Machine machine;
+        try
+        {
+            machine = DomainBuilder.Build(config, domid, watched);
+        }
+        catch
+        {
+            console.Dispose();
+            throw;
+        }
+        console.Uart = machine.Uart;
+        var hosted = built = new HostedDomain(config, machine, console);
+        lock (gate) domains[domid] = hosted;
+        DomainCreated?.Invoke(hosted);
+        var runner = new Thread(() => RunDomain(hosted)) { IsBackground = true, Name = $"d{domid} runner" };
+        hosted.Runner = runner;
+        Logged?.Invoke($"d{domid} ({config.Name}): created, {config.Vcpus} vCPU(s), {config.MemoryMiB} MiB");
+        runner.Start();
+        return hosted;
+    }
+
+    private void RunDomain(HostedDomain d)
+    {
+        RunResult result;
+        string? error = null;
+        try
+        {
+            result = d.Machine.Run();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // An emulator error made by this domain's guest stops the domain, never the host.
+            error = $"{e.GetType().Name}: {e.Message}";
+            result = default;
+        }
+        d.Console.Flush();
+        if (d.State == DomainState.Dying) return;
+        ShutdownAction action;
+        string what;
+        if (error is not null || d.CrashReason is not null)
+        {
+            d.CrashReason ??= error;
+            action = d.Config.OnCrash;
+            what = $"crashed: {d.CrashReason}";
+        }
+        else if (result.End == RunEnd.Reset)
+        {
+            action = d.Config.OnReboot;
+            what = "rebooted";
+        }
+        else if (result.End is RunEnd.PowerOff or RunEnd.AllVcpusOff)
+        {
+            action = d.Config.OnPoweroff;
+            what = "powered off";
+        }
+        else return; // stopped by the toolstack
+        Logged?.Invoke($"d{d.DomId} ({d.Name}): {what}; {ActionName(action)}");
+        switch (action)
+        {
+            case ShutdownAction.Preserve:
+                d.State = d.CrashReason is not null ? DomainState.Crashed : DomainState.Shutdown;
+                break;
+            case ShutdownAction.Restart:
+                Remove(d);
+                try
+                {
+                    Create(d.Config);
+                }
+                catch (Exception e) when (e is ImageError or InvalidOperationException or IOException)
+                {
+                    Logged?.Invoke($"{d.Name}: restart failed: {e.Message}");
+                }
+                break;
+            default:
+                Remove(d);
+                break;
+        }
+    }
+
+    private static string ActionName(ShutdownAction a) => a switch
+    {
+        ShutdownAction.Preserve => "preserved",
+        ShutdownAction.Restart => "restarting",
+        _ => "destroyed",
+    };
+
+    /// <summary>Stops a domain's vCPUs, waits for its threads, and frees it. False when it is already going.</summary>
+    public bool Destroy(HostedDomain d)
+    {
+        lock (gate)
+        {
+            if (d.State == DomainState.Dying || !domains.ContainsKey(d.DomId) || domains[d.DomId] != d) return false;
+            d.State = DomainState.Dying;
+        }
+        d.Machine.Interrupt();
+        if (d.Runner is { } t && t != Thread.CurrentThread) t.Join();
+        Remove(d);
+        Logged?.Invoke($"d{d.DomId} ({d.Name}): destroyed");
+        return true;
+    }
+
+    private void Remove(HostedDomain d)
+    {
+        lock (gate)
+        {
+            if (domains.GetValueOrDefault(d.DomId) != d) return;
+            domains.Remove(d.DomId);
+        }
+        DomainDestroyed?.Invoke(d);
+        d.Machine.Dispose();
+        d.Console.Dispose();
+    }
+
+    public void Dispose()
+    {
+        lock (gate) disposed = true;
+        foreach (var d in Domains) Destroy(d);
+    }
+}

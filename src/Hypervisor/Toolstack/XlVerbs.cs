@@ -1,0 +1,220 @@
+using System.Globalization;
+using Jit.Hypervisor.Builder;
+using Jit.Hypervisor.Config;
+
+namespace Jit.Hypervisor.Toolstack;
+
+/// <summary>
+/// The toolstack's verbs as the running hypervisor executes them, with xl's output and exit conventions (0 on
+/// success, 1 on failure, messages on stderr). <c>console</c> is served by the control server, since it turns
+/// the connection into a byte stream.
+/// </summary>
+public sealed class XlVerbs(Host host, StateFolder state, HostLimits limits)
+{
+    public const string Usage = "jit xl create FILE [-c] [KEY=VALUE ...] | list [-l] [DOMAIN ...] | console DOMAIN | destroy DOMAIN | " +
+                                "shutdown [-F] DOMAIN | reboot [-F] DOMAIN | vcpu-list [DOMAIN] | info | dmesg";
+
+    public int Execute(string[] argv, string workingDirectory, TextWriter stdout, TextWriter stderr)
+    {
+        if (argv.Length == 0)
+        {
+            stderr.WriteLine($"usage: {Usage}");
+            return 2;
+        }
+        string[] args = argv[1..];
+        return argv[0] switch
+        {
+            "create" => Create(args, workingDirectory, stdout, stderr),
+            "list" => List(args, stdout, stderr),
+            "destroy" => Destroy(args, stderr),
+            "shutdown" => Shutdown(args, stdout, stderr, reboot: false),
+            "reboot" => Shutdown(args, stdout, stderr, reboot: true),
+            "vcpu-list" => VcpuList(args, stdout, stderr),
+            "info" => Info(stdout),
+            "dmesg" => Dmesg(stdout),
+            _ => Unknown(argv[0], stderr),
+        };
+    }
+
+    private static int Unknown(string verb, TextWriter stderr)
+    {
+        stderr.WriteLine($"xl: unknown command '{verb}'");
+        stderr.WriteLine($"usage: {Usage}");
+        return 2;
+    }
+
+    private int Create(string[] args, string cwd, TextWriter stdout, TextWriter stderr)
+    {
+        string? file = null;
+        var overrides = new List<string>();
+        foreach (string a in args)
+        {
+            if (a is "-c") continue; // the client attaches after a successful create
+            if (a.StartsWith('-'))
+            {
+                stderr.WriteLine($"xl create: unknown option {a}");
+                return 2;
+            }
+            if (file is null && !a.Contains('=')) file = a;
+            else overrides.Add(a);
+        }
+        if (file is null)
+        {
+            stderr.WriteLine("xl create: no configuration file given");
+            return 2;
+        }
+        string path = Path.IsPathRooted(file) ? file : Path.Combine(cwd, file);
+        try
+        {
+            var config = DomainConfigReader.Load(path, overrides, limits, cwd);
+            foreach (string w in config.Warnings) stderr.WriteLine($"xl: warning: {w}");
+            stderr.WriteLine($"Parsing config from {file}");
+            var d = host.Create(config);
+            stdout.WriteLine(d.DomId.ToString(CultureInfo.InvariantCulture));
+            return 0;
+        }
+        catch (ConfigError e)
+        {
+            stderr.WriteLine(e.Message);
+            return 1;
+        }
+        catch (Exception e) when (e is ImageError or InvalidOperationException or IOException or ArgumentException)
+        {
+            stderr.WriteLine($"xl create: {file}: {e.Message}");
+            return 1;
+        }
+    }
+
+    private HostedDomain? Lookup(string name, TextWriter stderr)
+    {
+        var d = host.Find(name);
+        if (d is null) stderr.WriteLine($"xl: domain '{name}' does not exist");
+        return d;
+    }
+
+    /// <summary>xl list's table: name, domid, MiB, vCPUs, state flags and CPU seconds.</summary>
+    private int List(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        bool json = args.Contains("-l") || args.Contains("--long");
+        var names = args.Where(a => !a.StartsWith('-')).ToList();
+        var shown = new List<HostedDomain>();
+        if (names.Count == 0) shown.AddRange(host.Domains);
+        else
+            foreach (string n in names)
+            {
+                if (Lookup(n, stderr) is not { } d) return 1;
+                shown.Add(d);
+            }
+        if (json)
+        {
+            stdout.Write(XlListJson.Format(shown.Select(d => (d.DomId, d.Config))));
+            return 0;
+        }
+        stdout.WriteLine("Name                                        ID   Mem VCPUs\tState\tTime(s)");
+        foreach (var d in shown)
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{d.Name,-40} {d.DomId,5} {d.Config.MemoryMiB,5} {d.Config.Vcpus,5}     {d.StateFlags} {CpuSeconds(d),8:F1}"));
+        return 0;
+    }
+
+    private static double CpuSeconds(HostedDomain d) => d.Domain.Vcpus.Sum(v => ThreadCpuTime.Seconds(v.HostThreadId));
+
+    private int Destroy(string[] args, TextWriter stderr)
+    {
+        if (args.Length != 1)
+        {
+            stderr.WriteLine("usage: xl destroy DOMAIN");
+            return 2;
+        }
+        if (Lookup(args[0], stderr) is not { } d) return 1;
+        host.Destroy(d);
+        return 0;
+    }
+
+    /// <summary>
+    /// A guest cannot hear a shutdown request yet (Xen's PV control path comes later): without -F xl's lines for
+    /// a guest without PV drivers; with -F the domain is destroyed (shutdown) or rebuilt (reboot) at once.
+    /// </summary>
+    private int Shutdown(string[] args, TextWriter stdout, TextWriter stderr, bool reboot)
+    {
+        bool force = args.Contains("-F");
+        var names = args.Where(a => a != "-F").ToList();
+        string verb = reboot ? "reboot" : "shutdown";
+        if (names.Count != 1)
+        {
+            stderr.WriteLine($"usage: xl {verb} [-F] DOMAIN");
+            return 2;
+        }
+        if (Lookup(names[0], stderr) is not { } d) return 1;
+        if (!force)
+        {
+            stderr.WriteLine($"{verb} failed (rc=-6)");
+            stderr.WriteLine("PV control interface not available: external graceful shutdown not possible.");
+            stderr.WriteLine("Use \"-F\" to fallback to ACPI power event.");
+            return 1;
+        }
+        stdout.WriteLine($"{(reboot ? "Rebooting" : "Shutting down")} domain {d.DomId}");
+        host.Destroy(d);
+        if (reboot)
+        {
+            try
+            {
+                var again = host.Create(d.Config, control: d.DomId == Host.ControlDomainId);
+                stdout.WriteLine($"{d.Name}: restarted as domain {again.DomId}");
+            }
+            catch (Exception e) when (e is ImageError or InvalidOperationException or IOException)
+            {
+                stderr.WriteLine($"xl reboot: {d.Name}: {e.Message}");
+                return 1;
+            }
+        }
+        else stdout.WriteLine($"{d.Name}: destroyed (the guest has no PV shutdown path yet)");
+        return 0;
+    }
+
+    private int VcpuList(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var shown = new List<HostedDomain>();
+        if (args.Length == 0) shown.AddRange(host.Domains);
+        else
+            foreach (string n in args)
+            {
+                if (Lookup(n, stderr) is not { } d) return 1;
+                shown.Add(d);
+            }
+        stdout.WriteLine("Name                                ID  VCPU   CPU State   Time(s) Affinity (Hard / Soft)");
+        foreach (var d in shown)
+            foreach (var v in d.Domain.Vcpus)
+            {
+                string st = v.Power != Smccc.VcpuPowerState.On ? "---" : d.State == DomainState.Paused ? "-p-" : v.Blocked ? "-b-" : "r--";
+                string affinity = d.Config.CpuAffinity is { } sets && v.Id < sets.Count ? sets[v.Id].ToString() : "all";
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{d.Name,-32} {d.DomId,5} {v.Id,5}   {"-",3}   {st,-3} {ThreadCpuTime.Seconds(v.HostThreadId),9:F1}  {affinity} / all"));
+            }
+        return 0;
+    }
+
+    private int Info(TextWriter stdout)
+    {
+        stdout.WriteLine($"host                   : {Environment.MachineName}");
+        stdout.WriteLine($"nr_cpus                : {limits.HostCpus}");
+        stdout.WriteLine($"total_memory           : {limits.AvailableMemoryMiB}");
+        stdout.WriteLine($"xen_caps               : jit-aarch64");
+        stdout.WriteLine($"max_vcpus_per_domain   : {limits.MaxVcpus}");
+        stdout.WriteLine($"nr_domains             : {host.Domains.Count}");
+        stdout.WriteLine($"state_folder           : {state.Path}");
+        return 0;
+    }
+
+    private int Dmesg(TextWriter stdout)
+    {
+        try
+        {
+            using var f = new FileStream(state.Log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var r = new StreamReader(f);
+            stdout.Write(r.ReadToEnd());
+        }
+        catch (FileNotFoundException) { }
+        return 0;
+    }
+}
