@@ -33,7 +33,7 @@ internal sealed class CpuBank
         this.gic = gic;
         Index = index;
         Interface = new CpuInterfaceRegisters(this);
-        if (gic.LpiMemory is { } memory) Lpis = new RedistributorLpis(memory, index);
+        if (gic.LpiMemory is { } memory) Lpis = new RedistributorLpis(gic, memory, index);
         for (int i = 0; i < 16; i++) Private[i].Edge = true; // SGIs are always edge-triggered
     }
 

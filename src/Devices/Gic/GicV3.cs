@@ -163,7 +163,7 @@ public sealed class GicV3
         lock (Gate)
         {
             Cpus[cpu].Lpis?.Reload(intid);
-            Cpus[cpu].Update();
+            UpdateAll(); // the table is shared: the LPI may be pending elsewhere
         }
     }
 
@@ -173,7 +173,7 @@ public sealed class GicV3
         lock (Gate)
         {
             Cpus[cpu].Lpis?.ReloadAll();
-            Cpus[cpu].Update();
+            UpdateAll();
         }
     }
 
@@ -199,6 +199,19 @@ public sealed class GicV3
             Cpus[cpu].Private[intid].PendingLatch = true;
             Cpus[cpu].Update();
         }
+    }
+
+    private readonly List<LpiConfigurationTable> lpiConfigurationTables = [];
+
+    /// <summary>The cache of the configuration table at <paramref name="address"/>, one for all redistributors
+    /// that name it with the same size (called under the lock when a redistributor enables its LPIs).</summary>
+    internal LpiConfigurationTable SharedLpiConfiguration(ulong address, int lpis)
+    {
+        foreach (var t in lpiConfigurationTables)
+            if (t.Address == address && t.Count == lpis) return t;
+        var table = new LpiConfigurationTable(LpiMemory!, address, lpis);
+        lpiConfigurationTables.Add(table);
+        return table;
     }
 }
 

@@ -4,6 +4,46 @@ using Jit.Runtime.Memory;
 namespace Jit.Devices.Gic;
 
 /// <summary>
+/// An LPI configuration table (GICv3 5.1.1: a byte per LPI from INTID 8192, priority in [7:2], enable in [0]) as
+/// the redistributors cache it. GICR_TYPER.CommonLPIAff = 0 requires all redistributors to share one table,
+/// so they share this cache too: an INV that reaches one redistributor serves all, and an LPI moved to another
+/// CPU (MOVI, MOVALL, a remapped collection) keeps the configuration software last invalidated.
+/// </summary>
+internal sealed class LpiConfigurationTable(IGuestMemory memory, ulong address, int lpis)
+{
+    public readonly ulong Address = address;
+    private readonly byte[] bytes = new byte[lpis];
+
+    public int Count => bytes.Length;
+    public byte this[int intid] => bytes[intid - RedistributorLpis.FirstLpi];
+
+    /// <summary>Re-reads the whole table (enabling LPIs, INVALL, GICR_INVALLR).</summary>
+    public void ReloadAll()
+    {
+        if (memory.Read(Address, bytes) != GuestMemoryStatus.Ok)
+        {
+            Array.Clear(bytes);
+            Unreadable();
+        }
+    }
+
+    /// <summary>Re-reads one LPI's byte (INV, GICR_INVLPIR).</summary>
+    public void Reload(int intid)
+    {
+        int i = intid - RedistributorLpis.FirstLpi;
+        if (i < 0 || i >= bytes.Length) return;
+        if (memory.Read(Address + (ulong)i, bytes.AsSpan(i, 1)) != GuestMemoryStatus.Ok)
+        {
+            bytes[i] = 0;
+            Unreadable();
+        }
+    }
+
+    private void Unreadable() =>
+        Log.Once("gicr-propbase-unreadable", $"GIC redistributor: LPI configuration table at 0x{Address:x} is not guest RAM: its LPIs are disabled");
+}
+
+/// <summary>
 /// The physical LPIs of one redistributor: GICR_PROPBASER and GICR_PENDBASER, EnableLPIs, the cached LPI
 /// configuration table and the pending LPIs. All of it is guarded by the GIC lock.
 /// </summary>
@@ -14,7 +54,7 @@ namespace Jit.Devices.Gic;
 /// cannot be cleared once set (GICR_CTLR.CES = 0), and the table is only architecturally meaningful while
 /// LPIs are disabled, so it is read once (unless PTZ said it is zero) and never written back.
 /// </remarks>
-internal sealed class RedistributorLpis(IGuestMemory memory, int cpu)
+internal sealed class RedistributorLpis(GicV3 gic, IGuestMemory memory, int cpu)
 {
     public const int FirstLpi = 8192;
     /// <summary>INTIDs have 16 bits (GICD_TYPER.IDbits = 15).</summary>
@@ -30,12 +70,12 @@ internal sealed class RedistributorLpis(IGuestMemory memory, int cpu)
     public ulong PropBaser { get; private set; }
     public ulong PendBaser { get; private set; }
 
-    private byte[] config = [];
+    private LpiConfigurationTable? config;
     /// <summary>The pending LPIs; a handful at a time, so a scan is cheaper than a bitmap of 57,344.</summary>
     private readonly HashSet<int> pending = [];
 
     /// <summary>LPIs this redistributor accepts: 8192 up to what GICR_PROPBASER.IDbits allows.</summary>
-    public int Limit => FirstLpi + config.Length;
+    public int Limit => FirstLpi + (config?.Count ?? 0);
 
     public void WritePropBaser(ulong value)
     {
@@ -60,41 +100,24 @@ internal sealed class RedistributorLpis(IGuestMemory memory, int cpu)
             Log.Once("gicr-propbaser-idbits", "GIC redistributor: LPIs enabled with GICR_PROPBASER.IDbits below 13: no LPIs");
             return;
         }
-        config = new byte[(1 << Math.Min(bits, IdBits)) - FirstLpi];
-        ReloadAll();
+        config = gic.SharedLpiConfiguration(PropTable, (1 << Math.Min(bits, IdBits)) - FirstLpi);
+        config.ReloadAll();
         if ((PendBaser & Ptz) == 0) LoadPendingTable();
     }
 
     private ulong PropTable => PropBaser & 0xF_FFFF_FFFF_F000UL;
     private ulong PendTable => PendBaser & 0xF_FFFF_FFFF_0000UL;
 
-    /// <summary>Re-reads the whole configuration table (INVALL, GICR_INVALLR).</summary>
-    public void ReloadAll()
-    {
-        if (config.Length == 0) return;
-        if (memory.Read(PropTable, config) != GuestMemoryStatus.Ok)
-        {
-            Array.Clear(config);
-            Log.Once("gicr-propbase-unreadable", $"GIC redistributor {cpu}: LPI configuration table at 0x{PropTable:x} is not guest RAM: all LPIs disabled");
-        }
-    }
+    /// <summary>GICR_INVALLR: re-read the configuration table.</summary>
+    public void ReloadAll() => config?.ReloadAll();
 
-    /// <summary>Re-reads one LPI's configuration byte (INV, GICR_INVLPIR).</summary>
-    public void Reload(int intid)
-    {
-        if (intid < FirstLpi || intid >= Limit) return;
-        int i = intid - FirstLpi;
-        if (memory.Read(PropTable + (ulong)i, config.AsSpan(i, 1)) != GuestMemoryStatus.Ok)
-        {
-            config[i] = 0;
-            Log.Once("gicr-propbase-unreadable", $"GIC redistributor {cpu}: LPI configuration table at 0x{PropTable:x} is not guest RAM: all LPIs disabled");
-        }
-    }
+    /// <summary>GICR_INVLPIR: re-read one LPI's configuration.</summary>
+    public void Reload(int intid) => config?.Reload(intid);
 
     private void LoadPendingTable()
     {
         // One bit per INTID; the first 1 KiB covers INTIDs below 8192 and is IMPLEMENTATION DEFINED.
-        var bits = new byte[config.Length / 8];
+        var bits = new byte[config!.Count / 8];
         if (memory.Read(PendTable + FirstLpi / 8, bits) != GuestMemoryStatus.Ok)
         {
             Log.Once("gicr-pendbase-unreadable", $"GIC redistributor {cpu}: LPI pending table at 0x{PendTable:x} is not guest RAM: taken as empty");
@@ -132,7 +155,7 @@ internal sealed class RedistributorLpis(IGuestMemory memory, int cpu)
         if (pending.Count == 0) return -1;
         foreach (int intid in pending)
         {
-            byte cfg = config[intid - FirstLpi];
+            byte cfg = config![intid];
             if ((cfg & EnableBit) == 0) continue;
             byte p = (byte)(cfg & CpuBank.PriorityMask);
             if (best < 0 || p < priority || p == priority && intid < best)

@@ -88,7 +88,7 @@ public sealed class Redistributors : IMmioDevice
             if (IsRegister64(reg & ~7UL))
             {
                 if (!Register64.Merge(Read64(bank, reg & ~7UL), reg & 7, size, value, out ulong merged)) return false;
-                if (bank.Lpis is { } lpis) Write64(bank, lpis, reg & ~7UL, merged, lowHalf: (reg & 4) == 0);
+                if (bank.Lpis is { } lpis) Write64(lpis, reg & ~7UL, merged, lowHalf: (reg & 4) == 0);
                 return true;
             }
             if (size != 4) return false;
@@ -107,7 +107,7 @@ public sealed class Redistributors : IMmioDevice
         }
     }
 
-    private static void Write64(CpuBank bank, RedistributorLpis lpis, ulong reg, ulong value, bool lowHalf)
+    private void Write64(RedistributorLpis lpis, ulong reg, ulong value, bool lowHalf)
     {
         // The direct-LPI registers take their INTID from bits [31:0]; a write to the upper half alone does nothing.
         int intid = (int)Math.Min((uint)value, int.MaxValue);
@@ -121,7 +121,7 @@ public sealed class Redistributors : IMmioDevice
             case InvAllr when lowHalf: lpis.ReloadAll(); break;
             default: return;
         }
-        bank.Update();
+        gic.UpdateAll(); // configuration is shared by all redistributors: an invalidation may concern any CPU
     }
 
     private static ulong Unmodelled(ulong reg)

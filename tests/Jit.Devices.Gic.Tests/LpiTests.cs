@@ -1,0 +1,125 @@
+using Jit.Devices.Gic.Its;
+using Jit.Runtime.Memory;
+
+namespace Jit.Devices.Gic.Tests;
+
+/// <summary>LPIs at the redistributors and the CPU interface: what Linux's irq-gic-v3 reads and programs.</summary>
+public class LpiTests
+{
+    private const int Lpi = 8192;
+
+    private static ulong Gicr(GuestDriver g, int cpu, ulong reg, int size = 8)
+    {
+        Assert.True(g.Gic.Redistributors.Read(GuestDriver.Rd(cpu) + reg, size, out ulong value));
+        return value;
+    }
+
+    [Fact]
+    public void GicAdvertisesLpisOnlyWhenItHasGuestMemory()
+    {
+        using var g = new GuestDriver();
+        Assert.True(g.Gic.Distributor.Read(0x4, 4, out ulong typer));
+        Assert.Equal(1UL, typer >> 17 & 1);     // LPIS
+        Assert.Equal(15UL, typer >> 19 & 0x1F); // 16-bit INTIDs
+        Assert.Equal(1UL, Gicr(g, 0, GuestDriver.GicrTyper) & 1); // PLPIS
+        Assert.Equal(1UL, Gicr(g, 1, GuestDriver.GicrTyper) >> 3 & 1); // DirectLPI
+
+        var plain = new GicV3(1);
+        Assert.False(plain.LpisSupported);
+        Assert.True(plain.Distributor.Read(0x4, 4, out typer));
+        Assert.Equal(0UL, typer >> 17 & 1);
+        Assert.True(plain.Redistributors.Read(GuestDriver.GicrTyper, 8, out ulong rtyper));
+        Assert.Equal(0UL, rtyper & 1);
+        Assert.Throws<ArgumentException>(() => new GicIts(plain, g.Memory, GuestDriver.ItsBase));
+    }
+
+    [Fact]
+    public void EnableLpisStaysSetAndFreezesTheTableAddresses()
+    {
+        using var g = new GuestDriver();
+        Assert.Equal(1UL, Gicr(g, 0, GuestDriver.GicrCtlr, 4));
+        ulong prop = Gicr(g, 0, GuestDriver.GicrPropbaser);
+        Assert.Equal(GuestDriver.PropTable | 1UL << 10 | 7UL << 7 | 15, prop); // Linux checks shareability sticks
+
+        Assert.True(g.Gic.Redistributors.Write(GuestDriver.GicrCtlr, 4, 0));
+        Assert.True(g.Gic.Redistributors.Write(GuestDriver.GicrPropbaser, 8, 0));
+        Assert.Equal(1UL, Gicr(g, 0, GuestDriver.GicrCtlr, 4));
+        Assert.Equal(prop, Gicr(g, 0, GuestDriver.GicrPropbaser));
+    }
+
+    [Fact]
+    public void LpisAreNotDeliveredToARedistributorWithLpisDisabled()
+    {
+        using var g = new GuestDriver(enableLpis: false);
+        g.MapCollectionPerCpu();
+        g.MapDevice(3, eventBits: 1, events: 1, firstLpi: Lpi, icid: 0);
+        g.Msi(3, 0);
+        Assert.False(g.Outputs[0].Level);
+
+        g.EnableLpis(0);
+        g.Msi(3, 0);
+        Assert.Equal(Lpi, g.Acknowledge(0));
+    }
+
+    [Fact]
+    public void PendingTableIsReadWhenLpisAreEnabledWithoutPtz()
+    {
+        using var g = new GuestDriver(enableLpis: false);
+        ulong pend = GuestDriver.PendTables + 0x10000;        // CPU 1's
+        g.Memory.Write(pend + (Lpi + 10) / 8, [1 << (Lpi + 10) % 8]);
+        g.Memory.Write(GuestDriver.PropTable + 10, [GuestDriver.DefaultPriority | 3]);
+
+        g.EnableLpis(1, pendingTableIsZero: false);
+
+        Assert.True(g.Outputs[1].Level);
+        Assert.Equal(Lpi + 10, g.Acknowledge(1));
+    }
+
+    [Fact]
+    public void DirectLpiRegistersSetAndClearPendingState()
+    {
+        using var g = new GuestDriver();
+        g.Memory.Write(GuestDriver.PropTable + 5, [0x40 | 3]);
+        Assert.True(g.Gic.Redistributors.Write(GuestDriver.Rd(1) + 0xA0, 8, Lpi + 5)); // INVLPIR
+        Assert.True(g.Gic.Redistributors.Write(GuestDriver.Rd(1) + 0x40, 8, Lpi + 5)); // SETLPIR
+        Assert.True(g.Outputs[1].Level);
+        Assert.True(g.Gic.Redistributors.Write(GuestDriver.Rd(1) + 0x48, 4, Lpi + 5)); // CLRLPIR, low half
+        Assert.False(g.Outputs[1].Level);
+        Assert.True(g.Gic.Redistributors.Write(GuestDriver.Rd(1) + 0x40, 8, 40));      // not an LPI
+        Assert.True(g.Gic.Redistributors.Write(GuestDriver.Rd(1) + 0x40, 8, 0x1_0000)); // beyond IDbits
+        Assert.False(g.Outputs[1].Level);
+        Assert.Equal(0UL, Gicr(g, 1, 0xC0, 4)); // GICR_SYNCR.Busy
+    }
+
+    [Fact]
+    public void LpiAndSpiCompeteByPriority()
+    {
+        using var g = new GuestDriver();
+        g.MapCollectionPerCpu();
+        g.MapDevice(1, eventBits: 1, events: 1, firstLpi: Lpi, icid: 0);
+        // SPI 40, Group 1, priority 0xC0, routed to CPU 0, enabled, made pending.
+        Assert.True(g.Gic.Distributor.Write(0x84, 4, 1 << 8));
+        Assert.True(g.Gic.Distributor.Write(0x400 + 40, 1, 0xC0));
+        Assert.True(g.Gic.Distributor.Write(0x6000 + 8 * 40, 8, 0));
+        Assert.True(g.Gic.Distributor.Write(0x104, 4, 1 << 8));
+        Assert.True(g.Gic.Distributor.Write(0x204, 4, 1 << 8));
+        g.Msi(1, 0);
+
+        Assert.Equal(Lpi, g.Acknowledge(0));   // 0xA0 beats 0xC0
+        Assert.Equal(1023, g.Acknowledge(0));  // and 0xC0 cannot preempt 0xA0
+        g.EndOfInterrupt(0, Lpi);
+        Assert.Equal(40, g.Acknowledge(0));
+    }
+
+    [Fact]
+    public void UnreadableConfigurationTableLeavesLpisDisabledWithoutThrowing()
+    {
+        using var g = new GuestDriver(enableLpis: false);
+        Assert.True(g.Gic.Redistributors.Write(GuestDriver.GicrPropbaser, 8, 0x7FF0_0000_0000 | 15));
+        Assert.True(g.Gic.Redistributors.Write(GuestDriver.GicrPendbaser, 8, 0x7FF0_0000_0000));
+        Assert.True(g.Gic.Redistributors.Write(GuestDriver.GicrCtlr, 4, 1));
+        Assert.True(g.Gic.Redistributors.Write(0x40, 8, Lpi)); // SETLPIR
+        Assert.Equal(1023, g.Acknowledge(0));
+        Assert.Equal(GuestMemoryStatus.NotMapped, g.Memory.ReadUInt64(0x7FF0_0000_0000, out _));
+    }
+}
