@@ -66,6 +66,15 @@ internal sealed class GuestDriver : IDisposable
         SetUpIts(indirectDevices);
     }
 
+    /// <summary>A driver past probe with a collection per CPU and one device mapped as <see cref="MapDevice"/> maps it.</summary>
+    public static GuestDriver WithDevice(uint device, int eventBits, int events, int firstLpi, ushort icid)
+    {
+        var g = new GuestDriver();
+        g.MapCollectionPerCpu();
+        g.MapDevice(device, eventBits, events, firstLpi, icid);
+        return g;
+    }
+
     public static ulong Rd(int cpu) => (ulong)cpu * Redistributors.FrameSize;
     public IGicCpuInterface Cpu(int i) => Gic.CpuInterface(i);
 

@@ -12,9 +12,7 @@ public class ItsTests
     [Fact]
     public void MsiBecomesThePendingLpiOfTheTargetCpuWithItsPriorityAndEoiEndsIt()
     {
-        using var g = new GuestDriver();
-        g.MapCollectionPerCpu();
-        g.MapDevice(Device, eventBits: 5, events: 4, firstLpi: Lpi, icid: 1);
+        using var g = GuestDriver.WithDevice(Device, eventBits: 5, events: 4, firstLpi: Lpi, icid: 1);
 
         Assert.True(g.Msi(Device, 2));
 
@@ -33,9 +31,7 @@ public class ItsTests
     [Fact]
     public void MsiCanArriveAgainWhileItsPreviousOneIsBeingHandled()
     {
-        using var g = new GuestDriver();
-        g.MapCollectionPerCpu();
-        g.MapDevice(Device, eventBits: 1, events: 1, firstLpi: Lpi, icid: 0);
+        using var g = GuestDriver.WithDevice(Device, eventBits: 1, events: 1, firstLpi: Lpi, icid: 0);
         g.Msi(Device, 0);
         Assert.Equal(Lpi, g.Acknowledge(0));
         g.Msi(Device, 0);                     // LPIs have no active state: pending again at once
@@ -48,9 +44,7 @@ public class ItsTests
     [Fact]
     public void WriteToGitsTranslaterIsAnMsiFromDeviceZero()
     {
-        using var g = new GuestDriver();
-        g.MapCollectionPerCpu();
-        g.MapDevice(0, eventBits: 2, events: 2, firstLpi: Lpi + 100, icid: 0);
+        using var g = GuestDriver.WithDevice(0, eventBits: 2, events: 2, firstLpi: Lpi + 100, icid: 0);
 
         g.ItsWrite(GicIts.TranslaterOffset, 1, size: 4);
 
@@ -62,9 +56,7 @@ public class ItsTests
     [Fact]
     public void HigherPriorityLpiIsAcknowledgedFirst()
     {
-        using var g = new GuestDriver();
-        g.MapCollectionPerCpu();
-        g.MapDevice(Device, eventBits: 2, events: 2, firstLpi: Lpi, icid: 0);
+        using var g = GuestDriver.WithDevice(Device, eventBits: 2, events: 2, firstLpi: Lpi, icid: 0);
         g.ConfigureLpi(Device, 1, Lpi + 1, enable: true, priority: 0x60);
         g.Msi(Device, 0);
         g.Msi(Device, 1);
@@ -77,9 +69,7 @@ public class ItsTests
     [Fact]
     public void DisabledLpiWaitsUntilItIsEnabledAndInvalidated()
     {
-        using var g = new GuestDriver();
-        g.MapCollectionPerCpu();
-        g.MapDevice(Device, eventBits: 1, events: 1, firstLpi: Lpi, icid: 0);
+        using var g = GuestDriver.WithDevice(Device, eventBits: 1, events: 1, firstLpi: Lpi, icid: 0);
         g.ConfigureLpi(Device, 0, Lpi, enable: false);
 
         g.Msi(Device, 0);
@@ -97,9 +87,7 @@ public class ItsTests
     [Fact]
     public void InvallAndDirectInvalidationAlsoPickUpConfiguration()
     {
-        using var g = new GuestDriver();
-        g.MapCollectionPerCpu();
-        g.MapDevice(Device, eventBits: 2, events: 2, firstLpi: Lpi, icid: 0);
+        using var g = GuestDriver.WithDevice(Device, eventBits: 2, events: 2, firstLpi: Lpi, icid: 0);
         g.ConfigureLpi(Device, 0, Lpi, enable: false);
         g.ConfigureLpi(Device, 1, Lpi + 1, enable: false);
         g.Msi(Device, 0);
@@ -117,9 +105,7 @@ public class ItsTests
     [Fact]
     public void MoviTakesThePendingLpiAndLaterMsisToTheNewCpu()
     {
-        using var g = new GuestDriver();
-        g.MapCollectionPerCpu();
-        g.MapDevice(Device, eventBits: 1, events: 1, firstLpi: Lpi, icid: 0);
+        using var g = GuestDriver.WithDevice(Device, eventBits: 1, events: 1, firstLpi: Lpi, icid: 0);
         Assert.True(g.Cpu(0).Write(GuestDriver.Pmr, 0)); // CPU 0 masks everything: the LPI stays pending there
         g.Msi(Device, 0);
 
@@ -139,9 +125,7 @@ public class ItsTests
     [Fact]
     public void MovallMovesEveryPendingLpiOfACpu()
     {
-        using var g = new GuestDriver();
-        g.MapCollectionPerCpu();
-        g.MapDevice(Device, eventBits: 2, events: 3, firstLpi: Lpi, icid: 0);
+        using var g = GuestDriver.WithDevice(Device, eventBits: 2, events: 3, firstLpi: Lpi, icid: 0);
         Assert.True(g.Cpu(0).Write(GuestDriver.Pmr, 0));
         g.Msi(Device, 0);
         g.Msi(Device, 2);
@@ -163,9 +147,7 @@ public class ItsTests
     [Fact]
     public void IntMakesAnLpiPendingAndClearTakesItBack()
     {
-        using var g = new GuestDriver();
-        g.MapCollectionPerCpu();
-        g.MapDevice(Device, eventBits: 1, events: 2, firstLpi: Lpi, icid: 1);
+        using var g = GuestDriver.WithDevice(Device, eventBits: 1, events: 2, firstLpi: Lpi, icid: 1);
         g.Int(Device, 1);
         Assert.True(g.Outputs[1].Level);
         g.Clear(Device, 1);
@@ -176,9 +158,7 @@ public class ItsTests
     [Fact]
     public void DiscardRemovesTheMappingAndThePendingState()
     {
-        using var g = new GuestDriver();
-        g.MapCollectionPerCpu();
-        g.MapDevice(Device, eventBits: 1, events: 2, firstLpi: Lpi, icid: 0);
+        using var g = GuestDriver.WithDevice(Device, eventBits: 1, events: 2, firstLpi: Lpi, icid: 0);
         Assert.True(g.Cpu(0).Write(GuestDriver.Pmr, 0));
         g.Msi(Device, 1);
 
@@ -308,9 +288,7 @@ public class ItsTests
     [Fact]
     public void UntranslatableMsisAreDropped()
     {
-        using var g = new GuestDriver();
-        g.MapCollectionPerCpu();
-        g.MapDevice(Device, eventBits: 2, events: 2, firstLpi: Lpi, icid: 0);
+        using var g = GuestDriver.WithDevice(Device, eventBits: 2, events: 2, firstLpi: Lpi, icid: 0);
         g.Mapd(Device + 1, 2, GuestDriver.Itts + 0x10000);
         g.Mapti(Device + 1, 0, Lpi + 9, icid: 5); // collection 5 is never mapped
 
@@ -329,9 +307,7 @@ public class ItsTests
     [Fact]
     public void DisabledItsNeitherTranslatesNorRunsCommandsUntilEnabled()
     {
-        using var g = new GuestDriver();
-        g.MapCollectionPerCpu();
-        g.MapDevice(Device, eventBits: 1, events: 1, firstLpi: Lpi, icid: 0);
+        using var g = GuestDriver.WithDevice(Device, eventBits: 1, events: 1, firstLpi: Lpi, icid: 0);
         g.ItsWrite(GuestDriver.GitsCtlr, 0, size: 4);
         g.Msi(Device, 0);
         Assert.False(g.Outputs[0].Level);

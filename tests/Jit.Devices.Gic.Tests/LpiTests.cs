@@ -94,9 +94,7 @@ public class LpiTests
     [Fact]
     public void LpiAndSpiCompeteByPriority()
     {
-        using var g = new GuestDriver();
-        g.MapCollectionPerCpu();
-        g.MapDevice(1, eventBits: 1, events: 1, firstLpi: Lpi, icid: 0);
+        using var g = GuestDriver.WithDevice(1, eventBits: 1, events: 1, firstLpi: Lpi, icid: 0);
         // SPI 40, Group 1, priority 0xC0, routed to CPU 0, enabled, made pending.
         Assert.True(g.Gic.Distributor.Write(0x84, 4, 1 << 8));
         Assert.True(g.Gic.Distributor.Write(0x400 + 40, 1, 0xC0));
