@@ -244,6 +244,10 @@ public class ItsTests
         g.ItsWrite(GuestDriver.GitsBaser + 16, ulong.MaxValue);
         Assert.Equal(0UL, g.ItsRead(GuestDriver.GitsBaser + 16)); // BASER2: unimplemented
 
+        Assert.Equal(1UL << 63 | GuestDriver.CommandQueue | 1UL << 10 | 15, g.ItsRead(GuestDriver.GitsCbaser));
+        g.ItsWrite(GuestDriver.GitsBaser, 0);          // while enabled: ignored, translations keep working
+        Assert.Equal(baser0, g.ItsRead(GuestDriver.GitsBaser));
+
         Assert.Equal(1UL, g.ItsRead(GuestDriver.GitsCtlr, 4));  // Enabled, not quiescent
         g.ItsWrite(GuestDriver.GitsCtlr, 0, size: 4);
         Assert.Equal(1UL << 31, g.ItsRead(GuestDriver.GitsCtlr, 4));

@@ -105,7 +105,7 @@ internal sealed class CpuBank
         int intid = Deliverable(out byte priority);
         if (intid < 0) return GicV3.Spurious;
         if (intid >= RedistributorLpis.FirstLpi)
-            Lpis!.ClearPending(intid); // GICv3 5.1: LPIs have no active state
+            Lpis!.ClearPending(intid); // LPIs have no active state
         else
         {
             ref InterruptState irq = ref gic.State(Index, intid);

@@ -112,7 +112,7 @@ public sealed class GicV3
         foreach (var c in Cpus) c.Update();
     }
 
-    // What an ITS asks of the redistributors (GICv3 6.1: the ITS forwards translated LPIs to them, and INV,
+    // What an ITS asks of the redistributors (the ITS forwards translated LPIs to them, and INV,
     // INVALL, MOVI, MOVALL, CLEAR act on their pending state and cached configuration). Each takes the GIC lock.
 
     /// <summary>Makes LPI <paramref name="intid"/> pending at redistributor <paramref name="cpu"/>; false when it

@@ -4,7 +4,7 @@ using Jit.Runtime.Memory;
 namespace Jit.Devices.Gic;
 
 /// <summary>
-/// An LPI configuration table (GICv3 5.1.1: a byte per LPI from INTID 8192, priority in [7:2], enable in [0]) as
+/// An LPI configuration table (a byte per LPI from INTID 8192, priority in [7:2], enable in [0]) as
 /// the redistributors cache it. GICR_TYPER.CommonLPIAff = 0 requires all redistributors to share one table,
 /// so they share this cache too: an INV that reaches one redistributor serves all, and an LPI moved to another
 /// CPU (MOVI, MOVALL, a remapped collection) keeps the configuration software last invalidated.
@@ -48,11 +48,12 @@ internal sealed class LpiConfigurationTable(IGuestMemory memory, ulong address, 
 /// configuration table and the pending LPIs. All of it is guarded by the GIC lock.
 /// </summary>
 /// <remarks>
-/// GICv3 5.1.1: a redistributor may cache configuration, so a change in memory takes effect only after an
-/// INV, INVALL, GICR_INVLPIR or GICR_INVALLR; this model reads the whole table when LPIs are enabled and the
-/// affected bytes on each invalidation. Pending state lives here, not in the pending table: EnableLPIs
-/// cannot be cleared once set (GICR_CTLR.CES = 0), and the table is only architecturally meaningful while
-/// LPIs are disabled, so it is read once (unless PTZ said it is zero) and never written back.
+/// A redistributor may cache configuration, so a change in memory takes effect only after an INV, INVALL,
+/// GICR_INVLPIR or GICR_INVALLR; this model reads the whole table when LPIs are enabled and the affected bytes
+/// on each invalidation. Pending state lives here, not in the pending table: EnableLPIs cannot be cleared once
+/// set (the architecture allows it; GICR_CTLR.CES = 0 promises nothing else), and the table is only
+/// architecturally meaningful while LPIs are disabled, so it is read once (unless PTZ said it is zero) and
+/// never written back.
 /// </remarks>
 internal sealed class RedistributorLpis(GicV3 gic, IGuestMemory memory, int cpu)
 {
@@ -79,7 +80,7 @@ internal sealed class RedistributorLpis(GicV3 gic, IGuestMemory memory, int cpu)
 
     public void WritePropBaser(ulong value)
     {
-        // GICv3 12.11.30: writes while EnableLPIs = 1 are UNPREDICTABLE; ignoring them keeps the cache coherent.
+        // Writes while EnableLPIs = 1 are UNPREDICTABLE; ignoring them keeps the cache coherent.
         if (!Enabled) PropBaser = value & PropWritable;
     }
 
@@ -137,8 +138,6 @@ internal sealed class RedistributorLpis(GicV3 gic, IGuestMemory memory, int cpu)
     }
 
     public bool ClearPending(int intid) => pending.Remove(intid);
-
-    public bool IsPending(int intid) => pending.Contains(intid);
 
     /// <summary>Moves every pending LPI to <paramref name="to"/> (MOVALL); those it cannot hold are dropped.</summary>
     public void MoveAllTo(RedistributorLpis to)

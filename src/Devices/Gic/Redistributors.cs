@@ -47,7 +47,7 @@ public sealed class Redistributors : IMmioDevice
             if (size != 4) return false;
             value = reg switch
             {
-                Ctlr => bank.Lpis is { Enabled: true } ? EnableLpis : 0, // CES = 0: EnableLPIs cannot be cleared
+                Ctlr => bank.Lpis is { Enabled: true } ? EnableLpis : 0, // sticky once set; CES = 0
                 Statusr or Syncr => 0,                                   // SYNCR.Busy: invalidations finish at once
                 Iidr => 0x43B,
                 Waker => bank.ProcessorSleep ? 6UL : 0, // ProcessorSleep, and ChildrenAsleep follows it

@@ -2,7 +2,7 @@ namespace Jit.Devices.Gic;
 
 /// <summary>
 /// The GIC's 64-bit registers (GICD_IROUTER, GICR_TYPER, GICR_PROPBASER, GITS_BASER, …) accept a 64-bit access
-/// or a 32-bit access to either half (GICv3 12.1.3). <paramref name="at"/> is the access's byte offset inside
+/// or a 32-bit access to either half. <paramref name="at"/> is the access's byte offset inside
 /// the register: 0, or 4 for the upper half.
 /// </summary>
 internal static class Register64

@@ -2,7 +2,7 @@ using Jit.Runtime.Memory;
 
 namespace Jit.Devices.Gic.Its;
 
-/// <summary>The ITS commands (GICv3 5.3), one method each, every guest-supplied field checked where it is used.</summary>
+/// <summary>The ITS commands of the GICv3 specification, one method each, every guest-supplied field checked where it is used.</summary>
 public sealed partial class GicIts
 {
     private const ulong DeviceIttMask = 0x000F_FFFF_FFFF_FF00UL;
@@ -106,7 +106,7 @@ public sealed partial class GicIts
         return error;
     }
 
-    /// <summary>The translation of GICv3 6.2: device table → ITT entry → collection table → redistributor.</summary>
+    /// <summary>The ITS's translation: device table → ITT entry → collection table → redistributor.</summary>
     private ItsError LookUp(uint deviceId, uint eventId, out int cpu, out uint intid)
     {
         cpu = 0;

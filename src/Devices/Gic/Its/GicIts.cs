@@ -18,13 +18,13 @@ namespace Jit.Devices.Gic.Its;
 /// IMPLEMENTATION DEFINED): a device table entry holds ITT_addr in [51:8] and the number of EventID bits minus
 /// one in [4:0]; a collection table entry holds the target processor number in [15:0]; an ITT entry
 /// (GITS_TYPER.ITT_entry_size = 8) holds the ICID in [47:32] and the pINTID in [31:0].</para>
-/// <para>Errors (GICv3 6.3, SError-free choice): a command whose parameters are wrong — unmapped or
-/// out-of-range DeviceID, EventID or ICID, a pINTID outside the LPI range, a target that is no processor,
-/// a table that is not guest RAM, an unknown or virtual-LPI command number — is ignored, reported once per
-/// kind, and the queue goes on, as Linux expects. When the queue itself cannot be read (GITS_CBASER points
-/// outside RAM) or GITS_CWRITER lies beyond it, processing stalls: GITS_CREADR.Stalled = 1 and CREADR stays at
-/// the command that could not be read, until GITS_CWRITER is written with Retry = 1 or GITS_CBASER is
-/// rewritten. A translation that finds no mapping is dropped.</para>
+/// <para>Command errors, handled the SError-free way the architecture allows (GITS_TYPER.SEIS = 0): a command
+/// whose parameters are wrong — unmapped or out-of-range DeviceID, EventID or ICID, a pINTID outside the LPI
+/// range, a target that is no processor, a table that is not guest RAM, an unknown or virtual-LPI command
+/// number — is ignored, reported once per kind, and the queue goes on, as Linux expects. When the queue itself
+/// cannot be read (GITS_CBASER points outside RAM) or GITS_CWRITER lies beyond it, processing stalls:
+/// GITS_CREADR.Stalled = 1 and CREADR stays at the command that could not be read, until GITS_CWRITER is
+/// written with Retry = 1 or GITS_CBASER is rewritten. A translation that finds no mapping is dropped.</para>
 /// <para>Commands run synchronously on the GITS_CWRITER write that publishes them, so SYNC has nothing to
 /// wait for and GITS_CTLR.Quiescent is simply !Enabled. One lock orders commands and translations; it is
 /// taken before the GIC's own.</para>
@@ -156,7 +156,8 @@ public sealed partial class GicIts : IMmioDevice, IMsiSink
                 ProcessQueue();
                 return;
             case Cbaser or BaserFirst or BaserFirst + 8 when enabled:
-                // GICv3 12.19.1/12.19.2: UNPREDICTABLE while the ITS is enabled; ignoring keeps translations coherent.
+                // Writes to GITS_CBASER and GITS_BASER<n> are UNPREDICTABLE while the ITS is enabled; ignoring
+                // them keeps the queue and the translations coherent.
                 Log.Once("its-table-while-enabled", "ITS: GITS_CBASER/GITS_BASER write while enabled ignored");
                 return;
             case Cbaser:

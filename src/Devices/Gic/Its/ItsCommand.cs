@@ -3,8 +3,8 @@ using System.Buffers.Binary;
 namespace Jit.Devices.Gic.Its;
 
 /// <summary>
-/// One 32-byte ITS command as four little-endian doublewords, with its fields where GICv3 5.3 places them.
-/// Fields a command does not use are simply never read.
+/// One 32-byte ITS command as four little-endian doublewords, with its fields where the GICv3 specification's
+/// command descriptions place them. Fields a command does not use are simply never read.
 /// </summary>
 internal readonly struct ItsCommand(ulong dw0, ulong dw1, ulong dw2, ulong dw3)
 {
@@ -44,7 +44,7 @@ internal readonly struct ItsCommand(ulong dw0, ulong dw1, ulong dw2, ulong dw3)
     };
 }
 
-/// <summary>Why a command or a translation did nothing (GICv3 6.3: command errors; the LPI is not generated).</summary>
+/// <summary>Why a command or a translation did nothing (an ITS command error, or a translation that generates no LPI).</summary>
 internal enum ItsError
 {
     None,

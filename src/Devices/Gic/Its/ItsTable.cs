@@ -3,7 +3,7 @@ using Jit.Runtime.Memory;
 namespace Jit.Devices.Gic.Its;
 
 /// <summary>
-/// One of the ITS's tables in guest memory as a GITS_BASER&lt;n&gt; describes it (GICv3 12.19.1): flat, or two-level
+/// One of the ITS's tables in guest memory as a GITS_BASER&lt;n&gt; describes it: flat, or two-level
 /// (Indirect = 1: a level-1 array of 8-byte descriptors, Valid in bit 63 and the address of a level-2 page in
 /// [51:12], each level-2 page holding Page_Size / 8 entries). Entries are 8 bytes; what they hold is this
 /// ITS's own format (the architecture leaves it IMPLEMENTATION DEFINED), see <see cref="GicIts"/>.
@@ -34,7 +34,7 @@ internal sealed class ItsTable(IGuestMemory memory, ItsTable.Kind type, int idBi
     private bool Indirect => (Baser & IndirectBit) != 0;
     private ulong PageSize => (Baser >> 8 & 3) switch { 0 => 0x1000, 1 => 0x4000, _ => 0x10000 };
 
-    /// <summary>With 64 KiB pages, bits [15:12] hold PA[51:48] (GICv3 12.19.1).</summary>
+    /// <summary>With 64 KiB pages, bits [15:12] hold PA[51:48] (GITS_BASER<n>.Physical_Address).</summary>
     private ulong Address => PageSize == 0x10000
         ? (Baser & 0x0000_FFFF_FFFF_0000UL) | ((Baser >> 12 & 0xF) << 48)
         : Baser & 0x0000_FFFF_FFFF_F000UL & ~(PageSize - 1);
