@@ -358,6 +358,18 @@ public class ItsTests
     }
 
     [Fact]
+    public void CommandQueueWrapsAroundItsEnd()
+    {
+        using var g = new GuestDriver();
+        for (ulong i = 0; i < GuestDriver.QueueBytes / 32 + 10; i++) g.Sync(0);
+        Assert.Equal(10UL * 32, g.ItsRead(GuestDriver.GitsCreadr));
+        g.MapCollectionPerCpu();
+        g.MapDevice(Device, eventBits: 1, events: 1, firstLpi: Lpi, icid: 1);
+        g.Msi(Device, 0);
+        Assert.Equal(Lpi, g.Acknowledge(1));
+    }
+
+    [Fact]
     public void HostileRegisterAndCommandValuesNeverThrow()
     {
         using var g = new GuestDriver();

@@ -62,6 +62,25 @@ public class LpiTests
     }
 
     [Fact]
+    public void LpisBeyondTheRedistributorsIdBitsAreDropped()
+    {
+        using var g = new GuestDriver(enableLpis: false);
+        for (int cpu = 0; cpu < 2; cpu++)
+        {
+            // 14 ID bits: LPIs 8192 to 16383 only.
+            Assert.True(g.Gic.Redistributors.Write(GuestDriver.Rd(cpu) + GuestDriver.GicrPropbaser, 8, GuestDriver.PropTable | 13));
+            Assert.True(g.Gic.Redistributors.Write(GuestDriver.Rd(cpu) + GuestDriver.GicrCtlr, 4, 1));
+        }
+        g.MapCollectionPerCpu();
+        g.MapDevice(2, eventBits: 1, events: 2, firstLpi: 16383, icid: 0); // 16383 and 16384
+
+        g.Msi(2, 1);
+        Assert.Equal(1023, g.Acknowledge(0));
+        g.Msi(2, 0);
+        Assert.Equal(16383, g.Acknowledge(0));
+    }
+
+    [Fact]
     public void PendingTableIsReadWhenLpisAreEnabledWithoutPtz()
     {
         using var g = new GuestDriver(enableLpis: false);
