@@ -176,6 +176,15 @@ internal sealed class GuestDriver : IDisposable
         return itt;
     }
 
+    /// <summary>Maps a fresh device as Linux would and takes its MSI at <paramref name="cpu"/>: the ITS still works.</summary>
+    public void AssertAnMsiGoesThrough(uint device, int lpi, int cpu)
+    {
+        MapCollectionPerCpu();
+        MapDevice(device, eventBits: 1, events: 1, lpi, (ushort)cpu);
+        Msi(device, 0);
+        Assert.Equal(lpi, Acknowledge(cpu));
+    }
+
     public int Acknowledge(int cpu)
     {
         Assert.True(Cpu(cpu).Read(Iar1, out ulong intid));

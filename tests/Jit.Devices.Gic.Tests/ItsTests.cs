@@ -339,10 +339,7 @@ public class ItsTests
         Assert.Equal(0UL, g.ItsRead(GuestDriver.GitsCreadr));
         g.ItsWrite(GuestDriver.GitsCwriter, 0);
         g.ItsWrite(GuestDriver.GitsCtlr, 1, size: 4);
-        g.MapCollectionPerCpu();
-        g.MapDevice(Device, eventBits: 1, events: 1, firstLpi: Lpi, icid: 1);
-        g.Msi(Device, 0);
-        Assert.Equal(Lpi, g.Acknowledge(1));
+        g.AssertAnMsiGoesThrough(Device, Lpi, cpu: 1);
     }
 
     [Fact]
@@ -363,10 +360,7 @@ public class ItsTests
         using var g = new GuestDriver();
         for (ulong i = 0; i < GuestDriver.QueueBytes / 32 + 10; i++) g.Sync(0);
         Assert.Equal(10UL * 32, g.ItsRead(GuestDriver.GitsCreadr));
-        g.MapCollectionPerCpu();
-        g.MapDevice(Device, eventBits: 1, events: 1, firstLpi: Lpi, icid: 1);
-        g.Msi(Device, 0);
-        Assert.Equal(Lpi, g.Acknowledge(1));
+        g.AssertAnMsiGoesThrough(Device, Lpi, cpu: 1);
     }
 
     [Fact]
