@@ -230,13 +230,17 @@ public abstract class PciFunction
     /// <summary>An access the bridge routed to BAR <paramref name="bar"/>; false rejects it (the guest gets an abort).</summary>
     internal bool BarRead(int bar, ulong offset, int size, out ulong value)
     {
-        lock (Gate) return bars[bar]!.Window.Read(offset, size, out value);
+        value = 0;
+        lock (Gate) return InBar(bar, offset, size) && bars[bar]!.Window.Read(offset, size, out value);
     }
 
     internal bool BarWrite(int bar, ulong offset, int size, ulong value)
     {
-        lock (Gate) return bars[bar]!.Window.Write(offset, size, value);
+        lock (Gate) return InBar(bar, offset, size) && bars[bar]!.Window.Write(offset, size, value);
     }
+
+    private bool InBar(int bar, ulong offset, int size) =>
+        (uint)bar < BarCount && bars[bar] is { } slot && offset < slot.Size && (ulong)size <= slot.Size - offset;
 
     private void RecomputeDecoding()
     {
