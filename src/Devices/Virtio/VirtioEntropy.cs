@@ -16,7 +16,7 @@ public sealed class HostEntropy : IEntropySource
 
 /// <summary>
 /// A fixed stream for a fixed seed (xoshiro256**, seeded through SplitMix64), so that a run can be repeated byte
-/// for byte. Not for secrets.
+/// for byte, however the guest sizes its requests. Not for secrets.
 /// </summary>
 public sealed class SeededEntropy : IEntropySource
 {
@@ -51,12 +51,22 @@ public sealed class SeededEntropy : IEntropySource
         return result;
     }
 
+    // Bytes of the last word not handed out yet: the stream is the same however requests cut it.
+    private ulong leftover;
+    private int leftoverBytes;
+
     public void Fill(Span<byte> destination)
     {
-        for (int i = 0; i < destination.Length; i += 8)
+        for (int i = 0; i < destination.Length; i++)
         {
-            ulong v = Next();
-            for (int j = 0; j < 8 && i + j < destination.Length; j++) destination[i + j] = (byte)(v >> (8 * j));
+            if (leftoverBytes == 0)
+            {
+                leftover = Next();
+                leftoverBytes = 8;
+            }
+            destination[i] = (byte)leftover;
+            leftover >>= 8;
+            leftoverBytes--;
         }
     }
 }

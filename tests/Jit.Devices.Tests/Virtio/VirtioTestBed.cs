@@ -169,14 +169,22 @@ public sealed class VirtioTestBed : IDisposable
         set => W(Common + 0x10, 2, value);
     }
 
-    public DriverQueue SetupQueue(int index, ushort vector = NoVector, ushort? size = null)
+    /// <param name="reuse">A queue of the same size whose ring memory to clear and use again (as a driver does after a reset).</param>
+    public DriverQueue SetupQueue(int index, ushort vector = NoVector, ushort? size = null, DriverQueue? reuse = null)
     {
         W(Common + 0x16, 2, (ulong)index);
         ushort max = (ushort)R(Common + 0x18, 2);
         Assert.NotEqual(0, max);
         ushort n = size ?? max;
         W(Common + 0x18, 2, n);
-        ulong desc = Ram.Alloc(16UL * n, 16), avail = Ram.Alloc(6 + 2UL * n, 2), used = Ram.Alloc(6 + 8UL * n, 4);
+        ulong desc, avail, used;
+        if (reuse != null)
+        {
+            (desc, avail, used) = (reuse.DescriptorTable, reuse.AvailRing, reuse.UsedRing);
+            Ram.Write(avail, new byte[6 + 2 * n]);
+            Ram.Write(used, new byte[6 + 8 * n]);
+        }
+        else (desc, avail, used) = (Ram.Alloc(16UL * n, 16), Ram.Alloc(6 + 2UL * n, 2), Ram.Alloc(6 + 8UL * n, 4));
         foreach (var (field, address) in new[] { (0x20UL, desc), (0x28UL, avail), (0x30UL, used) })
         {
             W(Common + field, 4, (uint)address);
