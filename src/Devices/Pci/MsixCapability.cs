@@ -1,5 +1,3 @@
-using Jit.Runtime;
-
 namespace Jit.Devices.Pci;
 
 /// <summary>
@@ -89,7 +87,7 @@ public sealed class MsixCapability : PciCapability
         // A message is a memory write: without bus mastering the function may not make it (PCI 3.0 6.8.2).
         if (!Owner.BusMasterEnabled)
         {
-            Log.Once($"msix-no-bus-master:{Owner.Location}", $"{Owner.Name} {Owner.Location}: MSI-X message dropped, bus mastering is off");
+            Owner.LogOnce("msix-no-bus-master", "MSI-X message dropped, bus mastering is off");
             return;
         }
         ulong address = (ulong)table[vector * 4 + 1] << 32 | table[vector * 4];

@@ -102,6 +102,8 @@ public sealed class PowerManagementCapability : PciCapability
     private const int PowerManagementCapabilities = 0x02, ControlStatus = 0x04;
     private const ushort NoSoftReset = 1 << 3;
 
+    private int lastState;
+
     public override byte Id => 0x01;
     public override int Length => 8;
 
@@ -114,8 +116,6 @@ public sealed class PowerManagementCapability : PciCapability
         Set16(ControlStatus, NoSoftReset);
         SetWritable(ControlStatus, 2, 0x0003);
     }
-
-    private int lastState;
 
     protected internal override void Written(int offset, int size, uint value)
     {

@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using Jit.Runtime;
 using Jit.Runtime.Interrupts;
 
 namespace Jit.Devices.Pci;
@@ -112,6 +114,13 @@ public abstract class PciFunction
     private IInterruptLine intx = UnconnectedLine.Instance;
     private Action? decodingChanged;
     private bool multiFunction;
+
+    /// <summary>
+    /// Logs "NAME bb:dd.f: message" the first time this function meets <paramref name="what"/>: a guest that
+    /// repeats a mistake cannot flood the log, and another function's (another domain's) mistake is still heard.
+    /// </summary>
+    protected internal void LogOnce(string what, string message) =>
+        Log.Once($"{Name}:{Location}:{what}:{RuntimeHelpers.GetHashCode(this)}", $"{Name} {Location}: {message}");
 
     /// <summary>Called by the bridge that registers the function.</summary>
     internal void Attach(ushort requesterId, IMsiSink msi, IInterruptLine intxLine, Action onDecodingChanged)

@@ -1,5 +1,3 @@
-using Jit.Runtime;
-
 namespace Jit.Devices.Virtio;
 
 /// <summary>Where a console's output goes.</summary>
@@ -40,7 +38,7 @@ public sealed class VirtioConsole(IConsoleOutput output) : VirtioDevice
         lock (inputGate)
         {
             int room = InputCapacity - inputCount;
-            if (data.Length > room) Log.Once($"virtio-console-overrun:{GetHashCode()}", "virtio-console: input dropped, the guest is not reading");
+            if (data.Length > room) LogOnce("overrun", "input dropped, the guest is not reading");
             data = data[..Math.Min(data.Length, room)];
             foreach (byte b in data) input[(inputStart + inputCount++) % InputCapacity] = b;
         }

@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using Jit.Runtime;
+
 namespace Jit.Devices.Virtio;
 
 /// <summary>Feature bits every transport shares (virtio 1.2 6, "Reserved Feature Bits").</summary>
@@ -76,4 +79,11 @@ public abstract class VirtioDevice
     protected void ConfigChanged() => transport?.ConfigChanged();
 
     protected bool Negotiated(ulong feature) => (NegotiatedFeatures & feature) != 0;
+
+    /// <summary>Logs "NAME bb:dd.f: message" the first time this device meets <paramref name="what"/>, so a guest cannot flood the log.</summary>
+    protected void LogOnce(string what, string message)
+    {
+        if (transport != null) transport.LogOnce(what, message);
+        else Log.Once($"{Name}:{what}:{RuntimeHelpers.GetHashCode(this)}", $"{Name}: {message}");
+    }
 }

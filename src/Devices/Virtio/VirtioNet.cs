@@ -1,5 +1,3 @@
-using Jit.Runtime;
-
 namespace Jit.Devices.Virtio;
 
 /// <summary>What carries a virtio-net device's frames outside the guest: a switch port, a TAP device, ...</summary>
@@ -89,7 +87,7 @@ public sealed class VirtioNet : VirtioDevice
         {
             uint length = chain.ReadableLength;
             if (length < HeaderSize || length > MaxTransmit)
-                Log.Once($"virtio-net-tx-size:{GetHashCode()}", $"virtio-net: dropped a transmitted buffer of {length} bytes");
+                LogOnce("tx-size", $"dropped a transmitted buffer of {length} bytes");
             else
             {
                 if (!chain.Read(0, transmitBuffer.AsSpan(0, (int)length))) return;
@@ -112,7 +110,7 @@ public sealed class VirtioNet : VirtioDevice
                 if (chain.WritableLength < HeaderSize + frame.Length)
                 {
                     // 5.1.6.3.1: without mergeable buffers each must hold a whole frame; the driver gave less.
-                    Log.Once($"virtio-net-rx-small:{GetHashCode()}", $"virtio-net: receive buffer of {chain.WritableLength} bytes is too small for a frame");
+                    LogOnce("rx-small", $"receive buffer of {chain.WritableLength} bytes is too small for a frame");
                     Interlocked.Increment(ref dropped);
                     queue.Push(chain, 0);
                     continue;

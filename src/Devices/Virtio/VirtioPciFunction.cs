@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using Jit.Devices.Pci;
-using Jit.Runtime;
 using Jit.Runtime.Memory;
 
 namespace Jit.Devices.Virtio;
@@ -122,7 +121,7 @@ public sealed class VirtioPciFunction : PciFunction
             case (QueueDesc or QueueDriver or QueueDevice, 4): return (uint)Area(q, (int)offset);
             case (QueueDesc + 4 or QueueDriver + 4 or QueueDevice + 4, 4): return Area(q, (int)offset - 4) >> 32;
             default:
-                Log.Once($"virtio-common-read:{offset}:{size}", $"{Name}: {size}-byte read of common configuration at 0x{offset:x} reads 0");
+                LogOnce("common-read", $"{size}-byte read of common configuration at 0x{offset:x} reads 0");
                 return 0;
         }
     }
@@ -166,7 +165,7 @@ public sealed class VirtioPciFunction : PciFunction
                 if (queueWritable) SetAreaHalf(q!, (int)offset, (uint)value);
                 break;
             default:
-                Log.Once($"virtio-common-write:{offset}:{size}", $"{Name}: {size}-byte write of common configuration at 0x{offset:x} ignored");
+                LogOnce("common-write", $"{size}-byte write of common configuration at 0x{offset:x} ignored");
                 break;
         }
     }
@@ -199,7 +198,7 @@ public sealed class VirtioPciFunction : PciFunction
             // 2.2.2: a subset of what was offered, and a modern driver (3.1.1 requires VERSION_1 of it).
             if ((driverFeatures & ~offeredFeatures) != 0 || (driverFeatures & VirtioFeatures.Version1) == 0)
             {
-                Log.Once($"virtio-features:{Name}:{driverFeatures:x}", $"{Name} {Location}: refused driver features 0x{driverFeatures:x} (offered 0x{offeredFeatures:x})");
+                LogOnce("features", $"refused driver features 0x{driverFeatures:x} (offered 0x{offeredFeatures:x})");
                 next &= unchecked((byte)~VirtioDeviceStatus.FeaturesOk);
             }
             else
@@ -276,7 +275,7 @@ public sealed class VirtioPciFunction : PciFunction
         if (!Live || !q.Enabled || q.Broken) return;
         if (!BusMasterEnabled)
         {
-            Log.Once($"virtio-no-bus-master:{Location}", $"{Name} {Location}: notified with bus mastering off; the queue waits");
+            LogOnce("no-bus-master", "notified with bus mastering off; the queue waits");
             return;
         }
         ushort usedBefore = q.UsedIndex;
@@ -327,7 +326,7 @@ public sealed class VirtioPciFunction : PciFunction
 
     private void QueueFault(VirtQueue q, string kind, string detail)
     {
-        Log.Once($"virtio-fault:{Name}:{Location}:{kind}", $"{Name} {Location}: queue {q.Index}: {detail}; device needs reset");
+        LogOnce("fault:" + kind, $"queue {q.Index}: {detail}; device needs reset");
         if ((status & VirtioDeviceStatus.DeviceNeedsReset) != 0) return;
         status |= VirtioDeviceStatus.DeviceNeedsReset;
         SignalConfig();
