@@ -127,6 +127,7 @@ public abstract class PciFunction
     {
         lock (Gate)
         {
+            if (decodingChanged != null) throw new InvalidOperationException($"{Name} {Location} is on a bridge already");
             RequesterId = requesterId;
             MsiSink = msi;
             intx = intxLine;
@@ -157,6 +158,7 @@ public abstract class PciFunction
     /// <summary>A naturally aligned access of 1, 2 or 4 bytes at <paramref name="offset"/> (below 4096).</summary>
     public uint ReadConfig(int offset, int size)
     {
+        CheckAccess(offset, size);
         lock (Gate)
         {
             foreach (var cap in capabilities)
@@ -174,6 +176,7 @@ public abstract class PciFunction
     /// <summary>A naturally aligned write of 1, 2 or 4 bytes; bits the specification makes read-only keep their value.</summary>
     public void WriteConfig(int offset, int size, uint value)
     {
+        CheckAccess(offset, size);
         lock (Gate)
         {
             ushort oldCommand = Get16(CommandRegister);
@@ -197,6 +200,13 @@ public abstract class PciFunction
                 if (offset < cap.Offset + cap.Length && end > cap.Offset)
                     cap.Written(offset - cap.Offset, size, value);
         }
+    }
+
+    /// <summary>The bridge checks the guest's accesses; anything else reaching here is a bug in the caller.</summary>
+    private static void CheckAccess(int offset, int size)
+    {
+        if (size is not (1 or 2 or 4) || (offset & (size - 1)) != 0 || (uint)offset > ConfigSpaceSize - size)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"{size}-byte configuration access at 0x{offset:x}");
     }
 
     // ---- BARs ----

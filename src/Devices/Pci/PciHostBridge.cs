@@ -64,10 +64,10 @@ public sealed class PciHostBridge : IMmioDevice
             throw new ArgumentOutOfRangeException(nameof(bus), $"{bus:x2}:{device:x2}.{function} is outside this bridge");
         lock (gate)
         {
-            var slots = buses[bus - Layout.FirstBus] ??= new PciFunction?[DevicesPerBus * FunctionsPerDevice];
+            var slots = buses[bus - Layout.FirstBus];
+            if (slots == null) Volatile.Write(ref buses[bus - Layout.FirstBus], slots = new PciFunction?[DevicesPerBus * FunctionsPerDevice]);
             int slot = device * FunctionsPerDevice + function;
             if (slots[slot] != null) throw new InvalidOperationException($"{bus:x2}:{device:x2}.{function} is taken");
-            if (functions.Contains(pciFunction)) throw new InvalidOperationException($"{pciFunction.Name} is registered already");
             int pin = pciFunction.ReadConfig(PciFunction.InterruptPinRegister, 1) is var p and >= 1 and <= 4 ? (int)p : 1;
             pciFunction.Attach((ushort)(bus << 8 | device << 3 | function), msi, intx[(device + pin - 1) % 4], RebuildRoutes);
             slots[slot] = pciFunction;

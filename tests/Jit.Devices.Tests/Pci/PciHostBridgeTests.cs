@@ -297,4 +297,24 @@ public class PciHostBridgeTests
         Assert.True(Mem.Read(0x10_0000, 4, out ulong gone));
         Assert.Equal(0xFFFF_FFFFUL, gone);
     }
+
+    [Fact]
+    public void AFunctionMovesBetweenBridgesOnlyAfterLeavingTheFirst()
+    {
+        var otherMsi = new RecordingMsiSink();
+        var other = new PciHostBridge(TestLayout.Create(), otherMsi);
+        Assert.Throws<InvalidOperationException>(() => other.Register(0, 4, 0, function));
+        Assert.Same(function, bridge.Unregister(0, 1, 0));
+        other.Register(0, 4, 0, function);
+        var there = new ConfigPort(other, 0, 4, 0);
+        Assert.Equal(0x5678_1234u, there.Read32(0));
+        int cap = there.FindCapability(0x05);
+        there.Write32(cap + 4, (uint)RecordingMsiSink.Doorbell);
+        there.Write16(cap + 0xC, 0x33);
+        there.Write16(cap + 2, 1);
+        there.Write16(PciFunction.CommandRegister, PciFunction.CommandBusMaster);
+        Assert.True(function.SignalMsi(0));
+        Assert.Empty(msi.Messages);
+        Assert.Equal([(RecordingMsiSink.Doorbell, 0x33u, 4u << 3)], otherMsi.Messages);
+    }
 }
