@@ -40,15 +40,7 @@ public sealed class VirtioBlockTests : IDisposable
     }
 
     /// <summary>The usual bring-up: MSI-X on, vector 0 for configuration, vector 1 for the queue.</summary>
-    private static DriverQueue Start(VirtioTestBed bed, ulong features = Features)
-    {
-        bed.EnableMsix();
-        Assert.True(bed.Negotiate(features & bed.OfferedFeatures()));
-        bed.ConfigVector = 0;
-        var q = bed.SetupQueue(0, vector: 1);
-        bed.DriverOk();
-        return q;
-    }
+    private static DriverQueue Start(VirtioTestBed bed, ulong features = Features) => bed.Start(features & bed.OfferedFeatures(), queues: 1)[0];
 
     private static (byte Status, uint Written) Request(VirtioTestBed bed, DriverQueue q, uint type, ulong sector, ulong data, uint length, bool indirect = false)
     {

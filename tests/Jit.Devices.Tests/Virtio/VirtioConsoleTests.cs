@@ -27,12 +27,8 @@ public sealed class VirtioConsoleTests : IDisposable
 
     private (DriverQueue Receive, DriverQueue Transmit) Start()
     {
-        bed.EnableMsix();
-        Assert.True(bed.Negotiate(VirtioFeatures.Version1));
-        var rx = bed.SetupQueue(0, vector: 1);
-        var tx = bed.SetupQueue(1, vector: 2);
-        bed.DriverOk();
-        return (rx, tx);
+        var q = bed.Start(VirtioFeatures.Version1, queues: 2);
+        return (q[0], q[1]);
     }
 
     [Fact]

@@ -8,11 +8,7 @@ public sealed class VirtioEntropyTests
     {
         var bed = new VirtioTestBed(() => new VirtioEntropy(source));
         bed.Probe();
-        bed.EnableMsix();
-        Assert.True(bed.Negotiate(VirtioFeatures.Version1));
-        var q = bed.SetupQueue(0, vector: 1);
-        bed.DriverOk();
-        return (bed, q);
+        return (bed, bed.Start(VirtioFeatures.Version1, queues: 1)[0]);
     }
 
     private static byte[] Request(VirtioTestBed bed, DriverQueue q, uint length)

@@ -27,12 +27,8 @@ public sealed class VirtioNetTests : IDisposable
 
     private (DriverQueue Receive, DriverQueue Transmit) Start()
     {
-        bed.EnableMsix();
-        Assert.True(bed.Negotiate(VirtioFeatures.Version1 | VirtioNet.FeatureMac | VirtioNet.FeatureStatus));
-        var rx = bed.SetupQueue(0, vector: 1);
-        var tx = bed.SetupQueue(1, vector: 2);
-        bed.DriverOk();
-        return (rx, tx);
+        var q = bed.Start(VirtioFeatures.Version1 | VirtioNet.FeatureMac | VirtioNet.FeatureStatus, queues: 2);
+        return (q[0], q[1]);
     }
 
     private static byte[] Frame(int length, byte seed) => [.. Enumerable.Range(0, length).Select(i => (byte)(i * 3 + seed))];

@@ -161,6 +161,18 @@ public sealed class VirtioTestBed : IDisposable
         return (Status & VirtioDeviceStatus.FeaturesOk) != 0;
     }
 
+    /// <summary>MSI-X on, <paramref name="features"/> accepted, configuration changes on vector 0, queue i on vector i + 1, DRIVER_OK.</summary>
+    public DriverQueue[] Start(ulong features, int queues)
+    {
+        EnableMsix();
+        Assert.True(Negotiate(features));
+        ConfigVector = 0;
+        var started = new DriverQueue[queues];
+        for (int i = 0; i < queues; i++) started[i] = SetupQueue(i, vector: (ushort)(i + 1));
+        DriverOk();
+        return started;
+    }
+
     public void DriverOk() => SetStatus((byte)(Status | VirtioDeviceStatus.DriverOk));
 
     public ushort ConfigVector
