@@ -55,7 +55,21 @@ public sealed class VirtioNet : VirtioDevice
     /// <summary>Frames dropped because the guest had no receive buffers or they were too large.</summary>
     public long Dropped => Interlocked.Read(ref dropped);
 
-    public override void ReadConfig(int offset, Span<byte> data) => config.AsSpan(offset, data.Length).CopyTo(data);
+    public override void ReadConfig(int offset, Span<byte> data)
+    {
+        lock (config) config.AsSpan(offset, data.Length).CopyTo(data);
+    }
+
+    /// <summary>Plugs or unplugs the cable: the status field changes and the driver hears of it (5.1.4.2).</summary>
+    public void SetLink(bool up)
+    {
+        lock (config)
+        {
+            if ((config[6] & LinkUp) != 0 == up) return;
+            config[6] = up ? (byte)LinkUp : (byte)0;
+        }
+        ConfigChanged();
+    }
 
     /// <summary>A frame from the backend for the guest, from any thread; false when it was dropped.</summary>
     public bool Receive(ReadOnlySpan<byte> frame)

@@ -89,4 +89,20 @@ public sealed class VirtioNetTests : IDisposable
         Assert.False(net.Receive(Frame(60, 0)));
         Assert.Equal(2, net.Dropped);
     }
+
+    [Fact]
+    public void LinkChangeIsAConfigurationChangeTheDriverHears()
+    {
+        Start();
+        byte generation = (byte)bed.R(bed.Common + 0x15, 1);
+        net.SetLink(up: false);
+        Assert.Equal(0UL, bed.R(bed.DeviceConfig + 6, 2));
+        Assert.NotEqual(generation, (byte)bed.R(bed.Common + 0x15, 1));
+        Assert.Equal(1, bed.Msi.Count(0x100));
+        net.SetLink(up: false);                       // no change, no interrupt
+        Assert.Equal(1, bed.Msi.Count(0x100));
+        net.SetLink(up: true);
+        Assert.Equal((ulong)VirtioNet.LinkUp, bed.R(bed.DeviceConfig + 6, 2));
+        Assert.Equal(2, bed.Msi.Count(0x100));
+    }
 }
