@@ -191,7 +191,7 @@ public sealed class MsiCapability : PciCapability
     protected internal override void Written(int offset, int size, uint value)
     {
         if (!Touches(offset, size, MaskBits, 4) && !Touches(offset, size, MessageControl, 2)) return;
-        // PCI 3.0 6.8.3.5: a pending vector that becomes unmasked is sent.
+        // PCI 3.0 6.8.3, per-vector masking: a pending vector that becomes unmasked is sent.
         uint pending = Get32(PendingBits) & ~Get32(MaskBits);
         for (int v = 0; v < EnabledVectors && pending != 0; v++, pending >>= 1)
         {

@@ -83,7 +83,7 @@ public abstract class PciFunction
         SetWritable(CommandRegister, 2, (ulong)(CommandMemorySpace | CommandBusMaster | CommandParityErrorResponse
             | CommandSerrEnable | (interruptPin != 0 ? CommandInterruptDisable : 0)));
         SetClearOnWrite(StatusRegister, 2, StatusErrorBits);
-        // PCIe 7.5.1.1.7: cache line size is read-write though it changes nothing.
+        // PCIe 7.5.1.1, Cache Line Size: read-write though it changes nothing.
         SetWritable(CacheLineSizeRegister, 1, 0xFF);
         SetWritable(InterruptLineRegister, 1, 0xFF);
     }

@@ -11,9 +11,9 @@ namespace Jit.Devices.Virtio;
 /// </summary>
 /// <remarks>
 /// Limits: a chain has at most Queue Size descriptors in the table, plus at most Queue Size in one indirect
-/// table (2.7.5.3.1), so a loop is found by counting; a chain's buffers total less than 4 GiB; an indirect
+/// table (2.7.5, indirect descriptors), so a loop is found by counting; a chain's buffers total less than 4 GiB; an indirect
 /// descriptor may not chain on, nest, or appear unless VIRTIO_F_INDIRECT_DESC was negotiated; device-writable
-/// descriptors come after every device-readable one (2.7.4.2).
+/// descriptors come after every device-readable one (2.7.4, message framing and the descriptor table's rules).
 /// </remarks>
 public sealed class VirtQueue
 {
@@ -148,7 +148,7 @@ public sealed class VirtQueue
             ushort next = BinaryPrimitives.ReadUInt16LittleEndian(d[14..]);
             if ((flags & DescIndirect) != 0)
             {
-                // 2.7.5.3.1: only with the feature, never inside an indirect table, never together with NEXT.
+                // 2.7.5, indirect descriptors: only with the feature, never inside an indirect table, never together with NEXT.
                 if (!IndirectDescriptors) return Fail("indirect", "indirect descriptor without VIRTIO_F_INDIRECT_DESC");
                 if (indirect) return Fail("indirect", "indirect descriptor inside an indirect table");
                 if ((flags & DescNext) != 0) return Fail("indirect", "indirect descriptor with NEXT set");
@@ -188,7 +188,7 @@ public sealed class VirtQueue
             Fail("ring-memory", $"used ring at 0x{DeviceArea:x} is not guest memory");
     }
 
-    /// <summary>With VIRTIO_F_EVENT_IDX, asks to be notified when the driver makes the next buffer available (avail_event, 2.7.10).</summary>
+    /// <summary>With VIRTIO_F_EVENT_IDX, asks to be notified when the driver makes the next buffer available (avail_event: available buffer notification suppression).</summary>
     internal void PublishAvailEvent()
     {
         if (!EventIndex || Broken) return;
@@ -199,7 +199,7 @@ public sealed class VirtQueue
 
     /// <summary>
     /// Whether the driver wants an interrupt for what was used since <paramref name="usedBefore"/>: its used_event
-    /// with VIRTIO_F_EVENT_IDX (2.7.10), otherwise VIRTQ_AVAIL_F_NO_INTERRUPT clear.
+    /// with VIRTIO_F_EVENT_IDX (used buffer notification suppression), otherwise VIRTQ_AVAIL_F_NO_INTERRUPT clear.
     /// </summary>
     internal bool NeedsInterrupt(ushort usedBefore)
     {

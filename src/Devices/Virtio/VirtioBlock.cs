@@ -8,7 +8,7 @@ namespace Jit.Devices.Virtio;
 /// virtio-blk (virtio 1.2 5.2) on an <see cref="IBlockImage"/>: one request queue; read, write, flush and get-id.
 /// A request is a 16-byte header the device reads, the data, and a status byte the device writes last. Image
 /// errors become VIRTIO_BLK_S_IOERR; an image opened read-only offers VIRTIO_BLK_F_RO and fails every write
-/// with VIRTIO_BLK_S_IOERR without writing (5.2.6.2).
+/// with VIRTIO_BLK_S_IOERR without writing (5.2.6, device requirements).
 /// </summary>
 public sealed class VirtioBlock : VirtioDevice
 {
@@ -100,7 +100,7 @@ public sealed class VirtioBlock : VirtioDevice
     private byte Transfer(DescriptorChain request, ulong sector, uint length, bool toGuest, out uint moved)
     {
         moved = 0;
-        // 5.2.6.1: data is whole sectors; the request must fit in the disk.
+        // 5.2.6: data is whole sectors; the request must fit in the disk.
         if (length % IBlockImage.SectorSize != 0) return StatusIoError;
         ulong sectors = image.Size / IBlockImage.SectorSize;
         if (sector > sectors || length / IBlockImage.SectorSize > sectors - sector) return StatusIoError;

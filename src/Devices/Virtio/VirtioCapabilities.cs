@@ -25,7 +25,7 @@ public sealed class VirtioStructureCapability(byte cfgType, int bar, uint offset
 }
 
 /// <summary>
-/// struct virtio_pci_cfg_cap (4.1.4.9): a window into the BARs through configuration space, for drivers that
+/// struct virtio_pci_cfg_cap (4.1.4, PCI configuration access capability): a window into the BARs through configuration space, for drivers that
 /// cannot map them. The driver writes bar, offset and length (1, 2 or 4, offset aligned to it), then reads or
 /// writes pci_cfg_data, which reads or writes the BAR there; anything else reads 0 and writes nothing.
 /// </summary>

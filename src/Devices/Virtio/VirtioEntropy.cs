@@ -73,7 +73,7 @@ public sealed class SeededEntropy : IEntropySource
 
 /// <summary>
 /// virtio-rng (virtio 1.2 5.4): one request queue of device-writable buffers, each filled with entropy. A request
-/// gets at most 64 KiB (5.4.6.1 lets the device return fewer bytes than asked).
+/// gets at most 64 KiB (5.4.6 lets the device return fewer bytes than asked).
 /// </summary>
 public sealed class VirtioEntropy(IEntropySource source) : VirtioDevice
 {

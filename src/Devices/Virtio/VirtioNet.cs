@@ -60,7 +60,7 @@ public sealed class VirtioNet : VirtioDevice
         lock (config) config.AsSpan(offset, data.Length).CopyTo(data);
     }
 
-    /// <summary>Plugs or unplugs the cable: the status field changes and the driver hears of it (5.1.4.2).</summary>
+    /// <summary>Plugs or unplugs the cable: the status field changes and the driver hears of it (5.1.4).</summary>
     public void SetLink(bool up)
     {
         lock (config)
@@ -123,7 +123,7 @@ public sealed class VirtioNet : VirtioDevice
                 pendingCount--;
                 if (chain.WritableLength < HeaderSize + frame.Length)
                 {
-                    // 5.1.6.3.1: without mergeable buffers each must hold a whole frame; the driver gave less.
+                    // 5.1.6.3, setting up receive buffers: without mergeable buffers each must hold a whole frame; the driver gave less.
                     LogOnce("rx-small", $"receive buffer of {chain.WritableLength} bytes is too small for a frame");
                     Interlocked.Increment(ref dropped);
                     queue.Push(chain, 0);

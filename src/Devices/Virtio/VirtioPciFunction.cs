@@ -15,12 +15,12 @@ namespace Jit.Devices.Virtio;
 /// has side effects) holds the common configuration at 0, the ISR status at 0x1000, the device configuration at
 /// 0x2000 and the notification area at 0x3000, four bytes a queue (queue_notify_off = queue index,
 /// notify_off_multiplier = 4). The capability list has PCI Express, power management, MSI-X, the four virtio
-/// structures and the PCI configuration access capability (4.1.4.9).</para>
+/// structures and the PCI configuration access capability (4.1.4).</para>
 /// <para>A notification is served at once on the writer's thread: the queue's chains are consumed and used, and
 /// the interrupt (MSI-X vector, or INTx and the ISR when MSI-X is off) raised if the driver asked for it.
 /// Only a live device (DRIVER_OK, not DEVICE_NEEDS_RESET) with bus mastering on touches guest memory.</para>
 /// <para>A driver that breaks a queue's rules gets DEVICE_NEEDS_RESET and a configuration interrupt
-/// (2.1.2), one log line per kind of fault and function, and nothing more from the device until it resets it.</para>
+/// (2.1), one log line per kind of fault and function, and nothing more from the device until it resets it.</para>
 /// </remarks>
 public sealed class VirtioPciFunction : PciFunction
 {
@@ -110,7 +110,7 @@ public sealed class VirtioPciFunction : PciFunction
             case (DeviceStatus, 1): return status;
             case (ConfigGeneration, 1): return configGeneration;
             case (QueueSelect, 2): return queueSelect;
-            // 4.1.4.3.2: a queue that does not exist reads size 0.
+            // 4.1.4.3: a queue that does not exist reads size 0.
             case (QueueSize, 2): return q?.Size ?? 0;
             case (QueueMsixVector, 2): return q?.MsixVector ?? VirtQueue.NoVector;
             case (QueueEnable, 2): return q is { Enabled: true } ? 1UL : 0;
@@ -136,7 +136,7 @@ public sealed class VirtioPciFunction : PciFunction
     private void CommonWrite(ulong offset, int size, ulong value)
     {
         VirtQueue? q = queueSelect < queues.Length ? queues[queueSelect] : null;
-        // 4.1.4.3.2: queue fields of an enabled queue, and features once accepted, are the driver's no more.
+        // 4.1.4.3: queue fields of an enabled queue, and features once accepted, are the driver's no more.
         bool queueWritable = q is { Enabled: false };
         switch ((int)offset, size)
         {
@@ -180,7 +180,7 @@ public sealed class VirtioPciFunction : PciFunction
         else q.DeviceArea = merged;
     }
 
-    /// <summary>4.1.5.1.2: a vector the table does not have reads back as NO_VECTOR, which is how the driver learns it failed.</summary>
+    /// <summary>4.1.5.1, MSI-X vector configuration: a vector the table does not have reads back as NO_VECTOR, which is how the driver learns it failed.</summary>
     private ushort UsableVector(ushort vector) => vector < msix.Vectors ? vector : VirtQueue.NoVector;
 
     private void WriteStatus(byte value)
@@ -195,7 +195,7 @@ public sealed class VirtioPciFunction : PciFunction
         byte next = (byte)((value & ~VirtioDeviceStatus.DeviceNeedsReset) | (old & VirtioDeviceStatus.DeviceNeedsReset));
         if ((next & VirtioDeviceStatus.FeaturesOk) != 0 && (old & VirtioDeviceStatus.FeaturesOk) == 0)
         {
-            // 2.2.2: a subset of what was offered, and a modern driver (3.1.1 requires VERSION_1 of it).
+            // 2.2: a subset of what was offered; and a modern driver, which accepts VIRTIO_F_VERSION_1 (6).
             if ((driverFeatures & ~offeredFeatures) != 0 || (driverFeatures & VirtioFeatures.Version1) == 0)
             {
                 LogOnce("features", $"refused driver features 0x{driverFeatures:x} (offered 0x{offeredFeatures:x})");
@@ -332,7 +332,7 @@ public sealed class VirtioPciFunction : PciFunction
         SignalConfig();
     }
 
-    /// <summary>One structure of the BAR: reads and writes of the sizes 4.1.3.1 lets a driver make (1, 2, 4, 8), under the function's lock.</summary>
+    /// <summary>One structure of the BAR: reads and writes of the sizes 4.1.3 lets a driver make (1, 2, 4, 8), under the function's lock.</summary>
     private sealed class Block(VirtioPciFunction owner, string name, ulong size, Func<ulong, int, ulong> read, Action<ulong, int, ulong> write) : IMmioDevice
     {
         public string Name => name;
