@@ -196,6 +196,9 @@ public sealed class Host : IDisposable
         DomainDestroyed?.Invoke(d);
         d.Machine.Dispose();
         d.Console.Dispose();
+        // Its RAM and TLBs are native and gone now; its translations, block caches and p2m tables are managed
+        // and would linger until the next full collection, which a quiet host may not run for a long time.
+        GC.Collect();
     }
 
     public void Dispose()

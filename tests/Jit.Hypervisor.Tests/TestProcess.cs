@@ -30,7 +30,7 @@ internal static class TestProcess
     /// Runs a program with <paramref name="input"/> (or nothing) on stdin; one that outlives <paramref name="timeout"/>
     /// is killed and fails the test.
     /// </summary>
-    public static Result Run(string file, string[] args, TimeSpan timeout, string? input = null)
+    public static Result Run(string file, string[] args, TimeSpan timeout, string? input = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -40,6 +40,8 @@ internal static class TestProcess
             UseShellExecute = false,
         };
         foreach (string a in args) psi.ArgumentList.Add(a);
+        if (environment is not null)
+            foreach (var (k, v) in environment) psi.Environment[k] = v;
         using var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {file}");
         if (input is not null) p.StandardInput.Write(input);
         p.StandardInput.Close();

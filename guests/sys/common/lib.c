@@ -62,7 +62,7 @@ static void find_devices(const unsigned char *fdt)
     int depth = 0;
     const unsigned char *reg = 0;
     u32 reg_len = 0;
-    int kind = 0; /* 1 pl011, 2 gic-v3 */
+    int kind = 0; /* 1 pl011, 2 gic-v3, 3 memory */
     for (;;) {
         u32 token = be32(p);
         p += 4;
@@ -75,6 +75,7 @@ static void find_devices(const unsigned char *fdt)
             if (depth == 2 && reg) {
                 if (kind == 1 && !platform.uart) platform.uart = be64(reg);
                 if (kind == 2 && reg_len >= 32) platform.gicd = be64(reg), platform.gicr = be64(reg + 16);
+                if (kind == 3 && reg_len >= 16 && !platform.ram_size) platform.ram_base = be64(reg), platform.ram_size = be64(reg + 8);
             }
             depth--;
         } else if (token == FDT_PROP) {
@@ -86,6 +87,7 @@ static void find_devices(const unsigned char *fdt)
                 if (has_compatible((const char *)value, len, "arm,pl011")) kind = 1;
                 if (has_compatible((const char *)value, len, "arm,gic-v3")) kind = 2;
             }
+            if (depth == 2 && str_eq(name, "device_type") && has_compatible((const char *)value, len, "memory")) kind = 3;
             p = value + ((len + 3) & ~3u);
         } else if (token == FDT_END) {
             break;

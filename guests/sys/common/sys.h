@@ -21,6 +21,8 @@ struct platform {
     u64 uart;
     u64 gicd;
     u64 gicr;
+    u64 ram_base; /* the first memory node's first bank */
+    u64 ram_size;
 };
 extern struct platform platform;
 

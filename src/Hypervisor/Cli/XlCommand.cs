@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Jit.Hypervisor.Toolstack;
 
 namespace Jit.Hypervisor.Cli;
@@ -64,8 +63,7 @@ internal static class XlCommand
             }
             return CommandLine.ExitCodes.Failure;
         }
-        string? saved = System.Console.IsInputRedirected ? null : Stty("-g")?.Trim();
-        if (saved is not null) Stty("raw -echo");
+        using var raw = new ConsoleBackend.RawTerminal();
         try
         {
             var output = new Thread(() =>
@@ -84,7 +82,8 @@ internal static class XlCommand
                 catch (Exception e) when (e is IOException or ObjectDisposedException) { }
             }) { IsBackground = true, Name = "console output" };
             output.Start();
-            using var stdin = System.Console.OpenStandardInput();
+            // The descriptor itself: .NET's console stream edits lines on a terminal and would hold Ctrl-] back.
+            using var stdin = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(0, ownsHandle: false), FileAccess.Read, 1);
             var input = new byte[256];
             while (true)
             {
@@ -101,27 +100,6 @@ internal static class XlCommand
             }
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException) { }
-        finally
-        {
-            if (saved is not null) Stty(saved);
-        }
         return CommandLine.ExitCodes.Ok;
-    }
-
-    private static string? Stty(string args)
-    {
-        try
-        {
-            var psi = new ProcessStartInfo("stty", args) { RedirectStandardOutput = true, UseShellExecute = false };
-            using var p = Process.Start(psi);
-            if (p is null) return null;
-            string output = p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            return p.ExitCode == 0 ? output : null;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return null;
-        }
     }
 }

@@ -55,7 +55,7 @@ public sealed unsafe class SoftTlb : IDisposable
     public const ulong IoFlag = 1UL << 11;
 
     // The tables of every context, context c at c * TotalEntries.
-    private readonly TlbEntry* readAll, writeAll, fetchAll;
+    private TlbEntry* readAll, writeAll, fetchAll;
 
     /// <summary>The current context's read table.</summary>
     public TlbEntry* Read { get; private set; }
@@ -391,8 +391,10 @@ public sealed unsafe class SoftTlb : IDisposable
 
     public void Dispose()
     {
+        if (readAll == null) return;
         NativeMemory.AlignedFree(readAll);
         NativeMemory.AlignedFree(writeAll);
         NativeMemory.AlignedFree(fetchAll);
+        readAll = writeAll = fetchAll = null;
     }
 }

@@ -1,0 +1,148 @@
+using Xunit.Abstractions;
+
+namespace Jit.Hypervisor.Tests.Toolstack;
+
+/// <summary>
+/// The toolstack end to end, as a user drives it: <c>./jit xl create</c> of several domains from xl.cfg files
+/// into one background hypervisor, <c>xl list</c>, the console logs, <c>xl console</c> in a terminal, destroy,
+/// the on_poweroff/on_reboot actions and bad configuration files; and isolation between the domains.
+/// </summary>
+public class XlToolstackTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Boot = TimeSpan.FromSeconds(120);
+
+    [Fact]
+    public void ThreeDomainsRunAtOnceEachWithItsConsoleAndNoneReachesAnother()
+    {
+        using var s = new ToolstackSession();
+        // The pattern first, so the probes below run while it sits in RAM.
+        var fill = s.Xl("create", s.Config("fill", "name = \"fill\"", $"kernel = \"{s.Fill}\"", "memory = 64"));
+        Assert.True(fill.ExitCode == 0, fill.Stderr);
+        s.WaitForLog("fill", "filled", Boot);
+
+        Assert.Equal(0, s.Xl("create", s.LinuxConfig("alpha", 1, "jit.guest=alpha")).ExitCode);
+        Assert.Equal(0, s.Xl("create", s.LinuxConfig("beta", 2, "jit.guest=beta")).ExitCode);
+        var probe = s.Xl("create", s.Config("probe", "name = \"probe\"", $"kernel = \"{s.Probe}\"", "memory = 64"));
+        Assert.True(probe.ExitCode == 0, probe.Stderr);
+
+        var list = s.List();
+        Assert.Equal((256, 1), (list["alpha"].Mem, list["alpha"].Vcpus));
+        Assert.Equal((256, 2), (list["beta"].Mem, list["beta"].Vcpus));
+        Assert.Equal((64, 1), (list["probe"].Mem, list["probe"].Vcpus));
+        Assert.Equal(4, new[] { list["fill"].Id, list["alpha"].Id, list["beta"].Id, list["probe"].Id }.Distinct().Count());
+        Assert.All(list.Values, row => Assert.Matches("^[rb-][b-]----$", row.State));
+
+        // Every probe outside the domain's RAM is a data abort inside the guest (EC 0x25, external abort).
+        s.WaitForLog("probe", "isolation probe: done", Boot);
+        string probes = s.ReadLog("probe");
+        Assert.Equal(8, ToolstackSession.Occurrences(probes, "fault EC 0x25 DFSC 0x10"));
+        Assert.DoesNotContain("READ", probes);
+        // The neighbour's pattern survives: a round that started after the probes finished still finds it.
+        int rounds = ToolstackSession.Occurrences(s.ReadLog("fill"), "round ");
+        s.WaitForLog("fill", "round ", Boot, times: rounds + 2);
+        Assert.DoesNotContain("CHANGED", s.ReadLog("fill"));
+
+        // Each Linux console log holds its own guest's boot, with its own command line.
+        s.WaitForLog("alpha", "Jit: busybox shell", Boot);
+        s.WaitForLog("beta", "Jit: busybox shell", Boot);
+        Assert.Contains("jit.guest=alpha", s.ReadLog("alpha"));
+        Assert.DoesNotContain("jit.guest=beta", s.ReadLog("alpha"));
+        Assert.Contains("jit.guest=beta", s.ReadLog("beta"));
+        Assert.Contains("CPU1: Booted secondary processor", s.ReadLog("beta"));
+
+        // Attached from a terminal: a command runs, Ctrl-] detaches, and the guest runs on.
+        var (screen, detached) = s.ConsoleSession("alpha", "echo attached-$((6*7))", "attached-42", TimeSpan.FromSeconds(30));
+        Assert.Contains("attached-42", screen);
+        Assert.True(detached, "xl console did not leave after Ctrl-]");
+        var (again, _) = s.ConsoleSession("alpha", "echo still-$((2*3))", "still-6", TimeSpan.FromSeconds(30));
+        Assert.Contains("still-6", again);
+
+        // Destroying one Linux guest after it filled its RAM (a tmpfs) gives the memory back and leaves the other answering.
+        var beforeFill = s.HypervisorFootprint();
+        var (filled, _) = s.ConsoleSession("beta", "mkdir -p /mnt/fill && mount -t tmpfs -o size=200m fill /mnt/fill && dd if=/dev/zero of=/mnt/fill/zeros bs=1M count=140 && echo fill-$((35*4))-done", "fill-140-done", TimeSpan.FromSeconds(90));
+        Assert.True(filled.Contains("fill-140-done"), filled);
+        var afterFill = s.HypervisorFootprint();
+        Assert.True(afterFill.RssKiB - beforeFill.RssKiB > 100 << 10, $"filling 140 MiB in the guest added only {afterFill.RssKiB - beforeFill.RssKiB} KiB");
+        Assert.Equal(0, s.Xl("destroy", "beta").ExitCode);
+        Assert.False(s.List().ContainsKey("beta"));
+        var afterDestroy = s.HypervisorFootprint();
+        long added = afterFill.RssKiB - beforeFill.RssKiB, freed = afterFill.RssKiB - afterDestroy.RssKiB;
+        output.WriteLine($"RSS {beforeFill.RssKiB} KiB before the fill, {afterFill.RssKiB} after, {afterDestroy.RssKiB} after destroy: {freed} of {added} KiB freed");
+        Assert.True(freed >= added * 0.8, $"RSS {beforeFill.RssKiB} KiB, {afterFill.RssKiB} after the fill, {afterDestroy.RssKiB} after destroy: freed {freed} of {added} KiB");
+        var (after, _) = s.ConsoleSession("alpha", "echo alive-$((5*5))", "alive-25", TimeSpan.FromSeconds(30));
+        Assert.Contains("alive-25", after);
+        Assert.Contains("jit.guest=beta", s.ReadLog("beta")); // the log outlives the domain
+    }
+
+    [Fact]
+    public void PowerOffDestroysAndRebootRestartsAsTheConfigurationSays()
+    {
+        using var s = new ToolstackSession();
+        var psci = TestProcess.Guest("sys-psci", "sys-psci.elf");
+        Assert.Equal(0, s.Xl("create", s.Config("off", "name = \"off\"", $"kernel = \"{psci}\"", "memory = 64", "vcpus = 2", "on_poweroff = \"destroy\"")).ExitCode);
+        s.WaitForLog("off", "CPU_ON", Boot);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (s.List().ContainsKey("off"))
+        {
+            Assert.True(clock.Elapsed < Boot, "a domain that powered off with on_poweroff=destroy is still listed");
+            Thread.Sleep(200);
+        }
+
+        Assert.Equal(0, s.Xl("create", s.LinuxConfig("again", 1, "jit.guest=again", "on_reboot = \"restart\"")).ExitCode);
+        int firstId = s.List()["again"].Id;
+        s.WaitForLog("again", "Jit: busybox shell", Boot);
+        s.ConsoleSession("again", "reboot -f", "reboot", TimeSpan.FromSeconds(10));
+        s.WaitForLog("again", "Jit: busybox shell", Boot, times: 2);
+        Assert.Equal(2, ToolstackSession.Occurrences(s.ReadLog("again"), "Booting Linux on physical CPU"));
+        var row = s.List()["again"];
+        Assert.NotEqual(firstId, row.Id);
+    }
+
+    [Fact]
+    public void BadConfigurationFilesGetOneLineNamingFileLineAndKeyAndHarmNothing()
+    {
+        using var s = new ToolstackSession();
+        Assert.Equal(0, s.Xl("create", s.Config("good", "name = \"good\"", $"kernel = \"{s.Probe}\"", "memory = 64")).ExitCode);
+        string unknown = s.Config("unknown", "name = \"u\"", $"kernel = \"{s.Probe}\"", "memroy = 64");
+        string wrongType = s.Config("wrongtype", "name = \"w\"", $"kernel = \"{s.Probe}\"", "memory = [ 64 ]");
+        string noKernel = s.Config("nokernel", "name = \"n\"", "kernel = \"/nonexistent/Image\"");
+        string tooBig = s.Config("toobig", "name = \"t\"", $"kernel = \"{s.Probe}\"", "memory = 100000000");
+        foreach (var (file, key, line) in new[] { (unknown, "memroy", 3), (wrongType, "memory", 3), (noKernel, "kernel", 2), (tooBig, "memory", 3) })
+        {
+            var r = s.Xl("create", file);
+            Assert.Equal(1, r.ExitCode);
+            var errors = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("xl: no hypervisor")).ToList();
+            Assert.Single(errors);
+            Assert.Contains(file, errors[0]);
+            Assert.Contains($":{line}", errors[0]);
+            Assert.Contains(key, errors[0]);
+        }
+        var list = s.List();
+        Assert.Equal(["good"], list.Keys);
+        Assert.Equal(0, s.Hypervisor("status").ExitCode);
+    }
+
+    [Fact]
+    public void CreateDestroyCyclesLeaveThreadsAndMemoryWhereTheyWere()
+    {
+        using var s = new ToolstackSession();
+        string cfg = s.Config("cycle", "name = \"cycle\"", $"kernel = \"{s.Probe}\"", "memory = 64");
+        void Cycle()
+        {
+            Assert.Equal(0, s.Xl("create", cfg).ExitCode);
+            s.WaitForLog("cycle", "isolation probe: done", Boot, times: 1);
+            Assert.Equal(0, s.Xl("destroy", "cycle").ExitCode);
+            File.Delete(s.ConsoleLog("cycle"));
+        }
+        // Two warm-up cycles: the runtime's own threads and the first compilations are not what is measured.
+        Cycle();
+        Cycle();
+        var before = s.HypervisorFootprint();
+        for (int i = 0; i < 20; i++) Cycle();
+        Thread.Sleep(500);
+        var after = s.HypervisorFootprint();
+        output.WriteLine($"20 create/destroy cycles: threads {before.Threads} -> {after.Threads}, RSS {before.RssKiB} -> {after.RssKiB} KiB");
+        Assert.True(after.Threads <= before.Threads, $"threads {before.Threads} -> {after.Threads} after 20 create/destroy cycles");
+        Assert.True(after.RssKiB <= before.RssKiB * 1.05, $"RSS {before.RssKiB} KiB -> {after.RssKiB} KiB after 20 create/destroy cycles");
+    }
+}
