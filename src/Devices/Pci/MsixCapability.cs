@@ -71,6 +71,8 @@ public sealed class MsixCapability : PciCapability
         for (int v = 0; v < Vectors; v++) table[v * 4 + 3] = 1;
     }
 
+    protected internal override void Reset() => ResetTable();
+
     public bool IsPending(int vector) => (pending[vector >> 6] >> (vector & 63) & 1) != 0;
 
     /// <summary>Signals <paramref name="vector"/>; false when MSI-X is off (the caller may fall back to INTx) or the vector does not exist.</summary>

@@ -28,6 +28,9 @@ public abstract class PciCapability
     /// <summary>Writes the capability's reset values and masks; the ID and next pointer are written already.</summary>
     protected internal abstract void Initialise();
 
+    /// <summary>Forgets state kept outside configuration space; the registers were cleared and initialised again already.</summary>
+    protected internal virtual void Reset() { }
+
     /// <summary>A write reached the capability; <paramref name="offset"/> is relative to its start, the masks are applied already.</summary>
     protected internal virtual void Written(int offset, int size, uint value) { }
 
@@ -116,6 +119,8 @@ public sealed class PowerManagementCapability : PciCapability
         Set16(ControlStatus, NoSoftReset);
         SetWritable(ControlStatus, 2, 0x0003);
     }
+
+    protected internal override void Reset() => lastState = 0;
 
     protected internal override void Written(int offset, int size, uint value)
     {

@@ -293,6 +293,37 @@ public abstract class PciFunction
     /// <summary>Heard when the guest turns bus mastering on or off.</summary>
     protected virtual void BusMasterChanged() { }
 
+    // ---- reset ----
+
+    /// <summary>
+    /// A conventional reset of the function, as before it is handed to another domain: the header's software
+    /// state (command, error status, BAR addresses, interrupt line, cache line size) and every capability back
+    /// to their reset values, INTx deasserted, and the device's own state reset (<see cref="FunctionReset"/>).
+    /// Identity, BAR sizes and the capability list are the function's and stay.
+    /// </summary>
+    public void Reset()
+    {
+        lock (Gate)
+        {
+            interruptLevel = false;
+            for (int at = 0; at < HeaderBytes; at++)
+                config[at] &= (byte)~(writable[at] | clearOnWrite[at]);
+            config[StatusRegister] &= unchecked((byte)~StatusInterrupt);
+            foreach (var cap in capabilities)
+            {
+                Array.Clear(config, cap.Offset + 2, cap.Length - 2);
+                cap.Initialise();
+                cap.Reset();
+            }
+            DriveIntx();
+            FunctionReset();
+            RecomputeDecoding();
+        }
+    }
+
+    /// <summary>The device's part of <see cref="Reset"/>.</summary>
+    protected virtual void FunctionReset() { }
+
     // ---- capabilities ----
 
     /// <summary>Links <paramref name="capability"/> into the list, 4-byte aligned after the last one.</summary>

@@ -215,6 +215,8 @@ public sealed class VirtioPciFunction : PciFunction
         if ((next & VirtioDeviceStatus.DriverOk) != 0 && (old & VirtioDeviceStatus.DriverOk) == 0) device.DriverReady();
     }
 
+    protected override void FunctionReset() => ResetDevice();
+
     private void ResetDevice()
     {
         status = 0;

@@ -340,4 +340,36 @@ public class PciHostBridgeTests
         Assert.Equal(0x5678_1234u, config.Read32(0));
         Assert.Equal(0x0C03_3002u, config.Read32(8));
     }
+
+    [Fact]
+    public void FunctionResetForgetsWhatTheGuestProgrammed()
+    {
+        AssignAndEnable();
+        int msi = config.FindCapability(0x05), msix = config.FindCapability(0x11), pm = config.FindCapability(0x01);
+        config.Write32(msi + 4, (uint)RecordingMsiSink.Doorbell);
+        config.Write16(msi + 2, 1);
+        config.Write16(msix + 2, 0x8000);
+        Assert.True(Mem.Write(0x20_0000 + 12, 4, 0));            // vector 0 unmasked
+        config.Write8(PciFunction.InterruptLineRegister, 40);
+        function.RaiseIntx(true);
+        Assert.True(intx[1].Level);
+
+        function.Reset();
+
+        Assert.False(intx[1].Level);
+        Assert.Equal(0, config.Read16(PciFunction.CommandRegister));
+        Assert.Equal(0u, config.Read32(0x10));                     // address gone, 32-bit memory type
+        Assert.Equal(4u, config.Read32(0x18));                     // address gone, 64-bit type stays
+        Assert.Equal(0, config.Read8(PciFunction.InterruptLineRegister));
+        Assert.Equal(0, config.Read16(msi + 2) & 1);
+        Assert.Equal(0u, config.Read32(msi + 4));
+        Assert.Equal(TestFunction.MsixVectors - 1, config.Read16(msix + 2));
+        Assert.Equal(0, config.Read16(pm + 4) & 3);
+        Assert.Equal(0x5678_1234u, config.Read32(0));
+        Assert.NotEqual(0, config.FindCapability(0x10));           // the list is intact
+        config.AssignBar(2, TestLayout.MemBase + 0x20_0000, true);
+        config.Write16(PciFunction.CommandRegister, PciFunction.CommandMemorySpace);
+        Assert.True(Mem.Read(0x20_0000 + 12, 4, out ulong vectorControl));
+        Assert.Equal(1UL, vectorControl);                          // masked again
+    }
 }

@@ -309,4 +309,18 @@ public sealed class VirtioBlockTests : IDisposable
         Assert.Equal(0, allocated);
         Assert.Equal(300, bed.Msi.Count(0x101));
     }
+
+    [Fact]
+    public void FunctionResetAlsoResetsTheVirtioDevice()
+    {
+        var bed = Bed(RawImage.Open(PatternFile(), readOnly: false));
+        Start(bed);
+        Assert.NotEqual(0, bed.Status);
+        bed.Function.Reset();
+        Assert.Equal(0, bed.Function.Status);
+        Assert.Equal(0, bed.Config.Read16(Jit.Devices.Pci.PciFunction.CommandRegister));
+        bed.Probe();
+        var q = Start(bed);
+        Assert.Equal(VirtioBlock.StatusOk, Request(bed, q, VirtioBlock.TypeFlush, 0, 0, 0).Status);
+    }
 }
