@@ -183,7 +183,28 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
     public void Stop()
     {
         foreach (var v in vcpus) v.RequestExit(ExitRequests.Stop);
+        // A paused vCPU must see the request: the pause ends with the domain.
+        resumed.Set();
     }
+
+    // Set while the domain may run; a pause resets it and parks every vCPU thread on it between blocks.
+    private readonly ManualResetEventSlim resumed = new(true);
+
+    /// <summary>Whether <see cref="Pause"/> holds the vCPUs.</summary>
+    public bool Paused => !resumed.IsSet;
+
+    /// <summary>
+    /// xl pause: every vCPU stops at its next block boundary (or in its WFI, or while powered off) and stays
+    /// until <see cref="Unpause"/>; interrupts that arrive meanwhile stay pending. Guest time goes on, as on Xen.
+    /// </summary>
+    public void Pause()
+    {
+        if (!resumed.IsSet) return;
+        resumed.Reset();
+        foreach (var v in vcpus) v.Post(() => resumed.Wait());
+    }
+
+    public void Unpause() => resumed.Set();
 
     public void Shutdown(ShutdownReason reason)
     {
@@ -216,5 +237,6 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
         foreach (var v in vcpus) v.Dispose();
         vcpus.Clear();
         Memory.Dispose();
+        resumed.Dispose();
     }
 }

@@ -171,6 +171,20 @@ public sealed class Host : IDisposable
         _ => "destroyed",
     };
 
+    /// <summary>xl pause / unpause; false when the domain is not running or paused (shut down, crashed, dying).</summary>
+    public bool Pause(HostedDomain d, bool pause)
+    {
+        lock (gate)
+        {
+            if (d.State is not (DomainState.Running or DomainState.Paused)) return false;
+            d.State = pause ? DomainState.Paused : DomainState.Running;
+        }
+        if (pause) d.Domain.Pause();
+        else d.Domain.Unpause();
+        Logged?.Invoke($"d{d.DomId} ({d.Name}): {(pause ? "paused" : "unpaused")}");
+        return true;
+    }
+
     /// <summary>Stops a domain's vCPUs, waits for its threads, and frees it. False when it is already going.</summary>
     public bool Destroy(HostedDomain d)
     {

@@ -12,7 +12,7 @@ namespace Jit.Hypervisor.Toolstack;
 public sealed class XlVerbs(Host host, StateFolder state, HostLimits limits)
 {
     public const string Usage = "jit xl create FILE [-c] [KEY=VALUE ...] | list [-l] [DOMAIN ...] | console DOMAIN | destroy DOMAIN | " +
-                                "shutdown [-F] DOMAIN | reboot [-F] DOMAIN | vcpu-list [DOMAIN] | info | dmesg";
+                                "shutdown [-F] DOMAIN | reboot [-F] DOMAIN | pause DOMAIN | unpause DOMAIN | vcpu-list [DOMAIN] | info | dmesg";
 
     public int Execute(string[] argv, string workingDirectory, TextWriter stdout, TextWriter stderr)
     {
@@ -30,6 +30,8 @@ public sealed class XlVerbs(Host host, StateFolder state, HostLimits limits)
             "shutdown" => Shutdown(args, stdout, stderr, reboot: false),
             "reboot" => Shutdown(args, stdout, stderr, reboot: true),
             "vcpu-list" => VcpuList(args, stdout, stderr),
+            "pause" => Pause(args, stderr, pause: true),
+            "unpause" => Pause(args, stderr, pause: false),
             "info" => Info(stdout),
             "dmesg" => Dmesg(stdout),
             _ => Unknown(argv[0], stderr),
@@ -169,6 +171,22 @@ public sealed class XlVerbs(Host host, StateFolder state, HostLimits limits)
             }
         }
         else stdout.WriteLine($"{d.Name}: destroyed (the guest has no PV shutdown path yet)");
+        return 0;
+    }
+
+    private int Pause(string[] args, TextWriter stderr, bool pause)
+    {
+        if (args.Length != 1)
+        {
+            stderr.WriteLine($"usage: xl {(pause ? "pause" : "unpause")} DOMAIN");
+            return 2;
+        }
+        if (Lookup(args[0], stderr) is not { } d) return 1;
+        if (!host.Pause(d, pause))
+        {
+            stderr.WriteLine($"xl: domain '{args[0]}' is not running");
+            return 1;
+        }
         return 0;
     }
 

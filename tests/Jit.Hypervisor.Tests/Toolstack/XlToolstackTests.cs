@@ -99,6 +99,25 @@ public class XlToolstackTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void APausedDomainRunsNothingUntilUnpaused()
+    {
+        using var s = new ToolstackSession();
+        Assert.Equal(0, s.Xl("create", s.Config("ticker", "name = \"ticker\"", $"kernel = \"{s.Fill}\"", "memory = 64")).ExitCode);
+        s.WaitForLog("ticker", "round 1:", Boot);
+        Assert.Equal(0, s.Xl("pause", "ticker").ExitCode);
+        Assert.Equal("--p---", s.List()["ticker"].State);
+        // The guest prints a line a second while it runs; paused, none comes (one may be on its way).
+        Thread.Sleep(500);
+        int rounds = ToolstackSession.Occurrences(s.ReadLog("ticker"), "round ");
+        Thread.Sleep(3000);
+        Assert.Equal(rounds, ToolstackSession.Occurrences(s.ReadLog("ticker"), "round "));
+        Assert.Equal(0, s.Xl("unpause", "ticker").ExitCode);
+        Assert.NotEqual("--p---", s.List()["ticker"].State);
+        s.WaitForLog("ticker", "round ", Boot, times: rounds + 1);
+        Assert.Equal(1, s.Xl("pause", "nosuch").ExitCode);
+    }
+
+    [Fact]
     public void BadConfigurationFilesGetOneLineNamingFileLineAndKeyAndHarmNothing()
     {
         using var s = new ToolstackSession();
