@@ -6,7 +6,7 @@ namespace Jit.Hypervisor.ConsoleBackend;
 /// The console backend's output side: passes the guest's UART output through and watches it, line by line,
 /// for a kernel panic, so a run can end with the panic's reason instead of hanging in the panic loop.
 /// </summary>
-public sealed class ConsoleOutput(Stream inner) : Stream
+public sealed class ConsoleOutput(Stream inner) : WriteOnlyStream
 {
     private const string PanicMarker = "Kernel panic - not syncing:";
     private readonly StringBuilder line = new();
@@ -48,12 +48,4 @@ public sealed class ConsoleOutput(Stream inner) : Stream
     }
 
     public override void Flush() => inner.Flush();
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
-    public override bool CanWrite => true;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 }

@@ -6,7 +6,7 @@ namespace Jit.Hypervisor.ConsoleBackend;
 /// A console sink that passes the guest's output on (or drops it) and raises <see cref="Seen"/> once, when the
 /// output contains a marker (<c>jit disasm --until BOOT-OK</c> stops the guest there).
 /// </summary>
-public sealed class MarkerWatch(Stream? inner, string marker) : Stream
+public sealed class MarkerWatch(Stream? inner, string marker) : WriteOnlyStream
 {
     private readonly byte[] pattern = Encoding.UTF8.GetBytes(marker);
     // The last pattern.Length bytes written, oldest first once full: enough to match across writes.
@@ -42,12 +42,4 @@ public sealed class MarkerWatch(Stream? inner, string marker) : Stream
     }
 
     public override void Flush() => inner?.Flush();
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
-    public override bool CanWrite => true;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 }

@@ -9,7 +9,7 @@ namespace Jit.Hypervisor.Consoles;
 /// beyond the ring are dropped and counted, as a UART with a full FIFO and nobody reading would lose them.
 /// Input from the client is buffered and fed to the UART as its receive FIFO takes it.
 /// </summary>
-public sealed class DomainConsole : Stream
+public sealed class DomainConsole : ConsoleBackend.WriteOnlyStream
 {
     public const int RingSize = 64 << 10;
 
@@ -192,12 +192,4 @@ public sealed class DomainConsole : Stream
         base.Dispose(disposing);
     }
 
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
-    public override bool CanWrite => true;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 }

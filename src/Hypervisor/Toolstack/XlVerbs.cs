@@ -94,19 +94,25 @@ public sealed class XlVerbs(Host host, StateFolder state, HostLimits limits)
         return d;
     }
 
+    /// <summary>The named domains, or every domain when none is named; null (and a line) when one does not exist.</summary>
+    private List<HostedDomain>? Select(IEnumerable<string> names, TextWriter stderr)
+    {
+        var named = names.ToList();
+        if (named.Count == 0) return [.. host.Domains];
+        var shown = new List<HostedDomain>();
+        foreach (string n in named)
+        {
+            if (Lookup(n, stderr) is not { } d) return null;
+            shown.Add(d);
+        }
+        return shown;
+    }
+
     /// <summary>xl list's table: name, domid, MiB, vCPUs, state flags and CPU seconds.</summary>
     private int List(string[] args, TextWriter stdout, TextWriter stderr)
     {
         bool json = args.Contains("-l") || args.Contains("--long");
-        var names = args.Where(a => !a.StartsWith('-')).ToList();
-        var shown = new List<HostedDomain>();
-        if (names.Count == 0) shown.AddRange(host.Domains);
-        else
-            foreach (string n in names)
-            {
-                if (Lookup(n, stderr) is not { } d) return 1;
-                shown.Add(d);
-            }
+        if (Select(args.Where(a => !a.StartsWith('-')), stderr) is not { } shown) return 1;
         if (json)
         {
             stdout.Write(XlListJson.Format(shown.Select(d => (d.DomId, d.Config))));
@@ -192,14 +198,7 @@ public sealed class XlVerbs(Host host, StateFolder state, HostLimits limits)
 
     private int VcpuList(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var shown = new List<HostedDomain>();
-        if (args.Length == 0) shown.AddRange(host.Domains);
-        else
-            foreach (string n in args)
-            {
-                if (Lookup(n, stderr) is not { } d) return 1;
-                shown.Add(d);
-            }
+        if (Select(args, stderr) is not { } shown) return 1;
         stdout.WriteLine("Name                                ID  VCPU   CPU State   Time(s) Affinity (Hard / Soft)");
         foreach (var d in shown)
             foreach (var v in d.Domain.Vcpus)
