@@ -56,6 +56,12 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
     /// <summary>The domain ID the host knows it by (Xen's domid).</summary>
     public int DomId { get; }
 
+    /// <summary>
+    /// The host CPUs each vCPU's thread may run on (xl.cfg's <c>cpus</c>): entry i for vCPU i; vCPUs past the
+    /// end, or all when null, run anywhere. Applied as each thread starts.
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<int>>? VcpuAffinity { get; set; }
+
     /// <summary>How log lines name it: "d1 (guest)".</summary>
     public string LogName => $"d{DomId} ({Name})";
     public PhysicalMemory Memory { get; } = new();
@@ -151,8 +157,7 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
             var t = i == 0
                 ? new Thread(() =>
                 {
-                    Log.Context = LogName;
-                    v.HostThreadId = Toolstack.ThreadCpuTime.CurrentThreadId();
+                    StartVcpuThread(v);
                     try { exit = v.Run(maxInstructions); }
                     catch (Exception e) { bootFailure = e; }
                     finally
@@ -163,8 +168,7 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
                 })
                 : new Thread(() =>
                 {
-                    Log.Context = LogName;
-                    v.HostThreadId = Toolstack.ThreadCpuTime.CurrentThreadId();
+                    StartVcpuThread(v);
                     try { v.RunSecondary(); }
                     catch (Exception e) { Fail(e); }
                 });
@@ -177,6 +181,14 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
         if (bootFailure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(bootFailure).Throw();
         if (Failure is not null) throw new InvalidOperationException($"a secondary vCPU failed: {Failure.GetType().Name}: {Failure.Message}", Failure);
         return exit;
+    }
+
+    private void StartVcpuThread(Vcpu v)
+    {
+        Log.Context = LogName;
+        v.HostThreadId = Toolstack.ThreadCpuTime.CurrentThreadId();
+        if (VcpuAffinity is { } affinity && v.Id < affinity.Count && !Toolstack.ThreadAffinity.PinCurrentThread(affinity[v.Id]))
+            Log.Once("affinity", $"vCPU {v.Id}: the host refused its CPU affinity ({string.Join(',', affinity[v.Id])}); it runs anywhere");
     }
 
     /// <summary>Asks every vCPU to leave its run loop; safe from any thread, including a signal handler.</summary>

@@ -96,6 +96,7 @@ public sealed class Host : IDisposable
             throw;
         }
         console.Uart = machine.Uart;
+        if (config.CpuAffinity is { } affinity) machine.Domain.VcpuAffinity = [.. affinity.Select(set => set.Cpus)];
         var hosted = built = new HostedDomain(config, machine, console);
         lock (gate) domains[domid] = hosted;
         DomainCreated?.Invoke(hosted);

@@ -118,6 +118,20 @@ public class XlToolstackTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void CpusPinsEveryVcpuThreadToTheHostCpusItNames()
+    {
+        using var s = new ToolstackSession();
+        Assert.Equal(0, s.Xl("create", s.Config("pinned", "name = \"pinned\"", $"kernel = \"{s.Probe}\"", "memory = 64", "cpus = \"0\"")).ExitCode);
+        s.WaitForLog("pinned", "isolation probe: done", Boot);
+        int pid = int.Parse(File.ReadAllText(Path.Combine(s.State, "hypervisor.pid")).Trim());
+        string task = Directory.GetDirectories($"/proc/{pid}/task").Single(t => File.ReadAllText(Path.Combine(t, "comm")).Trim() == "pinned vCPU 0");
+        string allowed = File.ReadAllLines(Path.Combine(task, "status")).Single(l => l.StartsWith("Cpus_allowed_list:"));
+        Assert.Equal("0", allowed.Split(':')[1].Trim());
+        var vcpus = s.Xl("vcpu-list", "pinned");
+        Assert.Contains(" 0 / all", vcpus.Stdout);
+    }
+
+    [Fact]
     public void BadConfigurationFilesGetOneLineNamingFileLineAndKeyAndHarmNothing()
     {
         using var s = new ToolstackSession();
