@@ -442,6 +442,7 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
         {
             X0 = s->X[0], X1 = s->X[1], X2 = s->X[2], X3 = s->X[3],
             X4 = s->X[4], X5 = s->X[5], X6 = s->X[6], X7 = s->X[7],
+            DomId = domain.DomId,
             Vcpu = Id,
             Conduit = conduit,
         };

@@ -123,3 +123,35 @@ public unsafe class DomainTests : IDisposable
         Assert.Equal(VcpuExit.Stopped, domain.Run());
     }
 }
+
+/// <summary>Services learn who called: the domain's domid and the vCPU, whatever the conduit.</summary>
+public unsafe class SmcccCallerTests
+{
+    private sealed class Recorder : ISmcccService
+    {
+        public string Name => "recorder";
+        public (int DomId, int Vcpu, SmcccConduit Conduit)? Last;
+
+        public SmcccOutcome Call(ref SmcccCall call)
+        {
+            Last = (call.DomId, call.Vcpu, call.Conduit);
+            call.X0 = 0;
+            return SmcccOutcome.Done;
+        }
+    }
+
+    [Fact]
+    public void AServiceSeesTheCallingDomainAndVcpu()
+    {
+        using var domain = new Domain("guest", domid: 7);
+        domain.Memory.AddRam(0x4000_0000, 0x10000);
+        domain.AddVcpu();
+        var second = domain.AddVcpu();
+        var recorder = new Recorder();
+        domain.Smccc.Route(SmcccOwner.SiP, recorder);
+        CpuState* s = second.State;
+        s->X[0] = 0x8200_0001;
+        Assert.True(((IHypervisorCalls)second).Smc(s, 0));
+        Assert.Equal((7, 1, SmcccConduit.Smc), recorder.Last);
+    }
+}

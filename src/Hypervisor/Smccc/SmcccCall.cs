@@ -51,6 +51,9 @@ public struct SmcccCall
 {
     public ulong X0, X1, X2, X3, X4, X5, X6, X7;
 
+    /// <summary>The calling domain's domid: what per-domain rights and per-domain service state are keyed by.</summary>
+    public int DomId;
+
     /// <summary>Index of the calling vCPU in its domain.</summary>
     public int Vcpu;
     public SmcccConduit Conduit;
