@@ -99,6 +99,25 @@ public class XlToolstackTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ACrashedDomainIsKeptAsCrashedWithOnCrashPreserve()
+    {
+        using var s = new ToolstackSession();
+        Assert.Equal(0, s.Xl("create", s.LinuxConfig("crashy", 1, "jit.guest=crashy", "on_crash = \"preserve\"")).ExitCode);
+        s.WaitForLog("crashy", "Jit: busybox shell", Boot);
+        s.ConsoleSession("crashy", "echo c > /proc/sysrq-trigger", "Kernel panic", TimeSpan.FromSeconds(30));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (s.List()["crashy"].State != "----c-")
+        {
+            Assert.True(clock.Elapsed < Boot, $"a panicked domain with on_crash=preserve shows {s.List()["crashy"].State}, not ----c-");
+            Thread.Sleep(200);
+        }
+        Assert.Contains("Kernel panic - not syncing", s.ReadLog("crashy"));
+        Assert.Contains("crashed", s.Xl("dmesg").Stdout);
+        Assert.Equal(0, s.Xl("destroy", "crashy").ExitCode);
+        Assert.False(s.List().ContainsKey("crashy"));
+    }
+
+    [Fact]
     public void APausedDomainRunsNothingUntilUnpaused()
     {
         using var s = new ToolstackSession();
