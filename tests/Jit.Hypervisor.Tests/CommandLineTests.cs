@@ -84,6 +84,14 @@ public class CommandLineTests
     public void DisksParse(string text, string path, bool readOnly, DiskFormat format) =>
         Assert.Equal(new LinuxDisk(path, readOnly, format), RunCommand.Disk(text));
 
+    [Fact]
+    public void BusZeroHoldsAtMost31Devices()
+    {
+        var (rc, err) = Run(["run", "--kernel", "Image", "--virtio-rng", .. Enumerable.Range(0, 31).SelectMany(_ => new[] { "--disk", "d.img" })]);
+        Assert.Equal(2, rc);
+        Assert.StartsWith("jit run: at most 31 PCI devices: --disk and --virtio-rng together", err);
+    }
+
     /// <summary>A disk that cannot be opened is one line naming it, before the guest starts.</summary>
     [Fact]
     public void MissingDiskFileIsNamed()

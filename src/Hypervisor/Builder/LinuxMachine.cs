@@ -33,6 +33,9 @@ public sealed class LinuxMachine : Machine
 {
     public const ulong MinRamSize = 64UL << 20;
 
+    /// <summary>Devices 1 to 31 of bus 0: the disks and virtio-rng together.</summary>
+    public const int MaxPciDevices = 31;
+
     private readonly IReadOnlyList<IBlockImage> disks;
 
     private LinuxMachine(Domain domain, Pl011 uart, GicV3 gic, GicIts its, PciHostBridge pci, IReadOnlyList<IBlockImage> disks, Pl031 rtc,
@@ -102,6 +105,8 @@ public sealed class LinuxMachine : Machine
             throw new ArgumentOutOfRangeException(nameof(o), $"RAM must be a multiple of 4K between 64M and 3G");
         if (o.Cpus is < 1 or > VcpuTopology.MaxVcpus) throw new ArgumentOutOfRangeException(nameof(o), $"1 to {VcpuTopology.MaxVcpus} vCPUs");
         if (o.IcountShift is not null && o.Cpus != 1) throw new ArgumentOutOfRangeException(nameof(o), "instruction-count time runs one vCPU");
+        if ((o.Disks?.Count ?? 0) + (o.Entropy ? 1 : 0) > MaxPciDevices)
+            throw new ArgumentOutOfRangeException(nameof(o), $"at most {MaxPciDevices} PCI devices (disks and virtio-rng)");
         var domain = new Domain(name ?? Path.GetFileName(o.Kernel), o.IcountShift is int shift ? new InstructionCounter(shift) : null, domid);
         var disks = new List<IBlockImage>();
         try

@@ -133,6 +133,8 @@ internal static class RunCommand
                 throw new UsageError("--mem must be a multiple of 4K between 4K and 3G");
             return RunMachine(console => BareMetalMachine.Create(bare, console, size, icount), withInput: false, timeout, maxInstructions, stderr, trace, jit, stats);
         }
+        if (disks.Count + (entropy ? 1 : 0) > LinuxMachine.MaxPciDevices)
+            throw new UsageError($"at most {LinuxMachine.MaxPciDevices} PCI devices: --disk and --virtio-rng together");
         var options = Linux(kernel!, initrd, append, mem, smp, dtb, icount) with { Disks = disks, Entropy = entropy };
         return RunMachine(console =>
         {
