@@ -38,7 +38,8 @@ internal static class RunCommand
                                 a virtio-blk disk on the PCIe bus (00:01.0 for the first, 00:02.0 for the
                                 next, …; Linux's /dev/vda, vdb, … with the virtio_pci and virtio_blk
                                 drivers), read-write unless ro (or readonly) is given; the image is raw
-                                unless format=qcow2 says otherwise; repeatable
+                                unless format=qcow2 says otherwise; repeatable (bus 0 holds 31 devices,
+                                disks and virtio-rng together)
           --virtio-rng          a virtio-rng device on the PCIe bus after the disks, fed by the host's
                                 random generator (under --icount a fixed stream, for reproducible runs)
           --dtb-out FILE        also write the generated device tree to FILE
