@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using Jit.Devices.Storage;
+using Jit.Hypervisor.Builder;
 using Jit.Hypervisor.Cli;
 
 namespace Jit.Hypervisor.Tests;
@@ -31,7 +34,11 @@ public class CommandLineTests
     [Theory]
     [InlineData("give exactly one of --bare <file> or --kernel <Image>", "run")]
     [InlineData("give exactly one of --bare <file> or --kernel <Image>", "run", "--bare", "x.elf", "--kernel", "Image")]
-    [InlineData("--initrd, --dtb and --dtb-out need --kernel", "run", "--bare", "x.elf", "--initrd", "i.cpio")]
+    [InlineData("--initrd, --disk, --virtio-rng, --dtb and --dtb-out need --kernel", "run", "--bare", "x.elf", "--initrd", "i.cpio")]
+    [InlineData("--initrd, --disk, --virtio-rng, --dtb and --dtb-out need --kernel", "run", "--bare", "x.elf", "--virtio-rng")]
+    [InlineData("--disk 'd.img,rw': unknown 'rw' (ro, readonly, format=raw or format=qcow2)", "run", "--kernel", "Image", "--disk", "d.img,rw")]
+    [InlineData("--disk 'd.img,format=vmdk': unknown 'format=vmdk'", "run", "--kernel", "Image", "--disk", "d.img,format=vmdk")]
+    [InlineData("--disk ',ro' names no file", "run", "--kernel", "Image", "--disk", ",ro")]
     [InlineData("--smp must be between 1 and 8", "run", "--kernel", "Image", "--smp", "9")]
     [InlineData("--icount needs --smp 1", "run", "--kernel", "Image", "--smp", "2", "--icount")]
     [InlineData("--icount '11' is not a shift from 0 to 10", "run", "--bare", "x.elf", "--icount=11")]
@@ -68,6 +75,46 @@ public class CommandLineTests
         var (rc, err) = Run("run", "--kernel", "no-such-Image");
         Assert.Equal(2, rc);
         Assert.StartsWith("jit: no-such-Image: no such file", err);
+    }
+
+    [Theory]
+    [InlineData("d.img", "d.img", false, DiskFormat.Raw)]
+    [InlineData("d.img,ro", "d.img", true, DiskFormat.Raw)]
+    [InlineData("/x/d.qcow2,format=qcow2,readonly", "/x/d.qcow2", true, DiskFormat.Qcow2)]
+    public void DisksParse(string text, string path, bool readOnly, DiskFormat format) =>
+        Assert.Equal(new LinuxDisk(path, readOnly, format), RunCommand.Disk(text));
+
+    [Fact]
+    public void BusZeroHoldsAtMost31Devices()
+    {
+        var (rc, err) = Run(["run", "--kernel", "Image", "--virtio-rng", .. Enumerable.Range(0, 31).SelectMany(_ => new[] { "--disk", "d.img" })]);
+        Assert.Equal(2, rc);
+        Assert.StartsWith("jit run: at most 31 PCI devices: --disk and --virtio-rng together", err);
+    }
+
+    /// <summary>A disk that cannot be opened is one line naming it, before the guest starts.</summary>
+    [Fact]
+    public void MissingDiskFileIsNamed()
+    {
+        string dir = Directory.CreateTempSubdirectory("jit-disk-").FullName;
+        try
+        {
+            // The smallest arm64 Image the loader takes: its 64-byte header (booting.rst) and nothing to run.
+            var image = new byte[0x1000];
+            BinaryPrimitives.WriteUInt64LittleEndian(image.AsSpan(16), (ulong)image.Length);
+            BinaryPrimitives.WriteUInt64LittleEndian(image.AsSpan(24), 0b1010);
+            BinaryPrimitives.WriteUInt32LittleEndian(image.AsSpan(56), 0x644D_5241);
+            string kernel = Path.Combine(dir, "Image");
+            File.WriteAllBytes(kernel, image);
+            string disk = Path.Combine(dir, "no-such.img");
+            var (rc, err) = Run("run", "--kernel", kernel, "--disk", disk);
+            Assert.Equal(2, rc);
+            Assert.Equal($"jit: {disk}: no such file", err.TrimEnd());
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
     }
 
     [Theory]

@@ -1,25 +1,35 @@
+using Jit.Devices.Gic.Its;
+using Jit.Devices.Pci;
 using Jit.Hypervisor.DeviceTree;
 using Jit.Runtime;
 using static Jit.Hypervisor.Builder.GuestMemoryMap;
 
 namespace Jit.Hypervisor.Builder;
 
-/// <summary>What the device tree describes besides the fixed platform: memory, CPUs and what /chosen passes.</summary>
+/// <summary>
+/// What the device tree describes besides the fixed platform: memory, CPUs, what /chosen passes, and the
+/// placement of the ITS and the PCIe host bridge when the domain has them.
+/// </summary>
 public sealed record PlatformDescription(
     IReadOnlyList<(ulong Base, ulong Size)> Memory,
     int Cpus,
     string BootArgs,
     (ulong Start, ulong End)? Initrd,
     ulong? KaslrSeed = null,
-    byte[]? RngSeed = null);
+    byte[]? RngSeed = null,
+    ItsDeviceTreeNode? Its = null,
+    PciHostBridgeLayout? Pci = null);
 
 /// <summary>
 /// Generates the device tree of the guest platform, as Xen's toolstack does for a domU: memory, PSCI CPUs,
-/// the GICv3, the generic timer, the PL011 console (with the fixed clock its driver asks for) and the PL031.
+/// the GICv3 with its ITS, the generic timer, the PL011 console (with the fixed clock its driver asks for), the
+/// PL031 and the PCIe host bridge.
 /// </summary>
 public static class PlatformDeviceTree
 {
-    private const uint GicPhandle = 1, ClockPhandle = 2;
+    private const uint GicPhandle = 1, ClockPhandle = 2, ItsPhandle = 3;
+    // The GIC node's #address-cells: 2, so that the ITS child's reg reads as the parent's.
+    private const int GicAddressCells = 2;
     // Interrupt specifier cells: type (0 SPI, 1 PPI), number relative to the type, flags (4 level-high).
     private const uint Spi = 0, Ppi = 1, LevelHigh = 4;
 
@@ -63,8 +73,17 @@ public static class PlatformDeviceTree
             .Property("ranges").Property("interrupt-controller")
             .Property("redistributor-regions", 1u)
             .Property("reg", GicdBase, GicdSize, GicrBase, Jit.Devices.Gic.Redistributors.FrameSize * (ulong)p.Cpus)
-            .Property("phandle", GicPhandle)
-            .EndNode();
+            .Property("phandle", GicPhandle);
+        if (p.Its is { } its)
+        {
+            w.BeginNode(its.Name)
+                .Property("compatible", its.Compatible)
+                .Property("msi-controller").Property("#msi-cells", its.MsiCells)
+                .Property("reg", its.RegBase, its.RegSize)
+                .Property("phandle", ItsPhandle)
+                .EndNode();
+        }
+        w.EndNode();
 
         w.BeginNode("timer")
             .Property("compatible", "arm,armv8-timer")
@@ -95,7 +114,29 @@ public static class PlatformDeviceTree
             .Property("clocks", ClockPhandle).Property("clock-names", "apb_pclk")
             .EndNode();
 
+        if (p.Pci is { } pci) WritePciHostBridge(w, pci, p.Its is not null);
+
         w.EndNode();
         return w.Finish();
+    }
+
+    /// <summary>The pci-host-ecam-generic binding (host-generic-pci.yaml, pci-bus.yaml); MSIs through the ITS when there is one.</summary>
+    private static void WritePciHostBridge(FdtWriter w, PciHostBridgeLayout pci, bool msi)
+    {
+        w.BeginNode($"pcie@{pci.EcamBase:x}")
+            .Property("compatible", PciHostBridgeLayout.Compatible)
+            .Property("device_type", PciHostBridgeLayout.DeviceType)
+            .Property("#address-cells", PciHostBridgeLayout.AddressCells)
+            .Property("#size-cells", PciHostBridgeLayout.SizeCells)
+            .Property("#interrupt-cells", PciHostBridgeLayout.InterruptCells)
+            .Property("reg", pci.Reg())
+            .Property("bus-range", pci.BusRange())
+            .Property("ranges", pci.Ranges());
+        if (msi) w.Property("msi-map", pci.MsiMap(ItsPhandle));
+        w.Property("interrupt-map-mask", pci.InterruptMapMask())
+            .Property("interrupt-map", pci.InterruptMap(GicPhandle, GicAddressCells))
+            .Property("dma-coherent")
+            .Property("linux,pci-domain", 0u)
+            .EndNode();
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Jit.Devices.Storage;
 using Jit.Hypervisor.Builder;
 using Jit.Hypervisor.Inspection;
 using Jit.Hypervisor.ConsoleBackend;
@@ -15,7 +16,7 @@ namespace Jit.Hypervisor.Cli;
 internal static class RunCommand
 {
     public const string Usage =
-        "jit run (--bare <file.elf|file.bin> | --kernel <Image> [--initrd F] [--append \"…\"] [--smp N] [--dtb-out F] [--dtb F]) " +
+        "jit run (--bare <file.elf|file.bin> | --kernel <Image> [--initrd F] [--append \"…\"] [--smp N] [--disk FILE[,ro][,format=F]]… [--virtio-rng] [--dtb-out F] [--dtb F]) " +
         "[--mem SIZE] [--timeout SECONDS] [--max-instructions N] [--icount[=SHIFT]] [--trace KINDS] [--jit OPTIONS] [--stats] [--stats-json FILE]";
 
     private const string Help = """
@@ -26,12 +27,21 @@ internal static class RunCommand
         general-purpose registers (and SP) zero.
 
         --kernel IMAGE: boots a Linux kernel (arm64 Image, gzip'd Image or ELF vmlinux) on the full platform:
-        RAM at 0x40000000 (default 512M), GICv3, generic timer, PL011 console on stdin/stdout (Ctrl-A X quits),
-        PL031 RTC, PSCI 1.1 over HVC, described by a generated device tree.
+        RAM at 0x40000000 (default 512M), GICv3 with an ITS, generic timer, PL011 console on stdin/stdout
+        (Ctrl-A X quits), PL031 RTC, PSCI 1.1 over HVC, a PCIe host bridge (ECAM at 0x10000000, MSI-X through
+        the ITS, INTx on SPIs 34-37), described by a generated device tree.
 
           --initrd FILE         initramfs (cpio newc, plain or compressed)
           --append "ARGS"       kernel command line (default "console=ttyAMA0")
           --smp N               vCPUs, 1 to 8 (default 1)
+          --disk FILE[,ro][,format=raw|qcow2]
+                                a virtio-blk disk on the PCIe bus (00:01.0 for the first, 00:02.0 for the
+                                next, …; Linux's /dev/vda, vdb, … with the virtio_pci and virtio_blk
+                                drivers), read-write unless ro (or readonly) is given; the image is raw
+                                unless format=qcow2 says otherwise; repeatable (bus 0 holds 31 devices,
+                                disks and virtio-rng together)
+          --virtio-rng          a virtio-rng device on the PCIe bus after the disks, fed by the host's
+                                random generator (under --icount a fixed stream, for reproducible runs)
           --dtb-out FILE        also write the generated device tree to FILE
           --dtb FILE            use this device tree instead of the generated one
           --mem SIZE            RAM size, e.g. 64M or 1G (at most 3G)
@@ -80,6 +90,8 @@ internal static class RunCommand
         ulong maxInstructions = ulong.MaxValue;
         (TraceKinds, string?)? trace = null;
         int? icount = null;
+        var disks = new List<LinuxDisk>();
+        bool entropy = false;
         JitOptions jit = ParseJit(Environment.GetEnvironmentVariable("JIT_OPTIONS"), JitOptions.Default, "JIT_OPTIONS");
         var stats = new StatsOutput(false, null);
         for (int i = 0; i < args.Length; i++)
@@ -97,6 +109,8 @@ internal static class RunCommand
                 case "--append": append = Options.Value(args, ref i); break;
                 case "--dtb-out": dtbOut = Options.Value(args, ref i); break;
                 case "--dtb": dtb = Options.Value(args, ref i); break;
+                case "--disk": disks.Add(Disk(Options.Value(args, ref i))); break;
+                case "--virtio-rng": entropy = true; break;
                 case "--smp": smp = (int)Options.Count("--smp", Options.Value(args, ref i)); break;
                 case "--mem": mem = Options.Size("--mem", Options.Value(args, ref i)); break;
                 case "--timeout": timeout = Options.Seconds("--timeout", Options.Value(args, ref i)); break;
@@ -111,8 +125,8 @@ internal static class RunCommand
             }
         }
         if ((bare is null) == (kernel is null)) throw new UsageError("give exactly one of --bare <file> or --kernel <Image>");
-        if (bare is not null && (initrd ?? dtbOut ?? dtb) is not null)
-            throw new UsageError("--initrd, --dtb and --dtb-out need --kernel");
+        if (bare is not null && ((initrd ?? dtbOut ?? dtb) is not null || disks.Count > 0 || entropy))
+            throw new UsageError("--initrd, --disk, --virtio-rng, --dtb and --dtb-out need --kernel");
         if (bare is not null)
         {
             ulong size = mem ?? BareMetalMachine.DefaultRamSize;
@@ -120,7 +134,9 @@ internal static class RunCommand
                 throw new UsageError("--mem must be a multiple of 4K between 4K and 3G");
             return RunMachine(console => BareMetalMachine.Create(bare, console, size, icount), withInput: false, timeout, maxInstructions, stderr, trace, jit, stats);
         }
-        var options = Linux(kernel!, initrd, append, mem, smp, dtb, icount);
+        if (disks.Count + (entropy ? 1 : 0) > LinuxMachine.MaxPciDevices)
+            throw new UsageError($"at most {LinuxMachine.MaxPciDevices} PCI devices: --disk and --virtio-rng together");
+        var options = Linux(kernel!, initrd, append, mem, smp, dtb, icount) with { Disks = disks, Entropy = entropy };
         return RunMachine(console =>
         {
             var m = LinuxMachine.Create(options, console);
@@ -140,6 +156,22 @@ internal static class RunCommand
         {
             throw new UsageError($"{source}: {e.Message}");
         }
+    }
+
+    /// <summary><c>FILE[,ro|readonly][,format=raw|qcow2]</c>, as xl's disk specification spells the same.</summary>
+    internal static LinuxDisk Disk(string text)
+    {
+        string[] parts = text.Split(',');
+        if (parts[0].Length == 0) throw new UsageError($"--disk '{text}' names no file");
+        var disk = new LinuxDisk(parts[0], ReadOnly: false);
+        foreach (string part in parts.AsSpan(1))
+        {
+            if (part is "ro" or "readonly") disk = disk with { ReadOnly = true };
+            else if (part.StartsWith("format=", StringComparison.Ordinal) && DiskImage.TryParseFormat(part["format=".Length..], out var format))
+                disk = disk with { Format = format };
+            else throw new UsageError($"--disk '{text}': unknown '{part}' (ro, readonly, format=raw or format=qcow2)");
+        }
+        return disk;
     }
 
     internal static LinuxOptions Linux(string kernel, string? initrd, string append, ulong? mem, int smp, string? dtb = null, int? icount = null)
@@ -190,7 +222,7 @@ internal static class RunCommand
                 tracer.Attach(machine);
             }
         }
-        catch (ImageError e)
+        catch (Exception e) when (e is ImageError or DiskImageException)
         {
             stderr.WriteLine($"jit: {e.Message}");
             return CommandLine.ExitCodes.BadInput;

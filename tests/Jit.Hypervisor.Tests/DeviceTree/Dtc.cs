@@ -19,7 +19,10 @@ internal static class Dtc
         }
     }
 
-    public static string Decompile(string path)
+    public static string Decompile(string path) => Decompile(path, out _);
+
+    /// <param name="warnings">What dtc printed on stderr: its checks of the bindings it knows.</param>
+    public static string Decompile(string path, out string warnings)
     {
         var psi = new ProcessStartInfo("dtc", ["-I", "dtb", "-O", "dts", path]) { RedirectStandardOutput = true, RedirectStandardError = true };
         using var p = Process.Start(psi) ?? throw new InvalidOperationException("dtc not found (run scripts/setup.sh)");
@@ -27,6 +30,7 @@ internal static class Dtc
         string err = p.StandardError.ReadToEnd();
         p.WaitForExit();
         Assert.True(p.ExitCode == 0, $"dtc rejected {path}: {err}");
+        warnings = err;
         return dts;
     }
 }

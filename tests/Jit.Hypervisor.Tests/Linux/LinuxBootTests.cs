@@ -117,6 +117,51 @@ public class LinuxBootTests
         Assert.Matches(@"(?m)^hi-from-shell\r?$", log);
     }
 
+    /// <summary>
+    /// A raw disk on the PCIe bus: Linux enumerates the ECAM host bridge, binds virtio-pci and virtio-blk (modules
+    /// in the initramfs), takes its queue interrupt as an MSI-X through the ITS — or, with pci=nomsi, as INTA of
+    /// device 1, which the interrupt-map swizzles to SPI 35 — reads a sector the host wrote and writes one the
+    /// host then finds in the file. About 10 s each.
+    /// </summary>
+    [Theory]
+    [InlineData("", @"ITS-MSI\s+\d+ Edge\s+virtio0-req\.0")]
+    [InlineData(" pci=nomsi", @"GICv3\s+35 Level\s+virtio0")]
+    public void VirtioBlockDiskOnPciInterruptsThroughTheItsOrIntx(string append, string interruptLine)
+    {
+        var (root, kernel, _) = guest.Value;
+        string dir = Directory.CreateTempSubdirectory("jit-pci-").FullName;
+        try
+        {
+            string initrd = Script(root, "guests/initramfs/build.sh", "shell", Path.Combine(dir, "initramfs.cpio.gz"), "--modules", "virtio_pci,virtio_blk");
+            string disk = Path.Combine(dir, "disk.img");
+            var image = new byte[1 << 20];
+            "JIT-DISK-SECTOR-1"u8.CopyTo(image.AsSpan(512));
+            File.WriteAllBytes(disk, image);
+            string commands = string.Join('\n',
+                "dd if=/dev/vda bs=512 skip=1 count=1 2>/dev/null | head -c 17; echo",
+                "echo written-by-the-guest | dd of=/dev/vda bs=512 seek=2 conv=sync 2>/dev/null; sync",
+                "cat /proc/interrupts",
+                "poweroff -f", "");
+            var (rc, log, err) = Exec(Path.Combine(root, "jit"),
+                ["run", "--kernel", kernel, "--initrd", initrd, "--disk", disk, "--append", "console=ttyAMA0 panic=-1" + append, "--timeout", "300"],
+                commands, TimeSpan.FromMinutes(6));
+            Assert.True(rc == 0, $"exit {rc}: {err}\n{log}");
+            AssertCleanKernelLog(log);
+            Assert.Contains("pci-host-generic 10000000.pcie: ECAM at [mem 0x10000000-0x1fffffff] for [bus 00-ff]", log);
+            Assert.Contains("pci 0000:00:01.0: [1af4:1042] type 00 class 0x018000", log);
+            Assert.Contains("virtio_blk virtio0: [vda] 2048 512-byte logical blocks", log);
+            Assert.Matches(@"(?m)^JIT-DISK-SECTOR-1\r?$", log);
+            var line = Regex.Match(log, @"(?m)^\s*\d+:\s+(\d+)\s+" + interruptLine);
+            Assert.True(line.Success, $"no line /{interruptLine}/ in /proc/interrupts:\n{log}");
+            Assert.True(int.Parse(line.Groups[1].Value) > 0, $"virtio0's queue took no interrupt:\n{line.Value}");
+            Assert.Equal("written-by-the-guest\n"u8.ToArray(), File.ReadAllBytes(disk).AsSpan(1024, 21).ToArray());
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
     [Fact]
     public void MalformedGuestFilesGetOneLineErrors()
     {

@@ -79,7 +79,10 @@ public sealed partial class GicIts : IMmioDevice, IMsiSink
     /// <c>reg = &lt;base size&gt;</c> in two cells each, and a phandle that the PCI host bridge names in
     /// <c>msi-map = &lt;0 &amp;its 0 0x10000&gt;</c> (requester ID = DeviceID).
     /// </summary>
-    public ItsDeviceTreeNode DeviceTreeNode => new($"msi-controller@{BaseAddress:x}", "arm,gic-v3-its", BaseAddress, Size, 1);
+    public ItsDeviceTreeNode DeviceTreeNode => DeviceTreeNodeAt(BaseAddress);
+
+    /// <summary>The node of an ITS placed at <paramref name="baseAddress"/>, for a device tree written before the domain's devices exist.</summary>
+    public static ItsDeviceTreeNode DeviceTreeNodeAt(ulong baseAddress) => new($"msi-controller@{baseAddress:x}", "arm,gic-v3-its", baseAddress, Size, 1);
 
     private static ulong TyperValue => 1                                   // Physical
         | (ulong)(ItsTable.EntrySize - 1) << 4                 // ITT_entry_size
