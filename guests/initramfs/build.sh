@@ -34,7 +34,7 @@ case "$kind" in
 esac
 busybox="$("$root/scripts/fetch-arm64.sh" busybox)"
 stage="$(mktemp -d)"
-trap 'rm -rf "$stage"' EXIT
+trap 'rm -rf "$stage" "${partial:-}"' EXIT
 mkdir -p "$stage"/{bin,sbin,dev,proc,sys,tmp,root,etc,usr/bin,usr/sbin}
 cp "$busybox" "$stage/bin/busybox"
 chmod 755 "$stage/bin/busybox"
@@ -94,7 +94,11 @@ mkdir -p "$(dirname "$out")"
 # Owned by root, with a fixed timestamp, so the archive is reproducible (the guest sees the same files, down
 # to their mtimes, which an instruction-count run would otherwise execute differently).
 find "$stage" -mindepth 1 -exec touch -h -d @0 {} +
+# A temporary name of its own: test suites build the same archive from several processes at once, and each
+# renames a whole file into place.
+partial="$(mktemp "$out.XXXXXX")"
 (cd "$stage" && find . -mindepth 1 -print0 | sort -z \
-  | cpio --null --create --format=newc --owner=0:0 --reproducible --quiet) | gzip -9n > "$out.tmp"
-mv "$out.tmp" "$out"
+  | cpio --null --create --format=newc --owner=0:0 --reproducible --quiet) | gzip -9n > "$partial"
+chmod 644 "$partial"
+mv "$partial" "$out"
 echo "$out"

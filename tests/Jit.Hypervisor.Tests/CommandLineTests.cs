@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using Jit.Devices.Storage;
 using Jit.Hypervisor.Builder;
-using Jit.Hypervisor.Cli;
+using Jit.Tool.Cli;
 
 namespace Jit.Hypervisor.Tests;
 

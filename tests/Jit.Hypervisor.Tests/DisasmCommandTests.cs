@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Jit.Hypervisor.Cli;
+using Jit.Tool.Cli;
 
 namespace Jit.Hypervisor.Tests;
 
@@ -188,10 +188,19 @@ public sealed class DisasmCommandTests : IDisposable
         Assert.Equal(CommandLine.ExitCodes.BadInput, gone.Rc);
         Assert.Contains("no process with id 999999999", gone.Err);
 
-        // The test host is a process, but no jit running a guest.
-        var self = Disasm("--pid", Environment.ProcessId.ToString());
-        Assert.Equal(CommandLine.ExitCodes.BadInput, self.Rc);
-        Assert.Contains($"process {Environment.ProcessId} is not a jit running a guest", self.Err);
+        // A process, but no jit running a guest. Not the test host: other tests run guests in it, and while one
+        // does, it is a jit running a guest.
+        using var sleeper = System.Diagnostics.Process.Start("sleep", "30");
+        try
+        {
+            var other = Disasm("--pid", sleeper.Id.ToString());
+            Assert.Equal(CommandLine.ExitCodes.BadInput, other.Rc);
+            Assert.Contains($"process {sleeper.Id} is not a jit running a guest", other.Err);
+        }
+        finally
+        {
+            sleeper.Kill();
+        }
     }
 
     [Fact]

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using Jit.Hypervisor.Builder;
-using Jit.Hypervisor.Cli;
+using Jit.Tool.Cli;
 
 namespace Jit.Hypervisor.Tests;
 

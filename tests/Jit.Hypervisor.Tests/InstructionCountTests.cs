@@ -1,6 +1,6 @@
 using System.Text;
 using Jit.Hypervisor.Builder;
-using Jit.Hypervisor.Cli;
+using Jit.Tool.Cli;
 
 namespace Jit.Hypervisor.Tests;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Xml.Linq;
-using Jit.Hypervisor.Bench;
+using Jit.Tool.Bench;
 
 namespace Jit.Hypervisor.Tests.Bench;
 

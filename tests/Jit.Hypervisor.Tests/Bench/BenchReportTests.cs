@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Xml.Linq;
-using Jit.Hypervisor.Bench;
+using Jit.Tool.Bench;
 
 namespace Jit.Hypervisor.Tests.Bench;
 

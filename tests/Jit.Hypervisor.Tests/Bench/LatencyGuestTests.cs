@@ -1,4 +1,4 @@
-using Jit.Hypervisor.Bench;
+using Jit.Tool.Bench;
 
 namespace Jit.Hypervisor.Tests.Bench;
 

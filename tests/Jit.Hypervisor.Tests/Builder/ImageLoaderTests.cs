@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using Jit.Hypervisor.Builder;
-using Jit.Hypervisor.Cli;
+using Jit.Tool.Cli;
 using Jit.Runtime.Memory;
 
 namespace Jit.Hypervisor.Tests.Builder;

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using Jit.Hypervisor.Builder;
-using Jit.Hypervisor.Cli;
+using Jit.Tool.Cli;
 using Jit.Runtime.Memory;
 
 namespace Jit.Hypervisor.Tests.Builder;

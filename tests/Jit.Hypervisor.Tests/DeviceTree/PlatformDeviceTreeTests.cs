@@ -12,7 +12,7 @@ public class PlatformDeviceTreeTests
         string path = Path.Combine(Path.GetTempPath(), $"jit-platform-{Guid.NewGuid():N}.dtb");
         try
         {
-            Assert.Equal(0, Cli.CommandLine.Run(["dtb", .. args, "--out", path], TextWriter.Null, new StringWriter()));
+            Assert.Equal(0, Jit.Tool.Cli.CommandLine.Run(["dtb", .. args, "--out", path], TextWriter.Null, new StringWriter()));
             return Dtc.Decompile(path, out warnings);
         }
         finally

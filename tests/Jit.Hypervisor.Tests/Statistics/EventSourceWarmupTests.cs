@@ -1,3 +1,4 @@
+using Jit.Tool.Statistics;
 using System.Diagnostics.Tracing;
 using Jit.Hypervisor.Statistics;
 

@@ -1,4 +1,6 @@
-namespace Jit.Hypervisor.Bench;
+using Jit.Hypervisor;
+
+namespace Jit.Tool.Bench;
 
 /// <summary>The two machines a benchmark compares: Jit, and QEMU's TCG with the equivalent virt machine.</summary>
 public enum BenchMachine

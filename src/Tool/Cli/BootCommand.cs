@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using Jit.Hypervisor.Builder;
 
-namespace Jit.Hypervisor.Cli;
+using Jit.Hypervisor;
+
+namespace Jit.Tool.Cli;
 
 /// <summary>
 /// <c>jit boot</c>: the default guest. Fetches Debian's arm64 cloud kernel and busybox through the project's
@@ -17,7 +19,7 @@ internal static class BootCommand
         ulong? mem = null;
         int smp = 1;
         TimeSpan? timeout = null;
-        (Tracing.TraceKinds, string?)? trace = null;
+        (Jit.Hypervisor.Tracing.TraceKinds, string?)? trace = null;
         int? icount = null;
         var stats = new StatsOutput(false, null);
         for (int i = 0; i < args.Length; i++)

@@ -2,7 +2,9 @@ using System.Diagnostics.Metrics;
 using System.Diagnostics.Tracing;
 using System.Runtime.CompilerServices;
 
-namespace Jit.Hypervisor.Statistics;
+using Jit.Hypervisor;
+
+namespace Jit.Tool.Statistics;
 
 /// <summary>
 /// Creates the runtime's own event sources before the program does anything else, so that a monitor

@@ -4,7 +4,9 @@ using System.Globalization;
 using Microsoft.Diagnostics.NETCore.Client;
 using Microsoft.Diagnostics.Tracing;
 
-namespace Jit.Hypervisor.Statistics;
+using Jit.Hypervisor;
+
+namespace Jit.Tool.Statistics;
 
 /// <summary>One instrument's figures for one interval, as the runtime's metrics EventSource published them.</summary>
 /// <param name="Tags">"key=value" pairs joined by commas, as the EventSource formats them; empty without tags.</param>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Jit.Hypervisor.Builder;
 using Jit.Hypervisor.ConsoleBackend;
-using Jit.Hypervisor.Inspection;
+using Jit.Tool.Inspection;
 using Jit.Hypervisor.Tracing;
 using Jit.Runtime.Memory;
 using Jit.Translator;
@@ -9,7 +9,9 @@ using Jit.Translator.Interpreter;
 using Jit.Translator.Tier1;
 using Jit.Translator.Tier1.Inspection;
 
-namespace Jit.Hypervisor.Cli;
+using Jit.Hypervisor;
+
+namespace Jit.Tool.Cli;
 
 /// <summary>
 /// <c>jit disasm</c>: runs a guest, then shows compiled regions three ways — the A64 the guest ran, the IL

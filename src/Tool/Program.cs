@@ -1,7 +1,10 @@
-using Jit.Hypervisor.Cli;
+using Jit.Tool.Cli;
 using Jit.Hypervisor.Statistics;
+using Jit.Tool.Statistics;
 
-namespace Jit.Hypervisor;
+using Jit.Hypervisor;
+
+namespace Jit.Tool;
 
 public static class Program
 {

@@ -1,7 +1,9 @@
 using Jit.Hypervisor.Tracing;
 using Jit.Translator.Interpreter;
 
-namespace Jit.Hypervisor.Inspection;
+using Jit.Hypervisor;
+
+namespace Jit.Tool.Inspection;
 
 /// <summary>
 /// What the vCPUs of a running domain executed over a window: block entries counted by a hook that each vCPU

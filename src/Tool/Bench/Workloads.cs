@@ -3,7 +3,9 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 
-namespace Jit.Hypervisor.Bench;
+using Jit.Hypervisor;
+
+namespace Jit.Tool.Bench;
 
 /// <summary>The command lines of one workload on each machine, and how its output becomes metric values.</summary>
 public abstract class Workload

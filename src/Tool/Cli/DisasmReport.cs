@@ -2,7 +2,9 @@ using System.Globalization;
 using System.Text.Json;
 using Jit.Translator.Tier1.Inspection;
 
-namespace Jit.Hypervisor.Cli;
+using Jit.Hypervisor;
+
+namespace Jit.Tool.Cli;
 
 /// <summary>How <c>jit disasm</c> prints its regions: listings for people, or the figures as JSON for perf gates.</summary>
 internal static class DisasmReport

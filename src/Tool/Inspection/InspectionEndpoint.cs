@@ -2,7 +2,9 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Jit.Hypervisor.Inspection;
+using Jit.Hypervisor;
+
+namespace Jit.Tool.Inspection;
 
 /// <summary>
 /// Where a running jit answers inspection requests (<c>jit disasm --pid</c>), and the one-line request it reads:

@@ -3,7 +3,9 @@ using Jit.Hypervisor.Tracing;
 using Jit.Translator;
 using Jit.Translator.Interpreter;
 
-namespace Jit.Hypervisor.Cli;
+using Jit.Hypervisor;
+
+namespace Jit.Tool.Cli;
 
 /// <summary>
 /// Which blocks <c>jit disasm</c> shows, once the guest has stopped: the compiled blocks entered most often, or

@@ -1,9 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
 using Jit.Hypervisor.Statistics;
+using Jit.Tool.Statistics;
 using Microsoft.Diagnostics.NETCore.Client;
 
-namespace Jit.Hypervisor.Cli;
+using Jit.Hypervisor;
+
+namespace Jit.Tool.Cli;
 
 /// <summary>
 /// <c>jit top PID</c>: attaches to a running jit process over the .NET diagnostics port and shows its

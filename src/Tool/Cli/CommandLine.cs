@@ -1,4 +1,6 @@
-namespace Jit.Hypervisor.Cli;
+using Jit.Hypervisor;
+
+namespace Jit.Tool.Cli;
 
 /// <summary>A sub-command of <c>jit</c>: <c>jit NAME ARGS…</c>.</summary>
 internal sealed record Command(string Name, string Usage, string Summary, Func<string[], TextWriter, int> Run);
@@ -30,7 +32,7 @@ public static class CommandLine
         new("top", TopCommand.Usage, "show a running jit's live counters (MIPS, exits, TLB misses, tier 1)", TopCommand.Execute),
         new("disasm", DisasmCommand.Usage, "run a guest, then show hot compiled regions as A64, IL and x86-64", DisasmCommand.Execute),
         new("hypervisor", HypervisorCommand.Usage, "start, stop or ask about the hypervisor that runs domains in the background", HypervisorCommand.Execute),
-        new("xl", Toolstack.XlVerbs.Usage, "the toolstack: create, list, console, destroy … domains, as Xen's xl", XlCommand.Execute),
+        new("xl", Jit.Hypervisor.Toolstack.XlVerbs.Usage, "the toolstack: create, list, console, destroy … domains, as Xen's xl", XlCommand.Execute),
     ];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)

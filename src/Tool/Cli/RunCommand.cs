@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Jit.Devices.Storage;
 using Jit.Hypervisor.Builder;
-using Jit.Hypervisor.Inspection;
+using Jit.Tool.Inspection;
 using Jit.Hypervisor.ConsoleBackend;
 using Jit.Hypervisor.Statistics;
 using Jit.Hypervisor.Tracing;
@@ -10,7 +10,9 @@ using Jit.Runtime;
 using Jit.Runtime.Timers;
 using Jit.Translator;
 
-namespace Jit.Hypervisor.Cli;
+using Jit.Hypervisor;
+
+namespace Jit.Tool.Cli;
 
 /// <summary><c>jit run</c>: runs one guest in the foreground with its console on the terminal.</summary>
 internal static class RunCommand

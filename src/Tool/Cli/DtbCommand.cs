@@ -1,6 +1,8 @@
 using Jit.Hypervisor.Builder;
 
-namespace Jit.Hypervisor.Cli;
+using Jit.Hypervisor;
+
+namespace Jit.Tool.Cli;
 
 /// <summary><c>jit dtb</c>: writes the device tree a Linux guest with these options would get.</summary>
 internal static class DtbCommand

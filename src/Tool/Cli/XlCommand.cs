@@ -1,6 +1,8 @@
 using Jit.Hypervisor.Toolstack;
 
-namespace Jit.Hypervisor.Cli;
+using Jit.Hypervisor;
+
+namespace Jit.Tool.Cli;
 
 /// <summary>
 /// <c>jit xl VERB …</c>: the toolstack's client. It sends the verb to the running hypervisor over its control
@@ -63,7 +65,7 @@ internal static class XlCommand
             }
             return CommandLine.ExitCodes.Failure;
         }
-        using var raw = new ConsoleBackend.RawTerminal();
+        using var raw = new Jit.Hypervisor.ConsoleBackend.RawTerminal();
         try
         {
             var output = new Thread(() =>

@@ -1,8 +1,11 @@
 using System.Globalization;
 using Jit.Hypervisor.Statistics;
+using Jit.Tool.Statistics;
 using I = Jit.Hypervisor.Statistics.JitMeter.Instruments;
 
-namespace Jit.Hypervisor.Cli;
+using Jit.Hypervisor;
+
+namespace Jit.Tool.Cli;
 
 /// <summary>One screen of <c>jit top</c>: the readings of one interval as a table of totals and rates.</summary>
 internal static class TopScreen

@@ -3,7 +3,9 @@ using System.Security;
 using System.Text;
 using System.Text.Json;
 
-namespace Jit.Hypervisor.Bench;
+using Jit.Hypervisor;
+
+namespace Jit.Tool.Bench;
 
 /// <summary>Context printed with the results, so a figure can be traced to what produced it.</summary>
 /// <param name="Smp">vCPUs of the boot and in-guest workloads (the latency guest always has 2).</param>

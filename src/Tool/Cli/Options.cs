@@ -1,7 +1,9 @@
 using System.Globalization;
 using Jit.Hypervisor.Tracing;
 
-namespace Jit.Hypervisor.Cli;
+using Jit.Hypervisor;
+
+namespace Jit.Tool.Cli;
 
 /// <summary>Parsers for option values, each failing with a <see cref="UsageError"/> that names the option.</summary>
 internal static class Options

@@ -3,7 +3,9 @@ using Jit.Hypervisor.Config;
 using Jit.Hypervisor.Toolstack;
 using Jit.Runtime;
 
-namespace Jit.Hypervisor.Cli;
+using Jit.Hypervisor;
+
+namespace Jit.Tool.Cli;
 
 /// <summary>
 /// <c>jit hypervisor start [--dom0 FILE] | stop | status | serve [--dom0 FILE]</c>: the hypervisor process the
@@ -110,7 +112,7 @@ internal static class HypervisorCommand
                 var config = DomainConfigReader.Load(dom0, [], Limits()) with { Name = "Domain-0" };
                 host.Create(config, control: true);
             }
-            catch (Exception e) when (e is ConfigError or Builder.ImageError or IOException or InvalidOperationException)
+            catch (Exception e) when (e is ConfigError or Jit.Hypervisor.Builder.ImageError or IOException or InvalidOperationException)
             {
                 logged.WriteLine($"dom0: {e.Message}");
                 stderr.WriteLine($"jit hypervisor: --dom0 {dom0}: {e.Message}");

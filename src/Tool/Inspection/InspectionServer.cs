@@ -1,11 +1,13 @@
 using System.Net.Sockets;
 using System.Text;
 using Jit.Hypervisor.Builder;
-using Jit.Hypervisor.Cli;
+using Jit.Tool.Cli;
 using Jit.Translator;
 using Jit.Translator.Tier1.Inspection;
 
-namespace Jit.Hypervisor.Inspection;
+using Jit.Hypervisor;
+
+namespace Jit.Tool.Inspection;
 
 /// <summary>
 /// Answers <c>jit disasm --pid</c> for the guest this process runs: listens on <see cref="InspectionEndpoint"/>

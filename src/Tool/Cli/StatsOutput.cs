@@ -1,4 +1,6 @@
-namespace Jit.Hypervisor.Cli;
+using Jit.Hypervisor;
+
+namespace Jit.Tool.Cli;
 
 /// <summary>What <c>--stats</c> and <c>--stats-json FILE</c> asked for at the end of a run.</summary>
 internal sealed record StatsOutput(bool Table, string? JsonFile)

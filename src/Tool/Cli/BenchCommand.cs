@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using Jit.Hypervisor.Bench;
+using Jit.Tool.Bench;
 using Jit.Runtime;
 
-namespace Jit.Hypervisor.Cli;
+using Jit.Hypervisor;
+
+namespace Jit.Tool.Cli;
 
 /// <summary>
 /// <c>jit bench</c>: the macro benchmarks side by side with qemu-system-aarch64, interleaved (Jit, QEMU, Jit,
