@@ -17,7 +17,7 @@ namespace Jit.Hypervisor.Builder;
 /// <param name="Disks">Disk images, each a virtio-blk function on bus 0 from device 1 on, in this order.</param>
 /// <param name="Entropy">A virtio-rng function, on bus 0 after the disks.</param>
 public sealed record LinuxOptions(string Kernel, string? Initrd, string BootArgs, ulong RamSize, int Cpus, string? DeviceTree = null,
-    int? IcountShift = null, IReadOnlyList<LinuxDisk>? Disks = null, bool Entropy = false);
+    int? IcountShift = null, IReadOnlyList<LinuxDisk>? Disks = null, bool Entropy = false, bool SbsaUart = false);
 
 /// <summary>A disk image file given to a Linux domain, opened read-only or read-write.</summary>
 public sealed record LinuxDisk(string Path, bool ReadOnly, DiskFormat Format = DiskFormat.Raw);
@@ -62,7 +62,7 @@ public sealed class LinuxMachine : Machine
     {
         var (kaslr, rng) = BootEntropy(reproducible: o.IcountShift is not null);
         return PlatformDeviceTree.Build(new PlatformDescription([(Ram0Base, o.RamSize)], o.Cpus, o.BootArgs, initrd, kaslr, rng,
-            GicIts.DeviceTreeNodeAt(GitsBase), HostBridge));
+            GicIts.DeviceTreeNodeAt(GitsBase), HostBridge, o.SbsaUart));
     }
 
     /// <summary>virtio-rng's seed in instruction-count time (any fixed value would do).</summary>
@@ -140,7 +140,7 @@ public sealed class LinuxMachine : Machine
             foreach (var window in pci.MemoryWindows) domain.Mmio.Register(window.Window.CpuBase, window);
             AttachPciDevices(o, pci, domain.GuestMemory, disks);
             var uart = new Pl011(console) { Interrupt = gic.SpiLine(Pl011Spi) };
-            domain.Mmio.Register(Pl011Base, uart);
+            domain.Mmio.Register(Pl011Base, o.SbsaUart ? new SbsaUart(uart) : uart);
             var rtc = CreateRtc(domain.Counter);
             rtc.Interrupt = gic.SpiLine(Pl031Spi);
             domain.Mmio.Register(Pl031Base, rtc);

@@ -18,7 +18,8 @@ public sealed record PlatformDescription(
     ulong? KaslrSeed = null,
     byte[]? RngSeed = null,
     ItsDeviceTreeNode? Its = null,
-    PciHostBridgeLayout? Pci = null);
+    PciHostBridgeLayout? Pci = null,
+    bool SbsaUart = false);
 
 /// <summary>
 /// Generates the device tree of the guest platform, as Xen's toolstack does for a domU: memory, PSCI CPUs,
@@ -42,7 +43,8 @@ public static class PlatformDeviceTree
             .Property("model", "Jit virtual platform")
             .Property("interrupt-parent", GicPhandle);
 
-        w.BeginNode("chosen").Property("bootargs", p.BootArgs).Property("stdout-path", $"/pl011@{Pl011Base:x}");
+        string uart = p.SbsaUart ? $"sbsa-uart@{Pl011Base:x}" : $"pl011@{Pl011Base:x}";
+        w.BeginNode("chosen").Property("bootargs", p.BootArgs).Property("stdout-path", "/" + uart);
         if (p.Initrd is var (start, end)) w.Property("linux,initrd-start", start).Property("linux,initrd-end", end);
         // As a boot loader would: entropy for KASLR (which Debian's kernel turns on, with KPTI, when it gets
         // a seed) and for the early random pool.
@@ -100,12 +102,25 @@ public static class PlatformDeviceTree
             .Property("phandle", ClockPhandle)
             .EndNode();
 
-        w.BeginNode($"pl011@{Pl011Base:x}")
-            .Property("compatible", "arm,pl011", "arm,primecell")
-            .Property("reg", Pl011Base, Pl011Size)
-            .Property("interrupts", Spi, (uint)(Pl011Spi - 32), LevelHigh)
-            .Property("clocks", ClockPhandle, ClockPhandle).Property("clock-names", "uartclk", "apb_pclk")
-            .EndNode();
+        if (p.SbsaUart)
+        {
+            // Xen's vpl011 node (arm,sbsa-uart binding): no clocks, and the line speed the driver cannot set.
+            w.BeginNode(uart)
+                .Property("compatible", "arm,sbsa-uart")
+                .Property("reg", Pl011Base, Pl011Size)
+                .Property("interrupts", Spi, (uint)(Pl011Spi - 32), LevelHigh)
+                .Property("current-speed", 115_200u)
+                .EndNode();
+        }
+        else
+        {
+            w.BeginNode(uart)
+                .Property("compatible", "arm,pl011", "arm,primecell")
+                .Property("reg", Pl011Base, Pl011Size)
+                .Property("interrupts", Spi, (uint)(Pl011Spi - 32), LevelHigh)
+                .Property("clocks", ClockPhandle, ClockPhandle).Property("clock-names", "uartclk", "apb_pclk")
+                .EndNode();
+        }
 
         w.BeginNode($"pl031@{Pl031Base:x}")
             .Property("compatible", "arm,pl031", "arm,primecell")

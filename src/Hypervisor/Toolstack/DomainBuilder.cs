@@ -13,7 +13,8 @@ public static class DomainBuilder
 {
     public static Machine Build(DomainConfig c, int domid, Stream console)
     {
-        var o = new LinuxOptions(c.Kernel, c.Ramdisk, c.Cmdline ?? "console=ttyAMA0", c.MemoryMiB << 20, c.Vcpus, c.JitDtb);
+        var o = new LinuxOptions(c.Kernel, c.Ramdisk, c.Cmdline ?? "console=ttyAMA0", c.MemoryMiB << 20, c.Vcpus, c.JitDtb,
+            SbsaUart: c.Vuart == VuartKind.SbsaUart);
         return LinuxMachine.Create(o, console, domid, c.Name);
     }
 }

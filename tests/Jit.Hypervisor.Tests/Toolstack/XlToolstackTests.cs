@@ -118,6 +118,17 @@ public class XlToolstackTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void VuartSbsaUartGivesLinuxTheSbsaSubsetAsItsConsole()
+    {
+        using var s = new ToolstackSession();
+        Assert.Equal(0, s.Xl("create", s.LinuxConfig("sbsa", 1, "jit.guest=sbsa", "vuart = \"sbsa_uart\"")).ExitCode);
+        s.WaitForLog("sbsa", "Jit: busybox shell", Boot);
+        Assert.Matches(@"22000000\.sbsa-uart: ttyAMA0 at MMIO 0x22000000 .* is a SBSA", s.ReadLog("sbsa"));
+        var (screen, _) = s.ConsoleSession("sbsa", "echo sbsa-$((7*6))", "sbsa-42", TimeSpan.FromSeconds(30));
+        Assert.Contains("sbsa-42", screen);
+    }
+
+    [Fact]
     public void APausedDomainRunsNothingUntilUnpaused()
     {
         using var s = new ToolstackSession();
