@@ -25,7 +25,8 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
         Name = name;
         DomId = domid;
         Counter = counter ?? SystemCounter.Host;
-        Smccc = new SmcccDispatcher();
+        // The defaults for its domid; the domain builder replaces them with the configuration's.
+        Smccc = new SmcccDispatcher { Policy = SmcccPolicy.Create(controlDomain: domid == 0, tee: false) };
         Smccc.Route(SmcccOwner.ArmArchitecture, new ArchCalls());
         Smccc.RoutePsci(new Psci(this));
         Smccc.Route(SmcccOwner.StandardHypervisor, HypervisorService.Standard());

@@ -1,3 +1,5 @@
+using Jit.Hypervisor.Smccc;
+
 namespace Jit.Hypervisor.Config;
 
 /// <summary>What the hypervisor does when a domain powers off, reboots or crashes (xl.cfg(5) <c>on_*</c>).</summary>
@@ -95,7 +97,16 @@ public sealed record DomainConfig
     public TeeKind Tee { get; init; } = TeeKind.None;
 
     /// <summary>
-    /// Keys that later work gives meaning to (<c>disk</c>, <c>vif</c>, <c>pci</c>, <c>smccc_permit</c>), kept as
+    /// Our <c>smccc_permit</c>: changes to the domain's default SMCCC rights, owner by owner (syntax in
+    /// <see cref="Smccc.SmcccPermit"/>, meaning in <see cref="SmcccPolicy"/>); empty for the defaults.
+    /// </summary>
+    public IReadOnlyList<SmcccPermit> SmcccPermit { get; init; } = [];
+
+    /// <summary>The SMCCC calls the domain may make: the defaults for its domid and TEE, changed by <see cref="SmcccPermit"/>.</summary>
+    public SmcccPolicy SmcccPolicyFor(int domid) => SmcccPolicy.Create(domid == 0, Tee != TeeKind.None, SmcccPermit);
+
+    /// <summary>
+    /// Keys that later work gives meaning to (<c>disk</c>, <c>vif</c>, <c>pci</c>), kept as
     /// parsed so a configuration that has them still loads; nothing acts on them yet.
     /// </summary>
     public IReadOnlyDictionary<string, ConfigSetting> Deferred { get; init; } = new Dictionary<string, ConfigSetting>();

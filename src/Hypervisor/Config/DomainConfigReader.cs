@@ -19,6 +19,9 @@ namespace Jit.Hypervisor.Config;
 /// <item>Numbers are read as C's strtol in base 0 reads them (xl's xlu_cfg_get_long): <c>0x</c> hex, a leading 0
 /// octal; a quoted number is a number, as in xl; <c>+=</c> cannot build one.</item>
 /// <item><c>vuart</c> and <c>tee</c> values are matched without regard to case, as libxl's enum parsers do.</item>
+/// <item><c>smccc_permit</c> (ours, not xl's) is a list of strings, or one string for a list of one, each
+/// <c>[smc:|hvc:]OWNER[:RANGE]</c> or <c>!OWNER</c> (<see cref="Smccc.SmcccPermit"/>); an owner may not be both
+/// denied and permitted.</item>
 /// </list>
 /// Where xl is lenient this is strict on purpose, so that a mistake cannot pass unnoticed into a running domain:
 /// an unknown key is an error (xl ignores it silently), as are a list where a single value belongs and the reverse
@@ -40,10 +43,11 @@ public static class DomainConfigReader
     [
         "name", "type", "kernel", "ramdisk", "cmdline", "extra", "root", "device_tree", "jit_dtb",
         "memory", "maxmem", "vcpus", "vuart", "on_poweroff", "on_reboot", "on_crash", "cpus", "tee",
+        "smccc_permit",
     ];
 
     /// <summary>Keys later work acts on; accepted and kept in <see cref="DomainConfig.Deferred"/> until then.</summary>
-    private static readonly string[] DeferredKeys = ["disk", "vif", "pci", "smccc_permit"];
+    private static readonly string[] DeferredKeys = ["disk", "vif", "pci"];
 
     /// <summary>Keys xl knows that mean nothing here yet: named as such rather than as typos.</summary>
     private static readonly string[] XlOnly =
@@ -69,7 +73,7 @@ public static class DomainConfigReader
             if (Supported.Contains(setting.Key)) continue;
             if (DeferredKeys.Contains(setting.Key))
             {
-                if (setting.Key != "smccc_permit" && setting.Value is not ConfigList)
+                if (setting.Value is not ConfigList)
                     throw WrongKind(setting.Key, setting.Value, "a [list]");
                 deferred[setting.Key] = setting;
                 continue;
@@ -112,6 +116,7 @@ public static class DomainConfigReader
             OnCrash = r.Action("on_crash", ShutdownAction.Destroy),
             CpuAffinity = r.CpuAffinity(vcpus, warnings),
             Tee = r.Tee(),
+            SmcccPermit = r.SmcccPermit(),
             Deferred = deferred,
             Warnings = warnings,
         };
@@ -282,6 +287,27 @@ public static class DomainConfigReader
             foreach (var (text, kind) in (ReadOnlySpan<(string, TeeKind)>)[("none", TeeKind.None), ("optee", TeeKind.Optee), ("ffa", TeeKind.Ffa)])
                 if (atom.Text.Equals(text, StringComparison.OrdinalIgnoreCase)) return kind;
             throw new ConfigError(atom.Origin, "tee", $"{Quote(atom.Text)} is not a TEE: \"none\", \"optee\" or \"ffa\"");
+        }
+
+        public IReadOnlyList<Smccc.SmcccPermit> SmcccPermit()
+        {
+            const string key = "smccc_permit";
+            var setting = config.Find(key);
+            if (setting is null) return [];
+            IReadOnlyList<ConfigValue> items = setting.Value is ConfigList list ? list.Items : [setting.Value];
+            var permits = new List<Smccc.SmcccPermit>();
+            foreach (var item in items)
+            {
+                if (item is not ConfigAtom atom)
+                    throw new ConfigError(item.Origin, key, $"an entry is {item.KindForMessage}: each is a string like \"sip\" or \"smc:sip:0x82000000-0x8200ffff\"");
+                if (!Smccc.SmcccPermit.TryParse(atom.Text, out var permit, out string problem))
+                    throw new ConfigError(atom.Origin, key, $"{Quote(atom.Text)}: {problem}");
+                if (permits.Find(p => p.Owner == permit.Owner && p.Deny != permit.Deny) is { } other)
+                    throw new ConfigError(atom.Origin, key,
+                        $"{Quote(atom.Text)}: {permit.OwnerName} is both denied and permitted (with {Quote(other.Text)}): give its permitted calls alone, or deny it alone");
+                permits.Add(permit);
+            }
+            return permits;
         }
 
         public ShutdownAction Action(string key, ShutdownAction otherwise)

@@ -1,14 +1,19 @@
+using System.Runtime.CompilerServices;
+using Jit.Hypervisor.Statistics;
 using Jit.Runtime;
 
 namespace Jit.Hypervisor.Smccc;
 
 /// <summary>
-/// Routes every HVC and SMC of a domain by the owner field of its function ID to one service, and answers
-/// calls that no service implements with NOT_SUPPORTED (−1), as SMCCC requires of an unknown function ID.
+/// Routes every HVC and SMC of a domain by the owner field of its function ID, and by fast or yielding, to one
+/// service, after checking the domain's <see cref="SmcccPolicy"/>; answers calls the policy denies and calls
+/// that no service implements with NOT_SUPPORTED (−1), as SMCCC requires of an unknown function ID.
 /// </summary>
 /// <remarks>
-/// The table is filled while the domain is built and only read afterwards. The route is where the domain's
-/// permission for each service will be checked; the services themselves stay policy-free.
+/// The table is filled while the domain is built and only read afterwards. HVC and SMC take the same path: the
+/// conduit is a fact the policy may look at, nothing more. The services stay policy-free: a denied call never
+/// reaches one. Denied calls are counted per owner in a fixed table (<see cref="Denied"/>, for <c>--stats</c>)
+/// and logged once per owner group, naming the first denied function ID.
 /// </remarks>
 public sealed class SmcccDispatcher
 {
@@ -38,6 +43,15 @@ public sealed class SmcccDispatcher
 
     public void RouteTrng(ISmcccService service) => trng = service;
 
+    private SmcccPolicy policy = SmcccPolicy.PermitAll;
+
+    /// <summary>What the domain may call; everything until the domain sets its own. Set before the domain runs.</summary>
+    public SmcccPolicy Policy
+    {
+        get => policy;
+        set => policy = value ?? throw new ArgumentNullException(nameof(value));
+    }
+
     /// <summary>
     /// Called after every call with the request and the results (<c>jit run --trace smc</c>); null when nobody
     /// traces, and then the fast path pays one test.
@@ -59,6 +73,9 @@ public sealed class SmcccDispatcher
 
     private SmcccOutcome DispatchUntraced(ref SmcccCall call)
     {
+        uint fid = call.FunctionId;
+        int owner = SmcccPolicy.OwnerOf(fid);
+        if (!policy.Permits(call.Conduit, owner, fid)) return Deny(ref call, owner);
         var service = Lookup(in call);
         var outcome = service is null ? SmcccOutcome.Unknown : service.Call(ref call);
         if (outcome == SmcccOutcome.Unknown)
@@ -87,6 +104,36 @@ public sealed class SmcccDispatcher
                 _ => null,
             };
         return byOwner[owner];
+    }
+
+    // Denied calls by SmcccOwners slot (the --stats report's grouping), and whether each report group has been
+    // logged: written by every vCPU of the domain, so with interlocked operations; they are off the fast path.
+    private readonly ulong[] denied = new ulong[SmcccOwners.Slots];
+    private readonly int[] deniedLogged = new int[SmcccOwners.Groups.Length];
+
+    /// <summary>Calls the policy denied, by <see cref="SmcccOwners"/> slot; read racily while the domain runs.</summary>
+    public ReadOnlySpan<ulong> Denied => denied;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private SmcccOutcome Deny(ref SmcccCall call, int owner)
+    {
+        uint fid = call.FunctionId;
+        int slot = SmcccOwners.Slot(owner, fid);
+        Interlocked.Increment(ref denied[slot]);
+        int group = SmcccOwners.GroupOf(slot);
+        if (Volatile.Read(ref deniedLogged[group]) == 0 && Interlocked.Exchange(ref deniedLogged[group], 1) == 0)
+            ReportDenied(in call, owner);
+        call.Return(SmcccResult.NotSupported);
+        return SmcccOutcome.Done;
+    }
+
+    private static void ReportDenied(in SmcccCall call, int owner)
+    {
+        // A vCPU thread's log lines already name its domain; any other caller's must say which it is.
+        string domain = Log.Context is null ? $"d{call.DomId}: " : "";
+        string conduit = call.Conduit == SmcccConduit.Smc ? "SMC" : "HVC";
+        Log.Warn($"{domain}SMCCC: {OwnerName(owner)} call 0x{call.FunctionId:x8} ({conduit}, vCPU {call.Vcpu}) is not permitted to this domain " +
+            "(smccc_permit); answered NOT_SUPPORTED. Further denied calls of this owner are counted (--stats), not logged");
     }
 
     // The unknown function IDs this dispatcher has reported, direct-mapped: a guest that probes one again and

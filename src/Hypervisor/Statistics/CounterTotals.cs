@@ -55,16 +55,5 @@ public sealed record CounterTotals(
     }
 
     /// <summary>SMCCC calls by the report's owner groups (<see cref="SmcccOwners.Groups"/>), every group listed.</summary>
-    public IEnumerable<(string Owner, ulong Calls)> SmcccByOwner
-    {
-        get
-        {
-            foreach (var (name, first, last) in SmcccOwners.Groups)
-            {
-                ulong sum = 0;
-                for (int i = first; i <= last; i++) sum += Smccc[i];
-                yield return (name, sum);
-            }
-        }
-    }
+    public IEnumerable<(string Owner, ulong Calls)> SmcccByOwner => SmcccOwners.ByGroup(Smccc);
 }

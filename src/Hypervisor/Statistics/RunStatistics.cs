@@ -8,6 +8,7 @@ namespace Jit.Hypervisor.Statistics;
 /// The figures of one run that <c>--stats</c> prints and <c>--stats-json</c> writes: the domain's counters at
 /// the end of the run, its wall time, and the process-wide tier 1 figures.
 /// </summary>
+/// <param name="SmcccDenied">Calls the domain's SMCCC policy denied, by <see cref="SmcccOwners"/> slot; null: none.</param>
 public sealed record RunStatistics(
     ulong Instructions,
     TimeSpan WallTime,
@@ -15,7 +16,8 @@ public sealed record RunStatistics(
     long RegionsCompiled,
     long RegionsRejected,
     long ILBytes,
-    TimeSpan JitTime)
+    TimeSpan JitTime,
+    ulong[]? SmcccDenied = null)
 {
     public double Seconds => WallTime.TotalSeconds;
     public double Mips => Seconds > 0 ? Instructions / Seconds / 1e6 : 0;
@@ -31,8 +33,12 @@ public sealed record RunStatistics(
     {
         var (compiled, rejected) = Tier1Compiler.Statistics;
         var (ilBytes, jitTime) = Tier1Compiler.CodeStatistics;
-        return new RunStatistics(instructions, wallTime, CounterTotals.Of(domain.Vcpus), compiled, rejected, ilBytes, jitTime);
+        return new RunStatistics(instructions, wallTime, CounterTotals.Of(domain.Vcpus), compiled, rejected, ilBytes, jitTime,
+            domain.Smccc.Denied.ToArray());
     }
+
+    /// <summary>Denied SMCCC calls by the report's owner groups (<see cref="SmcccOwners.Groups"/>), every group listed.</summary>
+    public IEnumerable<(string Owner, ulong Calls)> SmcccDeniedByOwner => SmcccOwners.ByGroup(SmcccDenied ?? new ulong[SmcccOwners.Slots]);
 
     /// <summary>The <c>--stats</c> table: one figure a line, counts right-aligned.</summary>
     public string ToTable()
@@ -58,6 +64,8 @@ public sealed record RunStatistics(
         Row("vCPU allocation rate", N(AllocatedBytesPerMillion), "bytes per million instructions");
         var calls = Totals.SmcccByOwner.Where(o => o.Calls > 0).Select(o => $"{o.Owner} {N(o.Calls)}").ToList();
         Row("SMCCC calls by owner", calls.Count == 0 ? "none" : string.Join(", ", calls));
+        var denied = SmcccDeniedByOwner.Where(o => o.Calls > 0).Select(o => $"{o.Owner} {N(o.Calls)}").ToList();
+        Row("SMCCC denied by owner", denied.Count == 0 ? "none" : string.Join(", ", denied), denied.Count == 0 ? "" : "by the domain's smccc_permit");
         return w.ToString();
     }
 
@@ -83,6 +91,9 @@ public sealed record RunStatistics(
         j.WriteNumber("allocatedBytesVcpu", Totals.AllocatedBytes);
         j.WriteStartObject("smcByOwner");
         foreach (var (owner, calls) in Totals.SmcccByOwner) j.WriteNumber(owner, calls);
+        j.WriteEndObject();
+        j.WriteStartObject("smcDeniedByOwner");
+        foreach (var (owner, calls) in SmcccDeniedByOwner) j.WriteNumber(owner, calls);
         j.WriteEndObject();
         j.WriteEndObject();
     }

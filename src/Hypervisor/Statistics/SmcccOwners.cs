@@ -29,9 +29,33 @@ public static class SmcccOwners
         ("trustedOs", (int)SmcccOwner.TrustedOs, (int)SmcccOwner.TrustedOsLast),
     ];
 
-    internal static int Slot(in SmcccCall call)
+    /// <summary>The slot of a call: its owner as the policy sees it (<see cref="SmcccPolicy.OwnerOf"/>), PSCI split off.</summary>
+    internal static int Slot(in SmcccCall call) => Slot(SmcccPolicy.OwnerOf(call.FunctionId), call.FunctionId);
+
+    internal static int Slot(int owner, uint fid) =>
+        owner == (int)SmcccOwner.StandardSecure && (fid & 0xFFFF) > 0x1F ? StandardSecureRest : owner;
+
+    /// <summary>Per-slot counts summed by group, in report order, every group listed.</summary>
+    public static IEnumerable<(string Owner, ulong Calls)> ByGroup(ulong[] slots)
     {
-        int owner = call.Owner;
-        return owner == (int)SmcccOwner.StandardSecure && call.Function > 0x1F ? StandardSecureRest : owner;
+        foreach (var (name, first, last) in Groups)
+        {
+            ulong sum = 0;
+            for (int i = first; i <= last; i++) sum += slots[i];
+            yield return (name, sum);
+        }
+    }
+
+    // Slot → index in Groups.
+    private static readonly byte[] groupOf = GroupIndex();
+
+    internal static int GroupOf(int slot) => groupOf[slot];
+
+    private static byte[] GroupIndex()
+    {
+        var map = new byte[Slots];
+        for (int g = 0; g < Groups.Length; g++)
+            for (int s = Groups[g].First; s <= Groups[g].Last; s++) map[s] = (byte)g;
+        return map;
     }
 }

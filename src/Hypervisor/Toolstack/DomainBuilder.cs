@@ -6,7 +6,8 @@ namespace Jit.Hypervisor.Toolstack;
 /// <summary>
 /// Builds a domain from its checked configuration on the platform of the design (GICv3, timers, PL011, PL031,
 /// PSCI), as <c>jit run --kernel</c> does: the kernel is an arm64 Image (gzip'd or not) or an ELF laid out as
-/// one, entered with X0 = the device tree, so bare-metal programs that read the tree run as guests too. Bad
+/// one, entered with X0 = the device tree, so bare-metal programs that read the tree run as guests too. The
+/// domain's SMCCC rights are its configuration's (<c>smccc_permit</c>, <c>tee</c>) for its domid. Bad
 /// images raise <see cref="ImageError"/> naming the file.
 /// </summary>
 public static class DomainBuilder
@@ -15,6 +16,8 @@ public static class DomainBuilder
     {
         var o = new LinuxOptions(c.Kernel, c.Ramdisk, c.Cmdline ?? "console=ttyAMA0", c.MemoryMiB << 20, c.Vcpus, c.JitDtb,
             SbsaUart: c.Vuart == VuartKind.SbsaUart);
-        return LinuxMachine.Create(o, console, domid, c.Name);
+        var machine = LinuxMachine.Create(o, console, domid, c.Name);
+        machine.Domain.Smccc.Policy = c.SmcccPolicyFor(domid);
+        return machine;
     }
 }

@@ -124,6 +124,8 @@ public sealed class ConfigFuzzTests : IDisposable
             "disk", "type", "jit_dtb", "device_tree", "x", "=", "+=", "[", "]", ",", ";", "\n", "#c\n", " ", "0", "512",
             "0x10", "010", "9999999999999999999999", "'all,^0'", "\"0-3\"", "'^1'", "'pvh'", "'hvm'", "\"a\\tb\"", "''",
             "'sbsa_uart'", "'optee'", "'restart'", "'42'", "\"\\x\"", "'/'", $"'{dir}/Image'", $"'{dir}'",
+            "smccc_permit", "'sip:0x82000000-0x8200ffff'", "'!tos'", "'smc:'", "'hvc:tos:0x'", "'sip:0xffffffff-'", "':'",
+            "'std:0x84000000-0x8400001f'", "'!'", "'sip::'",
         ];
         var random = new Random(56);
         for (int i = 0; i < 3000; i++)

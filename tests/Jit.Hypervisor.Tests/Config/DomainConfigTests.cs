@@ -76,7 +76,8 @@ public sealed class DomainConfigTests : IDisposable
         Assert.Equal(ShutdownAction.Restart, c.OnCrash);
         Assert.Equal(["1,3", "1,3"], c.CpuAffinity!.Select(s => s.ToString()));
         Assert.Equal(TeeKind.Optee, c.Tee);
-        Assert.Equal(["disk", "vif", "pci", "smccc_permit"], c.Deferred.Keys);
+        Assert.Equal(["sip"], c.SmcccPermit.Select(p => p.Text));
+        Assert.Equal(["disk", "vif", "pci"], c.Deferred.Keys);
         Assert.Equal(16, c.Deferred["disk"].Origin.Line);
         Assert.Empty(c.Warnings);
     }
@@ -99,6 +100,7 @@ public sealed class DomainConfigTests : IDisposable
         Assert.Null(c.Cmdline);
         Assert.Null(c.Ramdisk);
         Assert.Null(c.DeviceTree);
+        Assert.Empty(c.SmcccPermit);
         Assert.Empty(c.Deferred);
     }
 
@@ -220,6 +222,14 @@ public sealed class DomainConfigTests : IDisposable
     [InlineData("vcpus = 2\ncpus = [ '0', [ '1' ] ]", "dom1.cfg:4: cpus: ", "entry 1 is a [list]")]
     [InlineData("cpus = []", "dom1.cfg:3: cpus: ", "an empty list pins nothing")]
     [InlineData("vcpus = 2\ncpus = [\n '0',\n 'x' ]", "dom1.cfg:6: cpus: ", "\"x\" is not a CPU")]
+    // SMCCC rights: the line of the bad entry.
+    [InlineData("smccc_permit = [ 'sop' ]", "dom1.cfg:3: smccc_permit: ", "\"sop\": \"sop\" is not an owner: arch, cpu, sip")]
+    [InlineData("smccc_permit = [\n 'tos',\n 'sip:0x83000000' ]", "dom1.cfg:5: smccc_permit: ", "\"sip:0x83000000\": 0x83000000 is not a function ID of sip")]
+    [InlineData("smccc_permit = 'smc:sip:82000000'", "dom1.cfg:3: smccc_permit: ", "is not a function ID: write it in hex")]
+    [InlineData("smccc_permit = [ [ 'sip' ] ]", "dom1.cfg:3: smccc_permit: ", "an entry is a [list]: each is a string")]
+    [InlineData("smccc_permit = [ 'sip:0x82000001', '!sip' ]", "dom1.cfg:3: smccc_permit: ", "\"!sip\": sip is both denied and permitted (with \"sip:0x82000001\")")]
+    [InlineData("smccc_permit = [ '!tos:0xb2000000' ]", "dom1.cfg:3: smccc_permit: ", "'!' takes an owner alone")]
+    [InlineData("smccc_permit = [ 'sip' ]\nsmccc_permit += [ 'smc' ]", "dom1.cfg:4: smccc_permit: ", "smc alone names no owner")]
     public void EachErrorIsOneLineNamingFileLineAndKey(string more, string start, string problem) =>
         Rejects(Minimal(more + "\n"), start, problem);
 
@@ -292,6 +302,22 @@ public sealed class DomainConfigTests : IDisposable
     [InlineData("tee = 'ffa'", TeeKind.Ffa)]
     [InlineData("tee = 'OPTEE'", TeeKind.Optee)]
     public void TeeMediators(string line, TeeKind kind) => Assert.Equal(kind, Read(Minimal(line + "\n")).Tee);
+
+    [Theory]
+    [InlineData("", 0, "hvc: arch sip std hyp vendor-hyp\nsmc: arch sip std hyp vendor-hyp")]
+    [InlineData("", 1, "hvc: arch std hyp vendor-hyp\nsmc: arch std hyp vendor-hyp")]
+    [InlineData("tee = 'optee'", 1, "hvc: arch std hyp vendor-hyp tapp tos\nsmc: arch std hyp vendor-hyp tapp tos")]
+    [InlineData("tee = 'ffa'", 2, "hvc: arch std hyp vendor-hyp tapp tos\nsmc: arch std hyp vendor-hyp tapp tos")]
+    [InlineData("tee = 'none'", 0, "hvc: arch sip std hyp vendor-hyp\nsmc: arch sip std hyp vendor-hyp")]
+    [InlineData("smccc_permit = [ 'smc:sip:0x82000000-0x8200ffff', 'tos' ]", 1,
+        "hvc: arch std hyp vendor-hyp tos\nsmc: arch sip:0x82000000-0x8200ffff std hyp vendor-hyp tos")]
+    [InlineData("smccc_permit = 'SMC:SIP'", 1, "hvc: arch std hyp vendor-hyp\nsmc: arch sip std hyp vendor-hyp")]
+    [InlineData("smccc_permit = [ '!sip' ]", 0, "hvc: arch std hyp vendor-hyp\nsmc: arch std hyp vendor-hyp")]
+    [InlineData("smccc_permit = []", 0, "hvc: arch sip std hyp vendor-hyp\nsmc: arch sip std hyp vendor-hyp")]
+    [InlineData("tee = 'optee'\nsmccc_permit = [ 'hvc:tos', 'hvc:tapp' ]", 1,
+        "hvc: arch std hyp vendor-hyp tapp tos\nsmc: arch std hyp vendor-hyp")]
+    public void SmcccRightsAreTheDefaultsForTheDomidAndTeeChangedBySmcccPermit(string more, int domid, string policy) =>
+        Assert.Equal(policy, Read(Minimal(more + "\n")).SmcccPolicyFor(domid).ToString());
 
     [Fact]
     public void ACpusStringPinsEveryVcpuAndAListPinsEachInTurn()

@@ -36,4 +36,31 @@ public class HypervisorServiceTests
         Assert.NotEqual(ulong.MaxValue, Dispatch(d, owner | 0xFF01).X0);
         Assert.Equal(ulong.MaxValue, Dispatch(d, owner | 0x0001).X0); // nothing else is implemented
     }
+
+    [Theory]
+    [InlineData(SmcccConduit.Hvc)]
+    [InlineData(SmcccConduit.Smc)]
+    public void EveryDomainMayAskOverEitherConduit(SmcccConduit conduit)
+    {
+        using var d = new Domain("guest", domid: 7);
+        foreach (uint owner in new uint[] { 0x8500_0000, 0x8600_0000 })
+        {
+            var count = new SmcccCall { X0 = owner | 0xFF00, DomId = 7, Conduit = conduit };
+            d.Smccc.Dispatch(ref count);
+            Assert.Equal(3UL, count.X0);
+        }
+        var uid = new SmcccCall { X0 = 0x8500_FF01, DomId = 7, Conduit = conduit };
+        d.Smccc.Dispatch(ref uid);
+        Assert.Equal(ServiceIdentity.Words(HypervisorService.JitStandardUid), ((long)uid.X0, uid.X1, uid.X2, uid.X3));
+    }
+
+    [Fact]
+    public void SmcccPermitCanHideTheVendorHypervisor()
+    {
+        using var d = new Domain("guest", domid: 1);
+        SmcccPermit.TryParse("!vendor-hyp", out var hide, out _);
+        d.Smccc.Policy = SmcccPolicy.Create(controlDomain: false, tee: false, [hide!]);
+        Assert.Equal(ulong.MaxValue, Dispatch(d, 0x8600_FF01).X0);
+        Assert.Equal(3UL, Dispatch(d, 0x8500_FF00).X0);
+    }
 }

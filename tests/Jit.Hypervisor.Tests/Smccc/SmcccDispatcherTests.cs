@@ -142,6 +142,47 @@ public class SmcccDispatcherTests
     }
 
     [Fact]
+    public void ADeniedCallReachesNoServiceAndIsAnsweredNotSupported()
+    {
+        var d = new SmcccDispatcher { Policy = SmcccPolicy.Create(controlDomain: false, tee: false) };
+        var sip = new Recorder("sip");
+        var tos = new Recorder("tos");
+        d.Route(SmcccOwner.SiP, sip);
+        d.Route(SmcccOwner.TrustedOs, SmcccOwner.TrustedOsLast, tos);
+        foreach (uint fid in new uint[] { 0x8200_0001, 0xC200_0002, 0x8200_0001, 0xBF00_FF01, 0x3200_0004 })
+        {
+            var call = Make(fid, x1: 0x11);
+            call.DomId = 1;
+            call.Conduit = SmcccConduit.Smc;
+            Assert.Equal(SmcccOutcome.Done, d.Dispatch(ref call));
+            Assert.Equal(ulong.MaxValue, call.X0);
+            Assert.Equal((0x11UL, 0xAAUL, 0xBBUL), (call.X1, call.X2, call.X3));
+        }
+        Assert.Empty(sip.Calls);
+        Assert.Empty(tos.Calls);
+        var byOwner = Jit.Hypervisor.Statistics.SmcccOwners.ByGroup(d.Denied.ToArray()).Where(g => g.Calls > 0);
+        Assert.Equal([("sip", 3UL), ("trustedOs", 2UL)], byOwner);
+    }
+
+    [Fact]
+    public void ThePolicyIsCheckedPerConduit()
+    {
+        var d = new SmcccDispatcher();
+        d.Policy = SmcccPolicy.Create(false, false, [SmcccPermit.TryParse("smc:sip", out var p, out _) ? p : null!]);
+        var sip = new Recorder("sip");
+        d.Route(SmcccOwner.SiP, sip);
+        var overSmc = Make(0x8200_0001);
+        overSmc.Conduit = SmcccConduit.Smc;
+        d.Dispatch(ref overSmc);
+        var overHvc = Make(0x8200_0001);
+        overHvc.Conduit = SmcccConduit.Hvc;
+        d.Dispatch(ref overHvc);
+        Assert.Equal((0x600DUL, ulong.MaxValue), (overSmc.X0, overHvc.X0));
+        Assert.Equal([0x8200_0001u], sip.Calls);
+        Assert.Equal(1UL, d.Denied[(int)SmcccOwner.SiP]);
+    }
+
+    [Fact]
     public void Smc32ArgumentsAreTruncatedTo32Bits()
     {
         var c32 = new SmcccCall { X0 = 0x8400_0003, X1 = 0xFFFF_FFFF_0000_0001 };

@@ -9,7 +9,7 @@ namespace Jit.Hypervisor.Tests.Statistics;
 public class StatsJsonTests
 {
     private static readonly string[] Schema =
-        ["instructions", "seconds", "mips", "exits", "tlbMisses", "blockLookups", "regionsCompiled", "regionsRejected", "blocksDecoded", "allocatedBytesVcpu", "smcByOwner"];
+        ["instructions", "seconds", "mips", "exits", "tlbMisses", "blockLookups", "regionsCompiled", "regionsRejected", "blocksDecoded", "allocatedBytesVcpu", "smcByOwner", "smcDeniedByOwner"];
     private static readonly string[] ExitKinds = ["hvc", "smc", "mmio", "wfi", "irq", "sysreg", "other"];
 
     private static JsonElement RunWithStats(string[] args, out string stderr)
