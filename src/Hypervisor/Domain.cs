@@ -3,6 +3,7 @@ using Jit.Hypervisor.Xen;
 using Jit.Runtime;
 using Jit.Runtime.Memory;
 using Jit.Runtime.Timers;
+using Jit.SecureWorld;
 
 namespace Jit.Hypervisor;
 
@@ -33,6 +34,7 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
         Smccc.Route(SmcccOwner.VendorHypervisor, HypervisorService.Vendor());
         // Instruction-count time must give the same run every time, random numbers included.
         Smccc.RouteTrng(new Trng(Counter is InstructionCounter ? InstructionCountTrngSeed : null));
+        Smccc.Route(SmcccOwner.SiP, new SipForwarder(() => SecureWorld));
         Hypercalls = new Hypercalls(this);
         GuestMemory = new GuestMemory(Memory);
         // A p2m change is a new VMID generation: every vCPU drops its TLB before its next block.
@@ -48,6 +50,20 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
 
     /// <summary>The domain's memory as devices and hypervisor services reach it: through the p2m, never throwing.</summary>
     public GuestMemory GuestMemory { get; }
+
+    private SecureMonitor? secureWorld;
+
+    /// <summary>
+    /// The modelled secure world this domain's forwarded SMCs reach: its host's, shared by all the host's
+    /// domains (set by the host before the domain runs), or, for a machine of its own (<c>jit run</c>), one made
+    /// for it at its first forwarded call.
+    /// </summary>
+    public SecureMonitor SecureWorld
+    {
+        get => secureWorld ?? LazyInitializer.EnsureInitialized(ref secureWorld, () => SecureWorlds.Create(
+            Counter is InstructionCounter ? EntropySources.Seeded(InstructionCountTrngSeed) : EntropySources.Host));
+        set => secureWorld = value;
+    }
 
     /// <summary>The TRNG's seed in instruction-count time (any fixed value would do).</summary>
     public const ulong InstructionCountTrngSeed = 0x4A49_545F_5452_4E47;

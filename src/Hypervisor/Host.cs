@@ -3,6 +3,7 @@ using Jit.Hypervisor.Config;
 using Jit.Hypervisor.Consoles;
 using Jit.Hypervisor.Smccc;
 using Jit.Hypervisor.Toolstack;
+using Jit.SecureWorld;
 
 namespace Jit.Hypervisor;
 
@@ -10,7 +11,8 @@ namespace Jit.Hypervisor;
 /// The hypervisor: the domains it runs, by domid, and the services they share (the console service's folder
 /// today). It creates a domain from its configuration, runs it on its own threads, acts on how it ends as its
 /// configuration says (destroy, restart, preserve), and destroys it on request: stopping its vCPU threads and
-/// freeing its memory. Domid 0 is the control domain; <c>xl create</c> gets domids from 1, never reused while
+/// freeing its memory. Its domains share one modelled secure world (<see cref="SecureWorld"/>), reached only by
+/// the SMCs the hypervisor forwards for them. Domid 0 is the control domain; <c>xl create</c> gets domids from 1, never reused while
 /// the host runs, as Xen's are not until they wrap.
 /// </summary>
 public sealed class Host : IDisposable
@@ -31,6 +33,9 @@ public sealed class Host : IDisposable
     }
 
     public string ConsoleFolder { get; }
+
+    /// <summary>The secure monitor behind every domain's forwarded SMCs: one per host, as a machine has one EL3.</summary>
+    public SecureMonitor SecureWorld { get; } = SecureWorlds.Create(EntropySources.Host);
 
     /// <summary>The hypervisor's own log (xl dmesg): domain lifecycle lines.</summary>
     public event Action<string>? Logged;
@@ -96,6 +101,7 @@ public sealed class Host : IDisposable
             throw;
         }
         console.Uart = machine.Uart;
+        machine.Domain.SecureWorld = SecureWorld;
         if (config.CpuAffinity is { } affinity) machine.Domain.VcpuAffinity = [.. affinity.Select(set => set.Cpus)];
         var hosted = built = new HostedDomain(config, machine, console);
         lock (gate) domains[domid] = hosted;
