@@ -3,7 +3,7 @@
 #include "sys.h"
 
 extern char trig_svc[], trig_brk[], trig_udf[], trig_sp_fault[];
-extern char el0_code[], el0_svc[];
+extern char el0_code[], el0_svc[], el0_smc_code[], el0_smc[], el0_hvc_code[], el0_hvc[];
 u64 trig_hvc(u64 fid);
 void trig_sp_align(u64 sp);
 
@@ -92,5 +92,10 @@ int main(void)
     enter_el0(el0_code, &el0_stack[64]);
     report("svc #7 from EL0", el0_svc, 0, 0);
     say("EL0 SPSR.M 0x%lx x0 0x%lx\n", last.spsr & 0xf, last.x0);
+
+    enter_el0(el0_smc_code, &el0_stack[64]);
+    report("smc #0 from EL0", el0_smc, 0, 0);
+    enter_el0(el0_hvc_code, &el0_stack[64]);
+    report("hvc #0 from EL0", el0_hvc, 0, 0);
     return 0;
 }

@@ -36,3 +36,19 @@ el0_code:
 el0_svc:
     svc     #7
     b       el0_svc
+
+// SMC and HVC are UNDEFINED at EL0 (D1.2, "Exception-generating instructions"): neither reaches EL2 or EL3.
+// x0 holds SYSTEM_OFF, so a call that wrongly got through would end the run.
+    .global el0_smc_code, el0_smc, el0_hvc_code, el0_hvc
+el0_smc_code:
+    movz    x0, #0x8400, lsl #16
+    movk    x0, #0x0008
+el0_smc:
+    smc     #0
+    b       el0_smc
+el0_hvc_code:
+    movz    x0, #0x8400, lsl #16
+    movk    x0, #0x0008
+el0_hvc:
+    hvc     #0
+    b       el0_hvc

@@ -23,6 +23,8 @@ public class SystemGuestTests
         SP misaligned load: vector 0 EC 0x26 IL 1 ISS 0x0 ELR +0
         svc #7 from EL0: vector 8 EC 0x15 IL 1 ISS 0x7 ELR +4
         EL0 SPSR.M 0x0 x0 0x2a
+        smc #0 from EL0: vector 8 EC 0x0 IL 1 ISS 0x0 ELR +0
+        hvc #0 from EL0: vector 8 EC 0x0 IL 1 ISS 0x0 ELR +0
         end 0
         """,
         // QEMU's TCG does not implement the SP alignment check (SCTLR_EL1.SA): its run loads through the
