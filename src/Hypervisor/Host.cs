@@ -37,6 +37,9 @@ public sealed class Host : IDisposable
     /// <summary>The secure monitor behind every domain's forwarded SMCs: one per host, as a machine has one EL3.</summary>
     public SecureMonitor SecureWorld { get; } = SecureWorlds.Create(EntropySources.Host);
 
+    /// <summary>The software switches the domains' vifs join (xl's <c>bridge=</c>), shared by all of them.</summary>
+    public Network.NetworkFabric Networks { get; } = new();
+
     /// <summary>The hypervisor's own log (xl dmesg): domain lifecycle lines.</summary>
     public event Action<string>? Logged;
 
@@ -93,7 +96,7 @@ public sealed class Host : IDisposable
         Machine machine;
         try
         {
-            machine = DomainBuilder.Build(config, domid, watched);
+            machine = DomainBuilder.Build(config, domid, watched, Networks);
         }
         catch
         {
@@ -226,5 +229,6 @@ public sealed class Host : IDisposable
     {
         lock (gate) disposed = true;
         foreach (var d in Domains) Destroy(d);
+        Networks.Dispose();
     }
 }

@@ -34,11 +34,14 @@ public class CommandLineTests
     [Theory]
     [InlineData("give exactly one of --bare <file> or --kernel <Image>", "run")]
     [InlineData("give exactly one of --bare <file> or --kernel <Image>", "run", "--bare", "x.elf", "--kernel", "Image")]
-    [InlineData("--initrd, --disk, --virtio-rng, --dtb and --dtb-out need --kernel", "run", "--bare", "x.elf", "--initrd", "i.cpio")]
-    [InlineData("--initrd, --disk, --virtio-rng, --dtb and --dtb-out need --kernel", "run", "--bare", "x.elf", "--virtio-rng")]
-    [InlineData("--disk 'd.img,rw': unknown 'rw' (ro, readonly, format=raw or format=qcow2)", "run", "--kernel", "Image", "--disk", "d.img,rw")]
+    [InlineData("--initrd, --disk, --virtio-rng, --nic, --dtb and --dtb-out need --kernel", "run", "--bare", "x.elf", "--initrd", "i.cpio")]
+    [InlineData("--initrd, --disk, --virtio-rng, --nic, --dtb and --dtb-out need --kernel", "run", "--bare", "x.elf", "--virtio-rng")]
+    [InlineData("--disk 'd.img,rw': unknown 'rw' (ro, readonly, format=raw, format=qcow2, if=virtio or if=nvme)", "run", "--kernel", "Image", "--disk", "d.img,rw")]
     [InlineData("--disk 'd.img,format=vmdk': unknown 'format=vmdk'", "run", "--kernel", "Image", "--disk", "d.img,format=vmdk")]
     [InlineData("--disk ',ro' names no file", "run", "--kernel", "Image", "--disk", ",ro")]
+    [InlineData("--nic 'bridge': the backend is switch or tap, not 'bridge'", "run", "--kernel", "Image", "--nic", "bridge")]
+    [InlineData("--nic 'tap,name=x': unknown 'name=x' (ifname=NAME or mac=MAC)", "run", "--kernel", "Image", "--nic", "tap,name=x")]
+    [InlineData("--nic 'switch,mac=ff:ff:ff:ff:ff:ff': 'ff:ff:ff:ff:ff:ff' is not a MAC address", "run", "--kernel", "Image", "--nic", "switch,mac=ff:ff:ff:ff:ff:ff")]
     [InlineData("--smp must be between 1 and 8", "run", "--kernel", "Image", "--smp", "9")]
     [InlineData("--icount needs --smp 1", "run", "--kernel", "Image", "--smp", "2", "--icount")]
     [InlineData("--icount '11' is not a shift from 0 to 10", "run", "--bare", "x.elf", "--icount=11")]
@@ -89,7 +92,7 @@ public class CommandLineTests
     {
         var (rc, err) = Run(["run", "--kernel", "Image", "--virtio-rng", .. Enumerable.Range(0, 31).SelectMany(_ => new[] { "--disk", "d.img" })]);
         Assert.Equal(2, rc);
-        Assert.StartsWith("jit run: at most 31 PCI devices: --disk and --virtio-rng together", err);
+        Assert.StartsWith("jit run: at most 31 PCI devices: --disk, --virtio-rng and --nic together", err);
     }
 
     /// <summary>A disk that cannot be opened is one line naming it, before the guest starts.</summary>

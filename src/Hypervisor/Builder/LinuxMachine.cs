@@ -1,10 +1,13 @@
 using Jit.Devices.Gic;
 using Jit.Devices.Gic.Its;
+using Jit.Devices.Nvme;
+using Jit.Hypervisor.Network;
 using Jit.Devices.Pci;
 using Jit.Devices.Rtc;
 using Jit.Devices.Storage;
 using Jit.Devices.Uart;
 using Jit.Devices.Virtio;
+using Jit.Hypervisor.Platform;
 using Jit.Runtime;
 using Jit.Runtime.Memory;
 using Jit.Runtime.Timers;
@@ -16,16 +19,30 @@ namespace Jit.Hypervisor.Builder;
 /// <param name="IcountShift">Instruction-count time (<c>--icount</c>) at 2^shift ns per instruction, or null for host time.</param>
 /// <param name="Disks">Disk images, each a virtio-blk function on bus 0 from device 1 on, in this order.</param>
 /// <param name="Entropy">A virtio-rng function, on bus 0 after the disks.</param>
+/// <param name="Nics">Network interfaces, each a virtio-net function on bus 0 after virtio-rng.</param>
+/// <param name="DeviceTree">A whole device tree that replaces the generated one (<c>--dtb</c>, xl.cfg's <c>jit_dtb</c>).</param>
+/// <param name="PartialDeviceTree">xl.cfg's <c>device_tree</c>: its /passthrough and /aliases join the generated tree.</param>
 public sealed record LinuxOptions(string Kernel, string? Initrd, string BootArgs, ulong RamSize, int Cpus, string? DeviceTree = null,
-    int? IcountShift = null, IReadOnlyList<LinuxDisk>? Disks = null, bool Entropy = false, bool SbsaUart = false);
+    int? IcountShift = null, IReadOnlyList<LinuxDisk>? Disks = null, bool Entropy = false, bool SbsaUart = false,
+    string? PartialDeviceTree = null, IReadOnlyList<NicSpec>? Nics = null)
+{
+    /// <summary>How many functions the options put on bus 0.</summary>
+    public int PciDeviceCount => (Disks?.Count ?? 0) + (Entropy ? 1 : 0) + (Nics?.Count ?? 0);
+
+    /// <summary>Where this domain's devices are: one plan for the machine and its device tree.</summary>
+    public PlatformPlan Platform() => PlatformPlan.For(new PlatformRequest(Cpus, [(GuestMemoryMap.Ram0Base, RamSize)], SbsaUart));
+}
+
+/// <summary>How a disk appears to the guest: a virtio-blk function or an NVMe controller, each on the PCIe bus.</summary>
+public enum DiskInterface { Virtio, Nvme }
 
 /// <summary>A disk image file given to a Linux domain, opened read-only or read-write.</summary>
-public sealed record LinuxDisk(string Path, bool ReadOnly, DiskFormat Format = DiskFormat.Raw);
+public sealed record LinuxDisk(string Path, bool ReadOnly, DiskFormat Format = DiskFormat.Raw, DiskInterface Interface = DiskInterface.Virtio);
 
 /// <summary>
-/// The platform of the design for a Linux guest: RAM bank 0, a GICv3 with a redistributor per vCPU and an ITS,
-/// the generic timers on PPIs 27/30, the PL011 console on SPI 32, the PL031 on SPI 33, PSCI over HVC, and a
-/// PCIe host bridge (INTx on SPIs 34–37, MSIs through the ITS) carrying the domain's virtio devices. The domain
+/// The platform of the design for a Linux guest, placed by <see cref="PlatformPlan"/>: RAM bank 0, a GICv3 with
+/// a redistributor per vCPU and an ITS, the generic timers, the PL011 console, the PL031, PSCI over HVC, and a
+/// PCIe host bridge (INTx on four SPIs, MSIs through the ITS) carrying the domain's virtio devices. The domain
 /// builder loads the kernel at its Image placement, the initramfs and the device tree at the top of RAM, and
 /// enters the kernel on vCPU 0 with X0 = the device tree's address (booting.rst).
 /// </summary>
@@ -33,14 +50,18 @@ public sealed class LinuxMachine : Machine
 {
     public const ulong MinRamSize = 64UL << 20;
 
-    /// <summary>Devices 1 to 31 of bus 0: the disks and virtio-rng together.</summary>
+    /// <summary>Devices 1 to 31 of bus 0: the disks, virtio-rng and the network interfaces together.</summary>
     public const int MaxPciDevices = 31;
 
     private readonly IReadOnlyList<IBlockImage> disks;
+    private readonly IReadOnlyList<PluggedNic> nics;
+    private readonly NetworkFabric? ownFabric;
 
     private LinuxMachine(Domain domain, Pl011 uart, GicV3 gic, GicIts its, PciHostBridge pci, IReadOnlyList<IBlockImage> disks, Pl031 rtc,
-        byte[] deviceTree, LoadedKernel kernel) : base(domain, uart)
+        byte[] deviceTree, LoadedKernel kernel, IReadOnlyList<PluggedNic> nics, NetworkFabric? ownFabric) : base(domain, uart)
     {
+        this.nics = nics;
+        this.ownFabric = ownFabric;
         Gic = gic;
         Its = its;
         Pci = pci;
@@ -61,8 +82,8 @@ public sealed class LinuxMachine : Machine
     public static byte[] DescribePlatform(LinuxOptions o, (ulong Start, ulong End)? initrd)
     {
         var (kaslr, rng) = BootEntropy(reproducible: o.IcountShift is not null);
-        return PlatformDeviceTree.Build(new PlatformDescription([(Ram0Base, o.RamSize)], o.Cpus, o.BootArgs, initrd, kaslr, rng,
-            GicIts.DeviceTreeNodeAt(GitsBase), HostBridge, o.SbsaUart));
+        var partial = o.PartialDeviceTree is { } path ? PartialDeviceTree.Load(path) : null;
+        return PlatformDeviceTree.Build(o.Platform(), new BootChosen(o.BootArgs, initrd, kaslr, rng), partial);
     }
 
     /// <summary>virtio-rng's seed in instruction-count time (any fixed value would do).</summary>
@@ -99,16 +120,19 @@ public sealed class LinuxMachine : Machine
 
     /// <param name="domid">The domain's ID on its host; 0, the control domain, for <c>jit run</c>.</param>
     /// <param name="name">The domain's name; the kernel's file name by default.</param>
-    public static LinuxMachine Create(LinuxOptions o, Stream console, int domid = 0, string? name = null)
+    /// <param name="fabric">The host's networks the interfaces join; null gives the machine networks of its own.</param>
+    public static LinuxMachine Create(LinuxOptions o, Stream console, int domid = 0, string? name = null, NetworkFabric? fabric = null)
     {
         if (o.RamSize < MinRamSize || o.RamSize > Ram0MaxSize || o.RamSize % 4096 != 0)
             throw new ArgumentOutOfRangeException(nameof(o), $"RAM must be a multiple of 4K between 64M and 3G");
         if (o.Cpus is < 1 or > VcpuTopology.MaxVcpus) throw new ArgumentOutOfRangeException(nameof(o), $"1 to {VcpuTopology.MaxVcpus} vCPUs");
         if (o.IcountShift is not null && o.Cpus != 1) throw new ArgumentOutOfRangeException(nameof(o), "instruction-count time runs one vCPU");
-        if ((o.Disks?.Count ?? 0) + (o.Entropy ? 1 : 0) > MaxPciDevices)
-            throw new ArgumentOutOfRangeException(nameof(o), $"at most {MaxPciDevices} PCI devices (disks and virtio-rng)");
+        if (o.PciDeviceCount > MaxPciDevices)
+            throw new ArgumentOutOfRangeException(nameof(o), $"at most {MaxPciDevices} PCI devices (disks, virtio-rng and network interfaces)");
         var domain = new Domain(name ?? Path.GetFileName(o.Kernel), o.IcountShift is int shift ? new InstructionCounter(shift) : null, domid);
         var disks = new List<IBlockImage>();
+        var nics = new List<PluggedNic>();
+        var ownFabric = fabric is null && o.Nics is { Count: > 0 } ? new NetworkFabric() : null;
         try
         {
             domain.Memory.AddRam(Ram0Base, o.RamSize);
@@ -130,36 +154,41 @@ public sealed class LinuxMachine : Machine
             byte[] dtb = o.DeviceTree is not null ? LinuxImage.ReadDeviceTree(o.DeviceTree) : DescribePlatform(o, initrd);
             domain.Memory.Write(dtbBase, dtb);
 
+            var plan = o.Platform();
             var gic = new GicV3(o.Cpus, domain.GuestMemory);
-            domain.Mmio.Register(GicdBase, gic.Distributor);
-            domain.Mmio.Register(GicrBase, gic.Redistributors);
-            var its = new GicIts(gic, domain.GuestMemory, GitsBase);
-            domain.Mmio.Register(GitsBase, its);
-            var pci = new PciHostBridge(HostBridge, its, [.. HostBridge.IntxSpis.Select(spi => gic.SpiLine((int)spi))]);
-            domain.Mmio.Register(HostBridge.EcamBase, pci);
+            domain.Mmio.Register(plan.Gic.DistributorBase, gic.Distributor);
+            domain.Mmio.Register(plan.Gic.RedistributorBase, gic.Redistributors);
+            ulong itsBase = plan.Gic.ItsBase ?? throw new InvalidOperationException("a Linux domain's platform has an ITS");
+            var its = new GicIts(gic, domain.GuestMemory, itsBase);
+            domain.Mmio.Register(itsBase, its);
+            var layout = plan.Pci.Layout;
+            var pci = new PciHostBridge(layout, its, [.. layout.IntxSpis.Select(spi => gic.SpiLine((int)spi))]);
+            domain.Mmio.Register(layout.EcamBase, pci);
             foreach (var window in pci.MemoryWindows) domain.Mmio.Register(window.Window.CpuBase, window);
-            AttachPciDevices(o, pci, domain.GuestMemory, disks);
-            var uart = new Pl011(console) { Interrupt = gic.SpiLine(Pl011Spi) };
-            domain.Mmio.Register(Pl011Base, o.SbsaUart ? new SbsaUart(uart) : uart);
+            AttachPciDevices(o, pci, domain, disks, nics, fabric ?? ownFabric);
+            var uart = new Pl011(console) { Interrupt = gic.SpiLine((int)plan.Uart.Spi) };
+            domain.Mmio.Register(plan.Uart.Base, o.SbsaUart ? new SbsaUart(uart) : uart);
             var rtc = CreateRtc(domain.Counter);
-            rtc.Interrupt = gic.SpiLine(Pl031Spi);
-            domain.Mmio.Register(Pl031Base, rtc);
+            rtc.Interrupt = gic.SpiLine((int)plan.Rtc.Spi);
+            domain.Mmio.Register(plan.Rtc.Base, rtc);
 
             for (int i = 0; i < o.Cpus; i++)
             {
                 var v = domain.AddVcpu();
                 gic.ConnectCpu(i, v.IrqInput);
                 v.ConnectGic(gic.CpuInterface(i));
-                v.Processor.Timer.VirtualLine = gic.PpiLine(i, VirtualTimerPpi);
-                v.Processor.Timer.PhysicalLine = gic.PpiLine(i, PhysicalTimerPpi);
+                v.Processor.Timer.VirtualLine = gic.PpiLine(i, GenericTimerPlacement.VirtualTimerPpi);
+                v.Processor.Timer.PhysicalLine = gic.PpiLine(i, GenericTimerPlacement.PhysicalTimerPpi);
             }
             var boot = domain.Vcpus[0];
             boot.Reset(kernel.Entry);
             unsafe { boot.State->X[0] = dtbBase; }
-            return new LinuxMachine(domain, uart, gic, its, pci, disks, rtc, dtb, kernel);
+            return new LinuxMachine(domain, uart, gic, its, pci, disks, rtc, dtb, kernel, nics, ownFabric);
         }
         catch
         {
+            foreach (var n in nics) n.Dispose();
+            ownFabric?.Dispose();
             foreach (var d in disks) d.Dispose();
             domain.Dispose();
             throw;
@@ -167,24 +196,42 @@ public sealed class LinuxMachine : Machine
     }
 
     /// <summary>
-    /// The options' PCI devices on bus 0, function 0 of devices 1, 2, …: the disks in order, then virtio-rng.
-    /// Device 0 stays empty, as on a host bridge whose own header Linux's generic driver does not need.
+    /// The options' PCI devices on bus 0, function 0 of devices 1, 2, …: the disks in order (virtio-blk or NVMe),
+    /// then virtio-rng, then the network interfaces. Device 0 stays empty, as on a host bridge whose own header
+    /// Linux's generic driver does not need.
     /// </summary>
     /// <exception cref="DiskImageException">A disk image cannot be opened; the ones opened so far are in <paramref name="disks"/>.</exception>
-    private static void AttachPciDevices(LinuxOptions o, PciHostBridge pci, IDmaPort dma, List<IBlockImage> disks)
+    /// <exception cref="Jit.Devices.Network.NetworkBackendException">A TAP device cannot be opened.</exception>
+    private static void AttachPciDevices(LinuxOptions o, PciHostBridge pci, Domain domain, List<IBlockImage> disks, List<PluggedNic> nics,
+        NetworkFabric? fabric)
     {
         int device = 1;
+        IDmaPort dma = domain.GuestMemory;
         foreach (var disk in o.Disks ?? [])
         {
             var image = DiskImage.Open(disk.Path, disk.Format, disk.ReadOnly);
             disks.Add(image);
-            pci.Register(0, device++, 0, new VirtioPciFunction(new VirtioBlock(image), dma));
+            PciFunction function = disk.Interface == DiskInterface.Nvme
+                // The serial names the namespace (NGUID) too, so it differs between a domain's controllers.
+                ? new NvmeController(image, dma, $"JIT{domain.DomId:x4}{device:x2}")
+                : new VirtioPciFunction(new VirtioBlock(image), dma);
+            pci.Register(0, device++, 0, function);
         }
         if (o.Entropy)
         {
             // In instruction-count time a fixed stream: the pool it feeds shapes the rest of the run.
             IEntropySource source = o.IcountShift is null ? new HostEntropy() : new SeededEntropy(IcountEntropySeed);
-            pci.Register(0, device, 0, new VirtioPciFunction(new VirtioEntropy(source), dma));
+            pci.Register(0, device++, 0, new VirtioPciFunction(new VirtioEntropy(source), dma));
+        }
+        int index = 0;
+        foreach (var nic in o.Nics ?? [])
+        {
+            var plugged = fabric!.Plug(nic, domain.DomId, index);
+            nics.Add(plugged);
+            var net = new VirtioNet(nic.Mac ?? NicSpec.DerivedMac(domain.Name, index), plugged.Backend);
+            pci.Register(0, device++, 0, new VirtioPciFunction(net, dma));
+            plugged.Connect(net.Receive);
+            index++;
         }
     }
 
@@ -192,6 +239,9 @@ public sealed class LinuxMachine : Machine
     {
         Rtc.Dispose();
         foreach (var v in Domain.Vcpus) v.Processor.Timer.Dispose();
+        // Unplugged before the domain's memory goes, so no frame is delivered into freed RAM.
+        foreach (var n in nics) n.Dispose();
+        ownFabric?.Dispose();
         base.Dispose();
         // After the vCPUs are gone, so no request is in flight; disposing flushes each image to its file.
         foreach (var d in disks) d.Dispose();

@@ -109,6 +109,12 @@ public sealed record DomainConfig
     /// Keys that later work gives meaning to (<c>disk</c>, <c>vif</c>, <c>pci</c>), kept as
     /// parsed so a configuration that has them still loads; nothing acts on them yet.
     /// </summary>
+    /// <summary>xl's <c>disk</c>: the disks on the domain's PCIe bus, in order, paths made absolute and checked readable.</summary>
+    public IReadOnlyList<Builder.LinuxDisk> Disks { get; init; } = [];
+
+    /// <summary>xl's <c>vif</c>: the network interfaces, after the disks on the PCIe bus.</summary>
+    public IReadOnlyList<Network.NicSpec> Nics { get; init; } = [];
+
     public IReadOnlyDictionary<string, ConfigSetting> Deferred { get; init; } = new Dictionary<string, ConfigSetting>();
 
     /// <summary>Things xl would warn about too (e.g. <c>root</c> and <c>extra</c> ignored beside <c>cmdline</c>), one line each.</summary>

@@ -43,11 +43,11 @@ public static class DomainConfigReader
     [
         "name", "type", "kernel", "ramdisk", "cmdline", "extra", "root", "device_tree", "jit_dtb",
         "memory", "maxmem", "vcpus", "vuart", "on_poweroff", "on_reboot", "on_crash", "cpus", "tee",
-        "smccc_permit",
+        "smccc_permit", "disk", "vif",
     ];
 
     /// <summary>Keys later work acts on; accepted and kept in <see cref="DomainConfig.Deferred"/> until then.</summary>
-    private static readonly string[] DeferredKeys = ["disk", "vif", "pci"];
+    private static readonly string[] DeferredKeys = ["pci"];
 
     /// <summary>Keys xl knows that mean nothing here yet: named as such rather than as typos.</summary>
     private static readonly string[] XlOnly =
@@ -93,6 +93,18 @@ public static class DomainConfigReader
         string? cmdline = r.Cmdline(warnings);
         string? deviceTree = r.Path("device_tree", required: false);
         string? jitDtb = r.Path("jit_dtb", required: false);
+        if (deviceTree is not null)
+        {
+            // Checked here, so that a bad partial tree is one line naming the configuration's line too.
+            try
+            {
+                Builder.PartialDeviceTree.Load(deviceTree);
+            }
+            catch (Builder.ImageError e)
+            {
+                throw new ConfigError(config.Find("device_tree")!.Origin, "device_tree", e.Message);
+            }
+        }
         if (deviceTree is not null && jitDtb is not null)
             throw new ConfigError(config.Find("jit_dtb")!.Origin, "jit_dtb",
                 $"cannot be used with device_tree (set at {config.Find("device_tree")!.Origin}): jit_dtb replaces the whole generated tree, device_tree adds nodes to it");
@@ -117,6 +129,8 @@ public static class DomainConfigReader
             CpuAffinity = r.CpuAffinity(vcpus, warnings),
             Tee = r.Tee(),
             SmcccPermit = r.SmcccPermit(),
+            Disks = r.Disks(),
+            Nics = r.Nics(),
             Deferred = deferred,
             Warnings = warnings,
         };
@@ -287,6 +301,62 @@ public static class DomainConfigReader
             foreach (var (text, kind) in (ReadOnlySpan<(string, TeeKind)>)[("none", TeeKind.None), ("optee", TeeKind.Optee), ("ffa", TeeKind.Ffa)])
                 if (atom.Text.Equals(text, StringComparison.OrdinalIgnoreCase)) return kind;
             throw new ConfigError(atom.Origin, "tee", $"{Quote(atom.Text)} is not a TEE: \"none\", \"optee\" or \"ffa\"");
+        }
+
+        /// <summary>xl's <c>disk</c>: each entry in xl's disk specification syntax (<see cref="XlDiskSpec"/>).</summary>
+        public IReadOnlyList<Builder.LinuxDisk> Disks()
+        {
+            var disks = new List<Builder.LinuxDisk>();
+            var vdevs = new Dictionary<string, ConfigOrigin>();
+            foreach (var atom in Strings("disk", "an xl disk specification like \"format=raw, vdev=xvda, access=rw, target=/path/disk.img\""))
+            {
+                if (!XlDiskSpec.TryParse(atom.Text, out var d, out string problem))
+                    throw new ConfigError(atom.Origin, "disk", $"{Quote(atom.Text)}: {problem}");
+                if (vdevs.TryGetValue(d.Vdev!, out var first))
+                    throw new ConfigError(atom.Origin, "disk", $"{Quote(atom.Text)}: vdev {d.Vdev} is already used (at {first})");
+                vdevs[d.Vdev!] = atom.Origin;
+                string full;
+                try
+                {
+                    full = System.IO.Path.GetFullPath(d.Target, workingDirectory);
+                }
+                catch (Exception e) when (e is ArgumentException or NotSupportedException or IOException)
+                {
+                    throw new ConfigError(atom.Origin, "disk", $"{Quote(d.Target)} is not a usable path");
+                }
+                if (Unreadable(full) is string why) throw new ConfigError(atom.Origin, "disk", $"{d.Target}: {why}");
+                disks.Add(new Builder.LinuxDisk(full, d.ReadOnly, d.Format, d.Interface));
+            }
+            return disks;
+        }
+
+        /// <summary>xl's <c>vif</c>: each entry in xl's network syntax (<see cref="XlVifSpec"/>).</summary>
+        public IReadOnlyList<Network.NicSpec> Nics()
+        {
+            var nics = new List<Network.NicSpec>();
+            foreach (var atom in Strings("vif", "an xl vif specification like \"bridge=xenbr0, mac=00:16:3e:00:00:01\""))
+            {
+                if (!XlVifSpec.TryParse(atom.Text, out var nic, out string problem))
+                    throw new ConfigError(atom.Origin, "vif", $"{Quote(atom.Text)}: {problem}");
+                nics.Add(nic);
+            }
+            return nics;
+        }
+
+        /// <summary>The string entries of list <paramref name="key"/> (absent: none).</summary>
+        private List<ConfigAtom> Strings(string key, string what)
+        {
+            var setting = config.Find(key);
+            if (setting is null) return [];
+            if (setting.Value is not ConfigList list) throw WrongKind(key, setting.Value, "a [list]");
+            var atoms = new List<ConfigAtom>();
+            foreach (var item in list.Items)
+            {
+                if (item is not ConfigAtom atom)
+                    throw new ConfigError(item.Origin, key, $"an entry is {item.KindForMessage}: each is {what}");
+                atoms.Add(atom);
+            }
+            return atoms;
         }
 
         public IReadOnlyList<Smccc.SmcccPermit> SmcccPermit()

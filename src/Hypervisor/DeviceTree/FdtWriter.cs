@@ -48,6 +48,15 @@ public sealed class FdtWriter
 
     public FdtWriter Property(string name) => Property(name, ReadOnlySpan<byte>.Empty);
 
+    /// <summary>Writes a parsed node with its properties and children, as it was.</summary>
+    public FdtWriter Node(FdtNode node)
+    {
+        BeginNode(node.Name);
+        foreach (var (name, value) in node.Properties) Property(name, value);
+        foreach (var child in node.Children) Node(child);
+        return EndNode();
+    }
+
     public FdtWriter Property(string name, string value) => Property(name, Encoding.ASCII.GetBytes(value + "\0"));
 
     /// <summary>A string list ("a\0b\0").</summary>

@@ -12,11 +12,12 @@ namespace Jit.Hypervisor.Toolstack;
 /// </summary>
 public static class DomainBuilder
 {
-    public static Machine Build(DomainConfig c, int domid, Stream console)
+    /// <param name="networks">The host's switches that the domain's vifs join.</param>
+    public static Machine Build(DomainConfig c, int domid, Stream console, Network.NetworkFabric? networks = null)
     {
         var o = new LinuxOptions(c.Kernel, c.Ramdisk, c.Cmdline ?? "console=ttyAMA0", c.MemoryMiB << 20, c.Vcpus, c.JitDtb,
-            SbsaUart: c.Vuart == VuartKind.SbsaUart);
-        var machine = LinuxMachine.Create(o, console, domid, c.Name);
+            SbsaUart: c.Vuart == VuartKind.SbsaUart, PartialDeviceTree: c.DeviceTree, Disks: c.Disks, Nics: c.Nics);
+        var machine = LinuxMachine.Create(o, console, domid, c.Name, networks);
         machine.Domain.Smccc.Policy = c.SmcccPolicyFor(domid);
         return machine;
     }

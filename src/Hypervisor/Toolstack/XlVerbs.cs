@@ -80,7 +80,8 @@ public sealed class XlVerbs(Host host, StateFolder state, HostLimits limits)
             stderr.WriteLine(e.Message);
             return 1;
         }
-        catch (Exception e) when (e is ImageError or InvalidOperationException or IOException or ArgumentException)
+        catch (Exception e) when (e is ImageError or InvalidOperationException or IOException or ArgumentException
+            or Jit.Devices.Storage.DiskImageException or Jit.Devices.Network.NetworkBackendException)
         {
             stderr.WriteLine($"xl create: {file}: {e.Message}");
             return 1;
@@ -170,7 +171,8 @@ public sealed class XlVerbs(Host host, StateFolder state, HostLimits limits)
                 var again = host.Create(d.Config, control: d.DomId == Host.ControlDomainId);
                 stdout.WriteLine($"{d.Name}: restarted as domain {again.DomId}");
             }
-            catch (Exception e) when (e is ImageError or InvalidOperationException or IOException)
+            catch (Exception e) when (e is ImageError or InvalidOperationException or IOException
+                or Jit.Devices.Storage.DiskImageException or Jit.Devices.Network.NetworkBackendException)
             {
                 stderr.WriteLine($"xl reboot: {d.Name}: {e.Message}");
                 return 1;

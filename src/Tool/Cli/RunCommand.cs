@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Jit.Devices.Storage;
 using Jit.Hypervisor.Builder;
+using Jit.Hypervisor.Network;
 using Jit.Tool.Inspection;
 using Jit.Hypervisor.ConsoleBackend;
 using Jit.Hypervisor.Statistics;
@@ -18,7 +19,7 @@ namespace Jit.Tool.Cli;
 internal static class RunCommand
 {
     public const string Usage =
-        "jit run (--bare <file.elf|file.bin> | --kernel <Image> [--initrd F] [--append \"…\"] [--smp N] [--disk FILE[,ro][,format=F]]… [--virtio-rng] [--dtb-out F] [--dtb F]) " +
+        "jit run (--bare <file.elf|file.bin> | --kernel <Image> [--initrd F] [--append \"…\"] [--smp N] [--disk FILE[,ro][,format=F][,if=virtio|nvme]]… [--virtio-rng] [--nic switch[,name=N]|tap[,ifname=N][,mac=M]]… [--dtb-out F] [--dtb F]) " +
         "[--mem SIZE] [--timeout SECONDS] [--max-instructions N] [--icount[=SHIFT]] [--trace KINDS] [--jit OPTIONS] [--stats] [--stats-json FILE]";
 
     private const string Help = """
@@ -36,14 +37,21 @@ internal static class RunCommand
           --initrd FILE         initramfs (cpio newc, plain or compressed)
           --append "ARGS"       kernel command line (default "console=ttyAMA0")
           --smp N               vCPUs, 1 to 8 (default 1)
-          --disk FILE[,ro][,format=raw|qcow2]
-                                a virtio-blk disk on the PCIe bus (00:01.0 for the first, 00:02.0 for the
-                                next, …; Linux's /dev/vda, vdb, … with the virtio_pci and virtio_blk
-                                drivers), read-write unless ro (or readonly) is given; the image is raw
-                                unless format=qcow2 says otherwise; repeatable (bus 0 holds 31 devices,
-                                disks and virtio-rng together)
+          --disk FILE[,ro][,format=raw|qcow2][,if=virtio|nvme]
+                                a disk on the PCIe bus (00:01.0 for the first, 00:02.0 for the next, …):
+                                virtio-blk (Linux's /dev/vda, vdb, … with the virtio_pci and virtio_blk
+                                drivers) or, with if=nvme, an NVMe controller (/dev/nvme0n1, …; the
+                                driver is built into Debian's kernel); read-write unless ro (or readonly)
+                                is given; the image is raw unless format=qcow2 says otherwise; repeatable
+                                (bus 0 holds 31 devices: disks, virtio-rng and NICs together)
           --virtio-rng          a virtio-rng device on the PCIe bus after the disks, fed by the host's
                                 random generator (under --icount a fixed stream, for reproducible runs)
+          --nic switch[,name=NAME][,mac=MAC] | tap[,ifname=NAME][,mac=MAC]
+                                a virtio-net interface on the PCIe bus after virtio-rng: on a software
+                                switch (name xenbr0 unless given; alone in jit run, it reaches nobody),
+                                or on the host TAP device NAME (created if absent, needs root; bring it up
+                                and address it on the host); the MAC is 00:16:3e:… derived from the
+                                guest's name unless given; repeatable
           --dtb-out FILE        also write the generated device tree to FILE
           --dtb FILE            use this device tree instead of the generated one
           --mem SIZE            RAM size, e.g. 64M or 1G (at most 3G)
@@ -93,6 +101,7 @@ internal static class RunCommand
         (TraceKinds, string?)? trace = null;
         int? icount = null;
         var disks = new List<LinuxDisk>();
+        var nics = new List<NicSpec>();
         bool entropy = false;
         JitOptions jit = ParseJit(Environment.GetEnvironmentVariable("JIT_OPTIONS"), JitOptions.Default, "JIT_OPTIONS");
         var stats = new StatsOutput(false, null);
@@ -113,6 +122,7 @@ internal static class RunCommand
                 case "--dtb": dtb = Options.Value(args, ref i); break;
                 case "--disk": disks.Add(Disk(Options.Value(args, ref i))); break;
                 case "--virtio-rng": entropy = true; break;
+                case "--nic": nics.Add(Nic(Options.Value(args, ref i))); break;
                 case "--smp": smp = (int)Options.Count("--smp", Options.Value(args, ref i)); break;
                 case "--mem": mem = Options.Size("--mem", Options.Value(args, ref i)); break;
                 case "--timeout": timeout = Options.Seconds("--timeout", Options.Value(args, ref i)); break;
@@ -127,8 +137,8 @@ internal static class RunCommand
             }
         }
         if ((bare is null) == (kernel is null)) throw new UsageError("give exactly one of --bare <file> or --kernel <Image>");
-        if (bare is not null && ((initrd ?? dtbOut ?? dtb) is not null || disks.Count > 0 || entropy))
-            throw new UsageError("--initrd, --disk, --virtio-rng, --dtb and --dtb-out need --kernel");
+        if (bare is not null && ((initrd ?? dtbOut ?? dtb) is not null || disks.Count > 0 || nics.Count > 0 || entropy))
+            throw new UsageError("--initrd, --disk, --virtio-rng, --nic, --dtb and --dtb-out need --kernel");
         if (bare is not null)
         {
             ulong size = mem ?? BareMetalMachine.DefaultRamSize;
@@ -136,9 +146,9 @@ internal static class RunCommand
                 throw new UsageError("--mem must be a multiple of 4K between 4K and 3G");
             return RunMachine(console => BareMetalMachine.Create(bare, console, size, icount), withInput: false, timeout, maxInstructions, stderr, trace, jit, stats);
         }
-        if (disks.Count + (entropy ? 1 : 0) > LinuxMachine.MaxPciDevices)
-            throw new UsageError($"at most {LinuxMachine.MaxPciDevices} PCI devices: --disk and --virtio-rng together");
-        var options = Linux(kernel!, initrd, append, mem, smp, dtb, icount) with { Disks = disks, Entropy = entropy };
+        var options = Linux(kernel!, initrd, append, mem, smp, dtb, icount) with { Disks = disks, Entropy = entropy, Nics = nics };
+        if (options.PciDeviceCount > LinuxMachine.MaxPciDevices)
+            throw new UsageError($"at most {LinuxMachine.MaxPciDevices} PCI devices: --disk, --virtio-rng and --nic together");
         return RunMachine(console =>
         {
             var m = LinuxMachine.Create(options, console);
@@ -160,7 +170,7 @@ internal static class RunCommand
         }
     }
 
-    /// <summary><c>FILE[,ro|readonly][,format=raw|qcow2]</c>, as xl's disk specification spells the same.</summary>
+    /// <summary><c>FILE[,ro|readonly][,format=raw|qcow2][,if=virtio|nvme]</c>, as xl's disk specification spells the same.</summary>
     internal static LinuxDisk Disk(string text)
     {
         string[] parts = text.Split(',');
@@ -171,9 +181,34 @@ internal static class RunCommand
             if (part is "ro" or "readonly") disk = disk with { ReadOnly = true };
             else if (part.StartsWith("format=", StringComparison.Ordinal) && DiskImage.TryParseFormat(part["format=".Length..], out var format))
                 disk = disk with { Format = format };
-            else throw new UsageError($"--disk '{text}': unknown '{part}' (ro, readonly, format=raw or format=qcow2)");
+            else if (part is "if=virtio") disk = disk with { Interface = DiskInterface.Virtio };
+            else if (part is "if=nvme") disk = disk with { Interface = DiskInterface.Nvme };
+            else throw new UsageError($"--disk '{text}': unknown '{part}' (ro, readonly, format=raw, format=qcow2, if=virtio or if=nvme)");
         }
         return disk;
+    }
+
+    /// <summary><c>switch[,name=NAME][,mac=MAC]</c> or <c>tap[,ifname=NAME][,mac=MAC]</c>.</summary>
+    internal static NicSpec Nic(string text)
+    {
+        string[] parts = text.Split(',');
+        var nic = parts[0] switch
+        {
+            "switch" => new NicSpec(NicBackend.Switch),
+            "tap" => new NicSpec(NicBackend.Tap),
+            _ => throw new UsageError($"--nic '{text}': the backend is switch or tap, not '{parts[0]}'"),
+        };
+        foreach (string part in parts.AsSpan(1))
+        {
+            if (nic.Backend == NicBackend.Switch && part.StartsWith("name=", StringComparison.Ordinal) && part.Length > 5)
+                nic = nic with { Name = part[5..] };
+            else if (nic.Backend == NicBackend.Tap && part.StartsWith("ifname=", StringComparison.Ordinal) && part.Length > 7)
+                nic = nic with { Name = part[7..] };
+            else if (part.StartsWith("mac=", StringComparison.Ordinal))
+                nic = nic with { Mac = MacAddress.Parse(part[4..]) ?? throw new UsageError($"--nic '{text}': '{part[4..]}' is not a MAC address (six hex bytes separated by colons, not multicast)") };
+            else throw new UsageError($"--nic '{text}': unknown '{part}' ({(nic.Backend == NicBackend.Switch ? "name=NAME" : "ifname=NAME")} or mac=MAC)");
+        }
+        return nic;
     }
 
     internal static LinuxOptions Linux(string kernel, string? initrd, string append, ulong? mem, int smp, string? dtb = null, int? icount = null)
@@ -224,7 +259,7 @@ internal static class RunCommand
                 tracer.Attach(machine);
             }
         }
-        catch (Exception e) when (e is ImageError or DiskImageException)
+        catch (Exception e) when (e is ImageError or DiskImageException or Jit.Devices.Network.NetworkBackendException)
         {
             stderr.WriteLine($"jit: {e.Message}");
             return CommandLine.ExitCodes.BadInput;

@@ -18,7 +18,10 @@ public sealed class ConfigFuzzTests : IDisposable
     {
         File.WriteAllBytes(Path.Combine(dir, "Image"), [1, 2, 3]);
         File.WriteAllBytes(Path.Combine(dir, "initrd"), [4]);
-        File.WriteAllBytes(Path.Combine(dir, "part.dtb"), [5]);
+        var partial = new Jit.Hypervisor.DeviceTree.FdtWriter();
+        partial.BeginNode("").BeginNode("aliases").Property("serial0", "/pl011@22000000").EndNode().EndNode();
+        File.WriteAllBytes(Path.Combine(dir, "part.dtb"), partial.Finish());
+        File.WriteAllBytes(Path.Combine(dir, "a.img"), new byte[512]);
         good = $"""
             # a guest with most keys
             name = "fuzz-guest"
@@ -37,7 +40,8 @@ public sealed class ConfigFuzzTests : IDisposable
             cpus = [ "0-1", '^0,all',
                    ]
             tee = "optee"
-            disk = [ 'file:/a.img,xvda,w', [ 'nested' ], ]
+            disk = [ 'file:{dir}/a.img,xvda,w', 'vdev=xvdb, target={dir}/a.img', ]
+            vif = [ "bridge=xenbr1", ]
             extra += ' quiet'
             """;
         // The file is sound before it is mangled.

@@ -8,13 +8,16 @@ public sealed class DomainConfigTests : IDisposable
     private static readonly HostLimits Host = new(MaxVcpus: 8, HostCpus: 4, AvailableMemoryMiB: 4096);
 
     private readonly string dir = Directory.CreateTempSubdirectory("jit-config-").FullName;
-    private readonly string kernel, ramdisk, dtb;
+    private readonly string kernel, ramdisk, dtb, disk;
 
     public DomainConfigTests()
     {
         kernel = Write("Image", [0x4D, 0x5A]);
         ramdisk = Write("initrd.cpio", [0x30, 0x37]);
-        dtb = Write("partial.dtb", [0xD0, 0x0D, 0xFE, 0xED]);
+        var partial = new Jit.Hypervisor.DeviceTree.FdtWriter();
+        partial.BeginNode("").Property("#address-cells", 2u).Property("#size-cells", 2u).BeginNode("passthrough").EndNode().EndNode();
+        dtb = Write("partial.dtb", partial.Finish());
+        disk = Write("disk.img", new byte[4096]);
     }
 
     public void Dispose() => Directory.Delete(dir, true);
@@ -54,8 +57,8 @@ public sealed class DomainConfigTests : IDisposable
             on_crash = "restart"
             cpus = "1-3,^2"
             tee = "optee"
-            disk = [ 'file:/var/disk.img,xvda,w' ]
-            vif = [ 'bridge=xenbr0' ]
+            disk = [ 'file:{disk},xvda,w', 'format=qcow2, vdev=xvdb, access=ro, specification=nvme, target={disk}' ]
+            vif = [ 'bridge=xenbr0', 'vifname=jittap0, mac=00:16:3e:01:02:03' ]
             pci = [ '01:00.0' ]
             smccc_permit = [ 'sip' ]
             """);
@@ -77,8 +80,14 @@ public sealed class DomainConfigTests : IDisposable
         Assert.Equal(["1,3", "1,3"], c.CpuAffinity!.Select(s => s.ToString()));
         Assert.Equal(TeeKind.Optee, c.Tee);
         Assert.Equal(["sip"], c.SmcccPermit.Select(p => p.Text));
-        Assert.Equal(["disk", "vif", "pci"], c.Deferred.Keys);
-        Assert.Equal(16, c.Deferred["disk"].Origin.Line);
+        Assert.Equal([new(disk, false, Jit.Devices.Storage.DiskFormat.Raw, Jit.Hypervisor.Builder.DiskInterface.Virtio),
+            new Jit.Hypervisor.Builder.LinuxDisk(disk, true, Jit.Devices.Storage.DiskFormat.Qcow2, Jit.Hypervisor.Builder.DiskInterface.Nvme)], c.Disks);
+        Assert.Equal(2, c.Nics.Count);
+        Assert.Equal((Jit.Hypervisor.Network.NicBackend.Switch, "xenbr0"), (c.Nics[0].Backend, c.Nics[0].Name));
+        Assert.Equal((Jit.Hypervisor.Network.NicBackend.Tap, "jittap0"), (c.Nics[1].Backend, c.Nics[1].Name));
+        Assert.Equal([0x00, 0x16, 0x3e, 0x01, 0x02, 0x03], c.Nics[1].Mac!);
+        Assert.Equal(["pci"], c.Deferred.Keys);
+        Assert.Equal(18, c.Deferred["pci"].Origin.Line);
         Assert.Empty(c.Warnings);
     }
 
@@ -191,6 +200,20 @@ public sealed class DomainConfigTests : IDisposable
     [InlineData("memory = [ 512 ]", "dom1.cfg:3: memory: ", "expected a number, got a [list]")]
     [InlineData("cmdline = [ 'a' ]", "dom1.cfg:3: cmdline: ", "expected a \"string\", got a [list]")]
     [InlineData("disk = 'file:/a.img,xvda,w'", "dom1.cfg:3: disk: ", "expected a [list], got a \"string\"")]
+    // xl's disk and vif specifications.
+    [InlineData("disk = [ 'vdev=xvda' ]", "dom1.cfg:3: disk: ", "no target")]
+    [InlineData("disk = [ 'target=/nonexistent/disk.img' ]", "dom1.cfg:3: disk: ", "no vdev")]
+    [InlineData("disk = [ '/nonexistent/disk.img,raw,xvda,rw' ]", "dom1.cfg:3: disk: ", "/nonexistent/disk.img: ")]
+    [InlineData("disk = [ 'format=vhd, vdev=xvda, target=/x' ]", "dom1.cfg:3: disk: ", "format=vhd: Jit reads raw and qcow2 images")]
+    [InlineData("disk = [ 'specification=xen, vdev=xvda, target=/x' ]", "dom1.cfg:3: disk: ", "needs Xen's PV block protocol")]
+    [InlineData("disk = [ 'devtype=cdrom, vdev=hdc, target=/x' ]", "dom1.cfg:3: disk: ", "no cdrom")]
+    [InlineData("disk = [ 'colour=blue, vdev=xvda, target=/x' ]", "dom1.cfg:3: disk: ", "unknown parameter 'colour'")]
+    [InlineData("disk = [ [ 'a' ] ]", "dom1.cfg:3: disk: ", "an entry is a [list]")]
+    [InlineData("vif = [ 'mac=01:00:5e:00:00:01' ]", "dom1.cfg:3: vif: ", "not a multicast address")]
+    [InlineData("vif = [ 'mac=00:16:3e' ]", "dom1.cfg:3: vif: ", "six hex bytes")]
+    [InlineData("vif = [ 'model=e1000' ]", "dom1.cfg:3: vif: ", "the interface is virtio-net")]
+    [InlineData("vif = [ 'ip=10.0.0.1' ]", "dom1.cfg:3: vif: ", "an xl vif parameter this hypervisor does not support")]
+    [InlineData("vif = [ 'bridge' ]", "dom1.cfg:3: vif: ", "is not key=value")]
     [InlineData("memory = 256\nmemory += 256", "dom1.cfg:4: memory: ", "+= cannot be used with a number")]
     [InlineData("memory = 'lots'", "dom1.cfg:3: memory: ", "expected a number, got \"lots\"")]
     [InlineData("memory = 0512x", "dom1.cfg:3: memory: ", "expected a number, got \"0512x\"")]

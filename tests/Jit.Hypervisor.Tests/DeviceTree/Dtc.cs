@@ -33,4 +33,17 @@ internal static class Dtc
         warnings = err;
         return dts;
     }
+
+    /// <summary>Compiles <paramref name="dts"/> source into a blob file at <paramref name="path"/>.</summary>
+    public static void Compile(string dts, string path)
+    {
+        var psi = new ProcessStartInfo("dtc", ["-I", "dts", "-O", "dtb", "-o", path, "-"])
+            { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException("dtc not found (run scripts/setup.sh)");
+        p.StandardInput.Write(dts);
+        p.StandardInput.Close();
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"dtc rejected the source: {err}");
+    }
 }

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Jit.Hypervisor.Builder;
+using Jit.Hypervisor.Platform;
 
 namespace Jit.Hypervisor.Tests.DeviceTree;
 
@@ -74,9 +75,9 @@ public class PlatformDeviceTreeTests
             "0x43000000 0x01 0x00 0x01 0x00 0x01 0x00>;", pcie);
         Assert.Contains($"msi-map = <0x00 {itsPhandle} 0x00 0x10000>;", pcie);
         Assert.Contains("interrupt-map-mask = <0x1800 0x00 0x00 0x07>;", pcie);
-        // Device 1's INTA is the second line, SPI 35; the GIC's two address cells sit between phandle and specifier.
-        Assert.Contains("interrupt-map = <0x00 0x00 0x00 0x01 0x01 0x00 0x00 0x00 0x02 0x04 ", pcie);
-        Assert.Contains(" 0x800 0x00 0x00 0x01 0x01 0x00 0x00 0x00 0x03 0x04 ", pcie);
+        // Device 1's INTA is the second line, SPI 35; the GIC (Xen's phandle 65000) and its two address cells come before the specifier.
+        Assert.Contains("interrupt-map = <0x00 0x00 0x00 0x01 0xfde8 0x00 0x00 0x00 0x02 0x04 ", pcie);
+        Assert.Contains(" 0x800 0x00 0x00 0x01 0xfde8 0x00 0x00 0x00 0x03 0x04 ", pcie);
         Assert.Contains("dma-coherent;", pcie);
         Assert.Contains("linux,pci-domain = <0x00>;", pcie);
     }
@@ -98,7 +99,8 @@ public class PlatformDeviceTreeTests
     [Fact]
     public void InitrdRangeIsPassedInChosen()
     {
-        byte[] blob = PlatformDeviceTree.Build(new PlatformDescription([(0x4000_0000, 0x2000_0000)], 1, "console=ttyAMA0", (0x5F00_0000, 0x5F10_0000)));
+        var plan = PlatformPlan.For(new PlatformRequest(1, [(0x4000_0000, 0x2000_0000)]));
+        byte[] blob = PlatformDeviceTree.Build(plan, new BootChosen("console=ttyAMA0", (0x5F00_0000, 0x5F10_0000)));
         string dts = Dtc.Decompile(blob);
         Assert.Contains("linux,initrd-start = <0x00 0x5f000000>;", dts);
         Assert.Contains("linux,initrd-end = <0x00 0x5f100000>;", dts);

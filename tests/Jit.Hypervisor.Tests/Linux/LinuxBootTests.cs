@@ -162,6 +162,49 @@ public class LinuxBootTests
         }
     }
 
+    /// <summary>
+    /// <c>--disk FILE,if=nvme</c>: Linux's built-in nvme driver finds the controller on the PCIe bus, sets up its
+    /// queues with MSI-X through the ITS, reads what the host wrote and writes what the host then finds in the file.
+    /// </summary>
+    [Fact]
+    public void NvmeDiskOnPciReadsAndWritesTheImageWithMsixThroughTheIts()
+    {
+        var (root, kernel, _) = guest.Value;
+        string dir = Directory.CreateTempSubdirectory("jit-nvme-").FullName;
+        try
+        {
+            // The shell initramfs, without modules: Debian's cloud kernel has the nvme driver built in.
+            string initrd = Script(root, "guests/initramfs/build.sh", "shell", Path.Combine(dir, "initramfs.cpio.gz"));
+            string disk = Path.Combine(dir, "disk.img");
+            var image = new byte[1 << 20];
+            "JIT-NVME-SECTOR-1"u8.CopyTo(image.AsSpan(512));
+            File.WriteAllBytes(disk, image);
+            string commands = string.Join('\n',
+                // The nvme driver scans its namespaces in the background: the disk may appear after the shell.
+                "for i in $(seq 100); do [ -b /dev/nvme0n1 ] && break; sleep 0.1; done",
+                "dd if=/dev/nvme0n1 bs=512 skip=1 count=1 2>/dev/null | head -c 17; echo",
+                "echo written-over-nvme | dd of=/dev/nvme0n1 bs=512 seek=2 conv=sync 2>/dev/null; sync",
+                "cat /proc/interrupts",
+                "poweroff -f", "");
+            var (rc, log, err) = Exec(Path.Combine(root, "jit"),
+                ["run", "--kernel", kernel, "--initrd", initrd, "--disk", disk + ",if=nvme", "--append", "console=ttyAMA0 panic=-1", "--timeout", "300"],
+                commands, TimeSpan.FromMinutes(6));
+            Assert.True(rc == 0, $"exit {rc}: {err}\n{log}");
+            AssertCleanKernelLog(log);
+            Assert.Contains("type 00 class 0x010802", log);
+            Assert.Matches(@"nvme nvme0: pci function 0000:00:01\.0", log);
+            Assert.True(Regex.IsMatch(log, @"(?m)^JIT-NVME-SECTOR-1\r?$"), $"the guest did not read sector 1:\n{log}");
+            var line = Regex.Match(log, @"(?m)^\s*\d+:\s+(\d+)\s+ITS-MSI\s+\d+ Edge\s+nvme0q1");
+            Assert.True(line.Success, $"no ITS-MSI line for nvme0q1 in /proc/interrupts:\n{log}");
+            Assert.True(int.Parse(line.Groups[1].Value) > 0, $"nvme0q1 took no interrupt:\n{line.Value}");
+            Assert.Equal("written-over-nvme\n"u8.ToArray(), File.ReadAllBytes(disk).AsSpan(1024, 18).ToArray());
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
     [Fact]
     public void MalformedGuestFilesGetOneLineErrors()
     {

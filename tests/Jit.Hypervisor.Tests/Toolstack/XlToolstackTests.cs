@@ -74,6 +74,53 @@ public class XlToolstackTests(ITestOutputHelper output)
         Assert.Contains("jit.guest=beta", s.ReadLog("beta")); // the log outlives the domain
     }
 
+    /// <summary>
+    /// <c>jit hypervisor start --dom0</c> boots the control domain as domid 0 (with xl's partial device tree
+    /// merged into its own), and it keeps answering while one guest floods its console and another spins.
+    /// </summary>
+    [Fact]
+    public void AControlDomainAnswersBesideAFloodingAndASpinningGuest()
+    {
+        using var s = new ToolstackSession();
+        string partial = Path.Combine(s.State, "passthrough.dtb");
+        DeviceTree.Dtc.Compile("""
+            /dts-v1/;
+            / {
+                #address-cells = <2>;
+                #size-cells = <2>;
+                passthrough { compatible = "simple-bus"; ranges; #address-cells = <2>; #size-cells = <2>; };
+                aliases { jit-probe = "/passthrough"; };
+            };
+            """, partial);
+        var start = s.Hypervisor("start", "--dom0", s.LinuxConfig("dom0", 1, "jit.guest=dom0", $"device_tree = \"{partial}\""));
+        Assert.True(start.ExitCode == 0, start.Stderr);
+        Assert.Equal(0, s.List()["Domain-0"].Id);
+        s.WaitForLog("Domain-0", "Jit: busybox shell", Boot);
+
+        Assert.Equal(0, s.Xl("create", s.LinuxConfig("flood", 1, "jit.guest=flood")).ExitCode);
+        Assert.Equal(0, s.Xl("create", s.LinuxConfig("spin", 2, "jit.guest=spin")).ExitCode);
+        Assert.Equal([1, 2], new[] { s.List()["flood"].Id, s.List()["spin"].Id });
+        s.WaitForLog("flood", "Jit: busybox shell", Boot);
+        s.WaitForLog("spin", "Jit: busybox shell", Boot);
+        s.ConsoleSession("flood", "while :; do echo flood-flood-flood-flood-flood-flood-flood-flood; done &", "flood-flood", TimeSpan.FromSeconds(30));
+        var (spinning, _) = s.ConsoleSession("spin", "while :; do :; done & while :; do :; done & echo spinning-$((3*3))", "spinning-9", TimeSpan.FromSeconds(30));
+        Assert.Contains("spinning-9", spinning);
+
+        long flooded = new FileInfo(s.ConsoleLog("flood")).Length;
+        var (screen, detached) = s.ConsoleSession("Domain-0", "cat /proc/device-tree/aliases/jit-probe; echo; echo dom0-$((6*7))", "dom0-42", TimeSpan.FromSeconds(60));
+        Assert.Contains("dom0-42", screen);
+        Assert.True(detached);
+        Assert.Contains("/passthrough", screen);
+        // Nobody reads the flooding console, yet its log keeps everything (it never drops) and the guest runs on.
+        Thread.Sleep(1000);
+        Assert.True(new FileInfo(s.ConsoleLog("flood")).Length > flooded, "the flooding guest's log stopped growing");
+        Assert.Equal(0, s.Xl("destroy", "flood").ExitCode);
+        Assert.Equal(0, s.Xl("destroy", "spin").ExitCode);
+        Assert.Equal(["Domain-0"], s.List().Keys);
+        var (after, _) = s.ConsoleSession("Domain-0", "echo still-$((8*8))", "still-64", TimeSpan.FromSeconds(30));
+        Assert.Contains("still-64", after);
+    }
+
     [Fact]
     public void PowerOffDestroysAndRebootRestartsAsTheConfigurationSays()
     {
@@ -170,7 +217,10 @@ public class XlToolstackTests(ITestOutputHelper output)
         string wrongType = s.Config("wrongtype", "name = \"w\"", $"kernel = \"{s.Probe}\"", "memory = [ 64 ]");
         string noKernel = s.Config("nokernel", "name = \"n\"", "kernel = \"/nonexistent/Image\"");
         string tooBig = s.Config("toobig", "name = \"t\"", $"kernel = \"{s.Probe}\"", "memory = 100000000");
-        foreach (var (file, key, line) in new[] { (unknown, "memroy", 3), (wrongType, "memory", 3), (noKernel, "kernel", 2), (tooBig, "memory", 3) })
+        string notDtb = Path.Combine(s.State, "not.dtb");
+        File.WriteAllText(notDtb, "passthrough { };");
+        string badTree = s.Config("badtree", "name = \"d\"", $"kernel = \"{s.Probe}\"", $"device_tree = \"{notDtb}\"");
+        foreach (var (file, key, line) in new[] { (unknown, "memroy", 3), (wrongType, "memory", 3), (noKernel, "kernel", 2), (tooBig, "memory", 3), (badTree, "device_tree", 3) })
         {
             var r = s.Xl("create", file);
             Assert.Equal(1, r.ExitCode);

@@ -1,0 +1,56 @@
+using Jit.Runtime;
+
+namespace Jit.Hypervisor.Platform;
+
+/// <summary>What a domain's platform should have; <see cref="PlatformPlan.For"/> places it.</summary>
+/// <param name="Ram">RAM banks, each (IPA, size).</param>
+/// <param name="SbsaUart">xl.cfg's <c>vuart = "sbsa_uart"</c>: the console is Xen's SBSA subset of the PL011.</param>
+public sealed record PlatformRequest(int Cpus, IReadOnlyList<(ulong Base, ulong Size)> Ram, bool SbsaUart = false);
+
+/// <summary>
+/// A domain's platform as data: every device with its registers and interrupts, placed once. Devices Xen places
+/// for a domU sit at Xen's <c>GUEST_*</c> addresses; the rest get slots and SPIs from a
+/// <see cref="PlatformAllocator"/>. The machine builder creates and registers the devices from this plan and the
+/// device tree is written from it, so the two cannot disagree.
+/// </summary>
+public sealed class PlatformPlan
+{
+    private PlatformPlan(PlatformRequest request, GicV3Placement gic, Pl011Placement uart, Pl031Placement rtc, PciHostBridgePlacement pci)
+    {
+        Request = request;
+        Gic = gic;
+        Uart = uart;
+        Rtc = rtc;
+        Pci = pci;
+        // Device-tree order: the interrupt controller and the timer first, as the kernel probes them early anyway;
+        // the rest in the order their drivers have always seen them.
+        Devices = [gic, Timer, Clock, uart, rtc, pci];
+    }
+
+    public PlatformRequest Request { get; }
+    public int Cpus => Request.Cpus;
+    public IReadOnlyList<(ulong Base, ulong Size)> Ram => Request.Ram;
+
+    public GicV3Placement Gic { get; }
+    public GenericTimerPlacement Timer { get; } = new();
+    public FixedClockPlacement Clock { get; } = new();
+    public Pl011Placement Uart { get; }
+    public Pl031Placement Rtc { get; }
+    public PciHostBridgePlacement Pci { get; }
+
+    /// <summary>Every placed device, in device-tree order.</summary>
+    public IReadOnlyList<PlatformDevice> Devices { get; }
+
+    public static PlatformPlan For(PlatformRequest r)
+    {
+        if (r.Cpus is < 1 or > VcpuTopology.MaxVcpus)
+            throw new ArgumentOutOfRangeException(nameof(r), $"{r.Cpus} vCPUs: a domain has 1 to {VcpuTopology.MaxVcpus}");
+        var allocate = new PlatformAllocator();
+        var gic = new GicV3Placement(GicV3Placement.XenDistributorBase, GicV3Placement.XenRedistributorBase, r.Cpus, GicV3Placement.DefaultItsBase);
+        var uart = new Pl011Placement(Pl011Placement.XenBase, Pl011Placement.XenSpi, r.SbsaUart);
+        // Allocation order is part of the platform's definition: the RTC first, then the bridge's INTx lines.
+        var rtc = new Pl031Placement(allocate.Mmio(Pl031Placement.Size), allocate.Spis());
+        var pci = new PciHostBridgePlacement(PciHostBridgePlacement.StandardLayout(allocate.Spis(4)), MsiToIts: gic.ItsBase is not null);
+        return new PlatformPlan(r, gic, uart, rtc, pci);
+    }
+}
