@@ -162,6 +162,13 @@ internal sealed class ToolstackSession : IDisposable
         lock (screen) return (screen.ToString(), detached);
     }
 
+    /// <summary>The shell initramfs with these kernel modules loaded by its /init (built once, cached).</summary>
+    public string ShellInitrdWithModules(string modules)
+    {
+        string cache = Environment.GetEnvironmentVariable("JIT_CACHE") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "jit");
+        return Script("guests/initramfs/build.sh", "shell", Path.Combine(cache, $"initramfs-shell-{modules.Replace(',', '-')}.cpio.gz"), "--modules", modules);
+    }
+
     private string Script(string script, params string[] args)
     {
         var r = TestProcess.Run(Path.Combine(Root, script), args, TimeSpan.FromMinutes(10));

@@ -121,6 +121,44 @@ public class XlToolstackTests(ITestOutputHelper output)
         Assert.Contains("still-64", after);
     }
 
+    /// <summary>
+    /// Two domains whose vifs join one software switch (xl's <c>bridge=</c>) ping each other and move a file with
+    /// nc; it arrives whole.
+    /// </summary>
+    [Fact]
+    public void TwoDomainsOnOneSwitchPingEachOtherAndMoveAFile()
+    {
+        using var s = new ToolstackSession();
+        string initrd = s.ShellInitrdWithModules("virtio_pci,virtio_net");
+        foreach (var (name, mac) in new[] { ("red", "00:16:3e:00:00:01"), ("blue", "00:16:3e:00:00:02") })
+        {
+            string cfg = s.Config(name, $"name = \"{name}\"", $"kernel = \"{s.Kernel}\"", $"ramdisk = \"{initrd}\"", "memory = 256",
+                "cmdline = \"console=ttyAMA0\"", $"vif = [ 'bridge=jitbr0, mac={mac}' ]");
+            var r = s.Xl("create", cfg);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+        }
+        s.WaitForLog("red", "Jit: busybox shell", Boot);
+        s.WaitForLog("blue", "Jit: busybox shell", Boot);
+        foreach (var (name, ip) in new[] { ("red", "10.9.0.1"), ("blue", "10.9.0.2") })
+        {
+            var (up, _) = s.ConsoleSession(name, $"ip link set eth0 up && ip addr add {ip}/24 dev eth0 && echo up-$((40+2))", "up-42", TimeSpan.FromSeconds(30));
+            Assert.Contains("up-42", up);
+        }
+        var (ping, _) = s.ConsoleSession("red", "ping -c 3 -W 5 10.9.0.2 && echo ping-$((50+5))", "ping-55", TimeSpan.FromSeconds(60));
+        Assert.Contains("3 packets received", ping);
+        Assert.Contains("ping-55", ping);
+
+        // blue listens; red sends 256 KiB; both sums match.
+        s.ConsoleSession("blue", "nc -l -p 5000 > /tmp/got & echo listening-$((6+6))", "listening-12", TimeSpan.FromSeconds(30));
+        var (sent, _) = s.ConsoleSession("red",
+            "dd if=/dev/urandom of=/tmp/sent bs=1k count=256 2>/dev/null; md5sum /tmp/sent; nc 10.9.0.2 5000 < /tmp/sent; echo sent-$((7*7))",
+            "sent-49", TimeSpan.FromSeconds(90));
+        var sum = System.Text.RegularExpressions.Regex.Match(sent, "([0-9a-f]{32})  /tmp/sent");
+        Assert.True(sum.Success, sent);
+        var (got, _) = s.ConsoleSession("blue", "wait; md5sum /tmp/got; echo got-$((9*9))", "got-81", TimeSpan.FromSeconds(30));
+        Assert.Contains($"{sum.Groups[1].Value}  /tmp/got", got);
+    }
+
     [Fact]
     public void PowerOffDestroysAndRebootRestartsAsTheConfigurationSays()
     {
