@@ -36,6 +36,8 @@ packages=(
   mmdebstrap qemu-user-static binfmt-support arch-test e2fsprogs
   # ssh-keygen makes the image's root key; ssh logs into the image in tests.
   openssh-client
+  # ip addresses the host side of a domain's TAP interface in the network tests.
+  iproute2
 )
 
 missing=()

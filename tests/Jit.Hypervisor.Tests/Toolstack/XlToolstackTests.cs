@@ -159,6 +159,38 @@ public class XlToolstackTests(ITestOutputHelper output)
         Assert.Contains($"{sum.Groups[1].Value}  /tmp/got", got);
     }
 
+    /// <summary>
+    /// A vif with <c>vifname=</c> and no bridge is a host TAP interface: the host addresses its side, the guest
+    /// pings the host, and destroying the domain removes the interface.
+    /// </summary>
+    [HostTapFact]
+    public void ADomainOnAHostTapIsReachableFromTheHost()
+    {
+        using var s = new ToolstackSession();
+        string tap = $"jitt{Environment.ProcessId % 100000}";
+        string initrd = s.ShellInitrdWithModules("virtio_pci,virtio_net");
+        string cfg = s.Config("tapped", "name = \"tapped\"", $"kernel = \"{s.Kernel}\"", $"ramdisk = \"{initrd}\"", "memory = 256",
+            "cmdline = \"console=ttyAMA0\"", $"vif = [ 'vifname={tap}' ]");
+        var r = s.Xl("create", cfg);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        try
+        {
+            HostTapFactAttribute.Ip("addr", "add", "10.9.2.1/24", "dev", tap);
+            HostTapFactAttribute.Ip("link", "set", tap, "up");
+            s.WaitForLog("tapped", "Jit: busybox shell", Boot);
+            var (ping, _) = s.ConsoleSession("tapped",
+                "ip link set eth0 up && ip addr add 10.9.2.2/24 dev eth0 && ping -c 3 -W 5 10.9.2.1 && echo reached-$((60+6))", "reached-66", TimeSpan.FromSeconds(60));
+            Assert.Contains("3 packets received", ping);
+            // The host learnt the guest's address from the exchange.
+            Assert.Contains("10.9.2.2", HostTapFactAttribute.Ip("neigh", "show", "dev", tap));
+        }
+        finally
+        {
+            Assert.Equal(0, s.Xl("destroy", "tapped").ExitCode);
+        }
+        Assert.NotEqual(0, TestProcess.Run("ip", ["link", "show", tap], TimeSpan.FromSeconds(30)).ExitCode);
+    }
+
     [Fact]
     public void PowerOffDestroysAndRebootRestartsAsTheConfigurationSays()
     {
