@@ -27,6 +27,12 @@ public abstract class Workload
     /// <summary>A line that ends the run early (the guest has printed all it will); null waits for the exit.</summary>
     public virtual string? DoneMarker => null;
 
+    /// <summary>Whether the process is stopped at <see cref="DoneMarker"/> (a guest that would run on) rather than left to exit.</summary>
+    public virtual bool StopAtMarker => false;
+
+    /// <summary>Called before each run on <paramref name="machine"/>: what the run consumes is made fresh here, untimed.</summary>
+    public virtual void Prepare(BenchMachine machine, BenchTools tools) { }
+
     /// <summary>Debian's kernel with <paramref name="initrd"/> on <paramref name="smp"/> vCPUs and 512 MiB, on either machine.</summary>
     protected static (string File, string[] Args) LinuxGuest(BenchMachine machine, BenchTools t, string initrd, string append, int smp, int timeoutSeconds)
     {
@@ -46,7 +52,53 @@ public abstract class Workload
 /// Paths of everything the workloads run: the jit executable, qemu-system-aarch64 (or null), the guests (the
 /// latency guest in both of its modes, MMU off and on).
 /// </summary>
-public sealed record BenchTools(string Jit, string? Qemu, string? Kernel, string? TestInitrd, string? BenchInitrd, string? LatencyGuest, string? LatencyMmuGuest = null);
+public sealed record BenchTools(string Jit, string? Qemu, string? Kernel, string? TestInitrd, string? BenchInitrd, string? LatencyGuest, string? LatencyMmuGuest = null,
+    string? RootInitrd = null, string? DebianImage = null);
+
+/// <summary>
+/// Debian 12 (scripts/make-rootfs.sh) booted read-write from a virtio-blk disk with systemd, on 1 GiB: wall time
+/// from start to the serial getty's banner, the line it prints just before <c>login:</c>. Each run boots a fresh
+/// sparse copy of the image, since a boot writes to it (journal, machine state), on Jit and QEMU alike.
+/// </summary>
+public sealed class DebianBootWorkload(int smp = 1) : Workload, IDisposable
+{
+    private static readonly Metric Login = new("debian", "start to the login prompt", "s");
+    private const string Banner = "Debian GNU/Linux 12 jit ttyAMA0";
+
+    private readonly string copy = Path.Combine(Path.GetTempPath(), $"jit-bench-debian-{Environment.ProcessId}.raw");
+
+    public override string Name => "debian";
+    public override IEnumerable<Metric> Metrics => [Login];
+    public override string? DoneMarker => Banner;
+    public override bool StopAtMarker => true;
+
+    public override void Prepare(BenchMachine machine, BenchTools t)
+    {
+        using var cp = Process.Start(new ProcessStartInfo("cp", ["--sparse=always", "-f", t.DebianImage!, copy]))!;
+        cp.WaitForExit();
+        if (cp.ExitCode != 0) throw new IOException($"cp {t.DebianImage} {copy} failed (exit {cp.ExitCode})");
+    }
+
+    public override (string File, string[] Args) Command(BenchMachine machine, BenchTools t)
+    {
+        const string append = "console=ttyAMA0 root=/dev/vda rw";
+        string vcpus = smp.ToString(CultureInfo.InvariantCulture);
+        return machine == BenchMachine.Jit
+            ? (t.Jit, ["run", "--kernel", t.Kernel!, "--initrd", t.RootInitrd!, "--append", append, "--smp", vcpus, "--mem", "1G",
+                "--disk", copy, "--timeout", "900"])
+            : (t.Qemu!, [.. QemuVirt("1G", smp), "-kernel", t.Kernel!, "-initrd", t.RootInitrd!, "-append", append,
+                "-drive", $"if=none,file={copy},format=raw,id=d", "-device", "virtio-blk-pci,drive=d"]);
+    }
+
+    public override IEnumerable<(Metric Metric, double? Value)> Parse(IReadOnlyList<(double Seconds, string Line)> output)
+    {
+        foreach (var (seconds, line) in output)
+            if (line.Contains(Banner, StringComparison.Ordinal)) return [(Login, seconds)];
+        return [(Login, null)];
+    }
+
+    public void Dispose() => File.Delete(copy);
+}
 
 /// <summary>Wall time from process start to BOOT-OK of Debian's kernel with the test initramfs (perf/boot-time.sh).</summary>
 public sealed class BootWorkload(int smp = 1) : Workload
@@ -320,7 +372,8 @@ public static class BenchProcess
 {
     public sealed record Result(bool Ok, string Why, IReadOnlyList<(double Seconds, string Line)> Lines);
 
-    public static Result Run(string file, string[] args, string? doneMarker, TimeSpan timeout)
+    /// <param name="stopAtMarker">Stop the process once <paramref name="doneMarker"/> has been printed instead of waiting for it to exit.</param>
+    public static Result Run(string file, string[] args, string? doneMarker, TimeSpan timeout, bool stopAtMarker = false)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -331,6 +384,7 @@ public static class BenchProcess
         };
         foreach (string a in args) psi.ArgumentList.Add(a);
         var lines = new List<(double, string)>();
+        using var marked = new ManualResetEventSlim();
         var clock = Stopwatch.StartNew();
         Process p;
         try
@@ -350,21 +404,34 @@ public static class BenchProcess
             {
                 // Timestamps are taken as lines arrive; a marker line is what a boot time is measured to.
                 lock (lines) lines.Add((clock.Elapsed.TotalSeconds, line.TrimEnd('\r')));
+                if (stopAtMarker && doneMarker is not null && line.Contains(doneMarker, StringComparison.Ordinal)) marked.Set();
             }
         });
-        bool exited = p.WaitForExit(timeout);
-        if (!exited)
+        bool exited = stopAtMarker ? WaitForExitOrMarker(p, marked, timeout) : p.WaitForExit(timeout);
+        if (!exited || (stopAtMarker && !p.HasExited))
         {
             p.Kill(entireProcessTree: true);
             p.WaitForExit();
         }
         reader.Wait();
         string err = stderr.Result;
-        bool marked = doneMarker is null || lines.Any(l => l.Item2.Contains(doneMarker, StringComparison.Ordinal));
+        bool sawMarker = doneMarker is null || lines.Any(l => l.Item2.Contains(doneMarker, StringComparison.Ordinal));
+        if (stopAtMarker && sawMarker) return new Result(true, "", lines);
         if (!exited) return new Result(false, $"still running after {timeout.TotalSeconds:0} s", lines);
-        if (!marked) return new Result(false, $"exit {p.ExitCode} without '{doneMarker}': {LastLine(err)}", lines);
+        if (!sawMarker) return new Result(false, $"exit {p.ExitCode} without '{doneMarker}': {LastLine(err)}", lines);
         if (p.ExitCode != 0 && doneMarker is null) return new Result(false, $"exit {p.ExitCode}: {LastLine(err)}", lines);
         return new Result(true, "", lines);
+    }
+
+    /// <summary>Waits until the process exits or the marker is seen; false only at the timeout.</summary>
+    private static bool WaitForExitOrMarker(Process p, ManualResetEventSlim marked, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            if (marked.Wait(100) || p.HasExited) return true;
+        }
+        return false;
     }
 
     private static string LastLine(string text) =>
