@@ -97,9 +97,10 @@ public sealed partial class OpteeMediator : ITeeMediator
             if ((uint)caps.A0 != OpteeSmc.ReturnOk || ((uint)caps.A1 & OpteeSmc.SecCapDynamicShm) == 0)
                 throw new InvalidOperationException($"d{domId}: the secure world's OP-TEE offers no dynamic shared memory, which the mediator needs");
             secureCapabilities = (uint)caps.A1;
-            // The RPC argument shares the argument's shadow page.
+            // The RPC argument shares the argument's shadow page: an OS that wants more room than that gets its
+            // RPC arguments from RPC_FUNC_ALLOC instead (the capability is hidden from the guest).
             int room = (ShadowPage.Size - OpteeMsg.ArgSize(limits.MaxParams) - OpteeMsg.HeaderSize) / OpteeMsg.ParamSize;
-            rpcParamCount = (secureCapabilities & OpteeSmc.SecCapRpcArg) != 0 ? (int)Math.Min((uint)caps.A3, (uint)room) : 0;
+            rpcParamCount = (secureCapabilities & OpteeSmc.SecCapRpcArg) != 0 && (uint)caps.A3 <= (uint)room ? (int)(uint)caps.A3 : 0;
             if (rpcParamCount == 0) secureCapabilities &= ~OpteeSmc.SecCapRpcArg;
 
             var create = new SecureCall(OpteeSmc.VmCreated, SecureCall.HypervisorClientId) { A1 = clientId };
