@@ -1,4 +1,7 @@
+using Jit.Hypervisor.Config;
+using Jit.Hypervisor.Memory;
 using Jit.Hypervisor.Smccc;
+using Jit.Hypervisor.Tee;
 using Jit.Hypervisor.Xen;
 using Jit.Runtime;
 using Jit.Runtime.Memory;
@@ -51,18 +54,68 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
     /// <summary>The domain's memory as devices and hypervisor services reach it: through the p2m, never throwing.</summary>
     public GuestMemory GuestMemory { get; }
 
-    private SecureMonitor? secureWorld;
+    private HostMachine? hostMachine;
+    private DomainMachineRam? machineRam;
+    private readonly Lock machineGate = new();
 
     /// <summary>
-    /// The modelled secure world this domain's forwarded SMCs reach: its host's, shared by all the host's
-    /// domains (set by the host before the domain runs), or, for a machine of its own (<c>jit run</c>), one made
-    /// for it at its first forwarded call.
+    /// The machine under the hypervisor: the machine address space this domain's RAM has frames in, and the
+    /// modelled secure world its forwarded SMCs reach. Its host's, shared by all the host's domains (set by the
+    /// host before the domain runs), or, for a machine of its own (<c>jit run</c>), one made for it when first
+    /// needed.
     /// </summary>
-    public SecureMonitor SecureWorld
+    public HostMachine HostMachine
     {
-        get => secureWorld ?? LazyInitializer.EnsureInitialized(ref secureWorld, () => SecureWorlds.Create(
-            Counter is InstructionCounter ? EntropySources.Seeded(InstructionCountTrngSeed) : EntropySources.Host));
-        set => secureWorld = value;
+        get
+        {
+            lock (machineGate)
+                return hostMachine ??= new HostMachine(
+                    Counter is InstructionCounter ? EntropySources.Seeded(InstructionCountTrngSeed) : EntropySources.Host);
+        }
+        set
+        {
+            lock (machineGate)
+            {
+                if (machineRam is not null) throw new InvalidOperationException($"{LogName}: its RAM is already in a machine address space");
+                hostMachine = value;
+            }
+        }
+    }
+
+    /// <summary>The modelled secure world (<see cref="HostMachine"/>'s).</summary>
+    public SecureMonitor SecureWorld => HostMachine.SecureWorld;
+
+    /// <summary>
+    /// The domain's RAM banks at machine frames of their own in <see cref="HostMachine"/>'s address space, mapped
+    /// at first use (the host does it as it builds the domain, after its RAM exists) until the domain is disposed.
+    /// </summary>
+    public DomainMachineRam MachineRam
+    {
+        get
+        {
+            var machine = HostMachine;
+            lock (machineGate) return machineRam ??= new DomainMachineRam(machine.Memory, DomId, Memory);
+        }
+    }
+
+    /// <summary>The TEE mediator its Trusted OS calls go to (<c>tee</c>), or null.</summary>
+    public ITeeMediator? Tee { get; private set; }
+
+    /// <summary>
+    /// Gives the domain the TEE its configuration names: routes the Trusted Application and Trusted OS owners to the
+    /// mediator and tells the secure world about the domain (VM_CREATED). Once, after the domain's RAM exists and
+    /// before its vCPUs run; the policy still decides whether a call gets there.
+    /// </summary>
+    /// <exception cref="NotSupportedException">A TEE without a mediator yet (FF-A).</exception>
+    /// <exception cref="InvalidOperationException">The secure world refused the domain, or a TEE is already attached.</exception>
+    public void AttachTee(TeeKind kind)
+    {
+        if (Tee is not null) throw new InvalidOperationException($"{LogName} already has a TEE");
+        var mediator = TeeMediators.Create(kind, this);
+        if (mediator is null) return;
+        mediator.DomainCreated();
+        Tee = mediator;
+        Smccc.Route(SmcccOwner.TrustedApplication, SmcccOwner.TrustedOsLast, mediator);
     }
 
     /// <summary>The TRNG's seed in instruction-count time (any fixed value would do).</summary>
@@ -265,6 +318,14 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
     {
         foreach (var v in vcpus) v.Dispose();
         vcpus.Clear();
+        // The secure world lets go of the domain first (VM_DESTROYED, mid-call or not), then its RAM leaves the
+        // machine address space, and only then is it freed.
+        Tee?.DomainDestroyed();
+        lock (machineGate)
+        {
+            machineRam?.Unmap();
+            machineRam = null;
+        }
         Memory.Dispose();
         resumed.Dispose();
     }

@@ -34,8 +34,14 @@ public sealed class Host : IDisposable
 
     public string ConsoleFolder { get; }
 
-    /// <summary>The secure monitor behind every domain's forwarded SMCs: one per host, as a machine has one EL3.</summary>
-    public SecureMonitor SecureWorld { get; } = SecureWorlds.Create(EntropySources.Host);
+    /// <summary>
+    /// The machine under the hypervisor: one machine address space, where every domain's RAM gets frames of its own
+    /// when it is built, and one secure world (a machine has one EL3) behind every domain's forwarded SMCs.
+    /// </summary>
+    public HostMachine HostMachine { get; } = new(EntropySources.Host);
+
+    /// <summary>The secure monitor behind every domain's forwarded SMCs.</summary>
+    public SecureMonitor SecureWorld => HostMachine.SecureWorld;
 
     /// <summary>The software switches the domains' vifs join (xl's <c>bridge=</c>), shared by all of them.</summary>
     public Network.NetworkFabric Networks { get; } = new();
@@ -103,8 +109,21 @@ public sealed class Host : IDisposable
             console.Dispose();
             throw;
         }
+        try
+        {
+            // Its RAM gets machine frames of its own, and its TEE (tee) learns of it before any vCPU runs.
+            machine.Domain.HostMachine = HostMachine;
+            _ = machine.Domain.MachineRam;
+            machine.Domain.AttachTee(config.Tee);
+        }
+        catch (Exception e)
+        {
+            machine.Dispose();
+            console.Dispose();
+            if (e is NotSupportedException) throw new InvalidOperationException(e.Message, e);
+            throw;
+        }
         console.Uart = machine.Uart;
-        machine.Domain.SecureWorld = SecureWorld;
         if (config.CpuAffinity is { } affinity) machine.Domain.VcpuAffinity = [.. affinity.Select(set => set.Cpus)];
         var hosted = built = new HostedDomain(config, machine, console);
         lock (gate) domains[domid] = hosted;

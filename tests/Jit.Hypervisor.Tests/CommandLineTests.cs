@@ -55,6 +55,8 @@ public class CommandLineTests
     [InlineData("--mem must be a multiple of 4K", "run", "--bare", "x.elf", "--mem", "4G")]
     [InlineData("--mem 'lots' is not a size", "run", "--bare", "x.elf", "--mem", "lots")]
     [InlineData("unknown option --fast", "run", "--bare", "x.elf", "--fast")]
+    [InlineData("--tee ffa: the FF-A mediator is not implemented yet", "run", "--bare", "x.elf", "--tee", "ffa")]
+    [InlineData("--tee 'sgx': optee or none", "run", "--bare", "x.elf", "--tee", "sgx")]
     [InlineData("unexpected argument 'extra'", "run", "--bare", "x.elf", "extra")]
     public void BadOptionsAreUsageErrors(string message, params string[] args)
     {

@@ -20,17 +20,19 @@ namespace Jit.Hypervisor.Builder;
 /// <param name="Disks">Disk images, each a virtio-blk function on bus 0 from device 1 on, in this order.</param>
 /// <param name="Entropy">A virtio-rng function, on bus 0 after the disks.</param>
 /// <param name="Nics">Network interfaces, each a virtio-net function on bus 0 after virtio-rng.</param>
+/// <param name="Tee">The domain's TEE, which the device tree announces (the caller attaches the mediator).</param>
 /// <param name="DeviceTree">A whole device tree that replaces the generated one (<c>--dtb</c>, xl.cfg's <c>jit_dtb</c>).</param>
 /// <param name="PartialDeviceTree">xl.cfg's <c>device_tree</c>: its /passthrough and /aliases join the generated tree.</param>
 public sealed record LinuxOptions(string Kernel, string? Initrd, string BootArgs, ulong RamSize, int Cpus, string? DeviceTree = null,
     int? IcountShift = null, IReadOnlyList<LinuxDisk>? Disks = null, bool Entropy = false, bool SbsaUart = false,
-    string? PartialDeviceTree = null, IReadOnlyList<NicSpec>? Nics = null)
+    string? PartialDeviceTree = null, IReadOnlyList<NicSpec>? Nics = null, Jit.Hypervisor.Config.TeeKind Tee = Jit.Hypervisor.Config.TeeKind.None)
 {
     /// <summary>How many functions the options put on bus 0.</summary>
     public int PciDeviceCount => (Disks?.Count ?? 0) + (Entropy ? 1 : 0) + (Nics?.Count ?? 0);
 
     /// <summary>Where this domain's devices are: one plan for the machine and its device tree.</summary>
-    public PlatformPlan Platform() => PlatformPlan.For(new PlatformRequest(Cpus, [(GuestMemoryMap.Ram0Base, RamSize)], SbsaUart));
+    public PlatformPlan Platform() =>
+        PlatformPlan.For(new PlatformRequest(Cpus, [(GuestMemoryMap.Ram0Base, RamSize)], SbsaUart, Optee: Tee == Jit.Hypervisor.Config.TeeKind.Optee));
 }
 
 /// <summary>How a disk appears to the guest: a virtio-blk function or an NVMe controller, each on the PCIe bus.</summary>

@@ -5,7 +5,8 @@ namespace Jit.Hypervisor.Platform;
 /// <summary>What a domain's platform should have; <see cref="PlatformPlan.For"/> places it.</summary>
 /// <param name="Ram">RAM banks, each (IPA, size).</param>
 /// <param name="SbsaUart">xl.cfg's <c>vuart = "sbsa_uart"</c>: the console is Xen's SBSA subset of the PL011.</param>
-public sealed record PlatformRequest(int Cpus, IReadOnlyList<(ulong Base, ulong Size)> Ram, bool SbsaUart = false);
+/// <param name="Optee">xl.cfg's <c>tee = "optee"</c>: the tree gets /firmware/optee.</param>
+public sealed record PlatformRequest(int Cpus, IReadOnlyList<(ulong Base, ulong Size)> Ram, bool SbsaUart = false, bool Optee = false);
 
 /// <summary>
 /// A domain's platform as data: every device with its registers and interrupts, placed once. Devices Xen places
@@ -24,7 +25,7 @@ public sealed class PlatformPlan
         Pci = pci;
         // Device-tree order: the interrupt controller and the timer first, as the kernel probes them early anyway;
         // the rest in the order their drivers have always seen them.
-        Devices = [gic, Timer, Clock, uart, rtc, pci];
+        Devices = request.Optee ? [gic, Timer, Clock, uart, rtc, pci, new OpteeFirmwarePlacement()] : [gic, Timer, Clock, uart, rtc, pci];
     }
 
     public PlatformRequest Request { get; }

@@ -30,26 +30,3 @@ public sealed class SipForwarder(Func<SecureMonitor> secureWorld) : ISmcccServic
             A1 = call.X1, A2 = call.X2, A3 = call.X3, A4 = call.X4, A5 = call.X5, A6 = call.X6,
         };
 }
-
-/// <summary>The modelled secure world as a host (or a one-domain machine) has it.</summary>
-public static class SecureWorlds
-{
-    /// <summary>
-    /// A secure monitor with the SiP platform firmware and OP-TEE. OP-TEE gets no normal-world memory yet: it
-    /// is reached only through the OP-TEE mediator, which will give it the machine-address view of the
-    /// domains' RAM it needs (issue 14, build item 3); until then nothing forwards a Trusted OS call to it.
-    /// </summary>
-    public static SecureMonitor Create(EntropySource entropy) => SecureMonitor.Create(NoNormalWorldMemory.Instance, entropy);
-
-    /// <summary>Normal-world memory of which the secure world may touch nothing.</summary>
-    private sealed class NoNormalWorldMemory : IMachineMemory
-    {
-        public static readonly NoNormalWorldMemory Instance = new();
-
-        public MemoryStatus Read(ulong address, Span<byte> destination) => MemoryStatus.Unmapped;
-
-        public MemoryStatus Write(ulong address, ReadOnlySpan<byte> source) => MemoryStatus.Unmapped;
-
-        public MemoryStatus Check(ulong address, ulong length) => MemoryStatus.Unmapped;
-    }
-}

@@ -12,6 +12,8 @@ using Jit.Runtime.Timers;
 using Jit.Translator;
 
 using Jit.Hypervisor;
+using Jit.Hypervisor.Config;
+using Jit.Hypervisor.Smccc;
 
 namespace Jit.Tool.Cli;
 
@@ -20,7 +22,7 @@ internal static class RunCommand
 {
     public const string Usage =
         "jit run (--bare <file.elf|file.bin> | --kernel <Image> [--initrd F] [--append \"…\"] [--smp N] [--disk FILE[,ro][,format=F][,if=virtio|nvme]]… [--virtio-rng] [--nic switch[,name=N]|tap[,ifname=N][,mac=M]]… [--dtb-out F] [--dtb F]) " +
-        "[--mem SIZE] [--timeout SECONDS] [--max-instructions N] [--icount[=SHIFT]] [--trace KINDS] [--jit OPTIONS] [--stats] [--stats-json FILE]";
+        "[--mem SIZE] [--tee optee|none] [--timeout SECONDS] [--max-instructions N] [--icount[=SHIFT]] [--trace KINDS] [--jit OPTIONS] [--stats] [--stats-json FILE]";
 
     private const string Help = """
         --bare FILE: runs a bare-metal AArch64 program on a minimal machine: RAM at 0x40000000 (default 128M), a
@@ -55,6 +57,9 @@ internal static class RunCommand
           --dtb-out FILE        also write the generated device tree to FILE
           --dtb FILE            use this device tree instead of the generated one
           --mem SIZE            RAM size, e.g. 64M or 1G (at most 3G)
+          --tee optee|none      the guest's TEE, as xl.cfg's tee: with optee its Trusted OS calls go
+                                through the OP-TEE mediator to the modelled OP-TEE (and are permitted);
+                                none (the default) answers them NOT_SUPPORTED. ffa is not implemented yet
           --timeout SECONDS     stop the guest after this much wall time
           --max-instructions N  stop after about N guest instructions of vCPU 0 (k, M, G suffixes)
           --icount[=SHIFT]      instruction-count time, for reproducible runs: the system counter (CNTVCT,
@@ -105,6 +110,7 @@ internal static class RunCommand
         bool entropy = false;
         JitOptions jit = ParseJit(Environment.GetEnvironmentVariable("JIT_OPTIONS"), JitOptions.Default, "JIT_OPTIONS");
         var stats = new StatsOutput(false, null);
+        var tee = TeeKind.None;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -125,6 +131,7 @@ internal static class RunCommand
                 case "--nic": nics.Add(Nic(Options.Value(args, ref i))); break;
                 case "--smp": smp = (int)Options.Count("--smp", Options.Value(args, ref i)); break;
                 case "--mem": mem = Options.Size("--mem", Options.Value(args, ref i)); break;
+                case "--tee": tee = Tee(Options.Value(args, ref i)); break;
                 case "--timeout": timeout = Options.Seconds("--timeout", Options.Value(args, ref i)); break;
                 case "--max-instructions": maxInstructions = Options.Count("--max-instructions", Options.Value(args, ref i)); break;
                 case "--trace": trace = Options.Trace(Options.Value(args, ref i)); break;
@@ -144,17 +151,45 @@ internal static class RunCommand
             ulong size = mem ?? BareMetalMachine.DefaultRamSize;
             if (size < 4096 || size % 4096 != 0 || size > BareMetalMachine.MaxRamSize)
                 throw new UsageError("--mem must be a multiple of 4K between 4K and 3G");
-            return RunMachine(console => BareMetalMachine.Create(bare, console, size, icount), withInput: false, timeout, maxInstructions, stderr, trace, jit, stats);
+            return RunMachine(console => WithTee(BareMetalMachine.Create(bare, console, size, icount), tee), withInput: false, timeout, maxInstructions, stderr, trace, jit, stats);
         }
-        var options = Linux(kernel!, initrd, append, mem, smp, dtb, icount) with { Disks = disks, Entropy = entropy, Nics = nics };
+        var options = Linux(kernel!, initrd, append, mem, smp, dtb, icount) with { Disks = disks, Entropy = entropy, Nics = nics, Tee = tee };
         if (options.PciDeviceCount > LinuxMachine.MaxPciDevices)
             throw new UsageError($"at most {LinuxMachine.MaxPciDevices} PCI devices: --disk, --virtio-rng and --nic together");
         return RunMachine(console =>
         {
-            var m = LinuxMachine.Create(options, console);
+            var m = WithTee(LinuxMachine.Create(options, console), tee);
             if (dtbOut is not null) WriteFile(dtbOut, m.DeviceTree);
             return m;
         }, withInput: true, timeout, maxInstructions, stderr, trace, jit, stats);
+    }
+
+    /// <summary><c>--tee</c>: xl.cfg's tee values; FF-A has no mediator yet.</summary>
+    internal static TeeKind Tee(string text) => text switch
+    {
+        "optee" => TeeKind.Optee,
+        "none" => TeeKind.None,
+        "ffa" => throw new UsageError("--tee ffa: the FF-A mediator is not implemented yet; use --tee optee or none"),
+        _ => throw new UsageError($"--tee '{text}': optee or none"),
+    };
+
+    /// <summary>
+    /// Gives a one-domain machine its TEE: the policy of a control domain with that TEE (the Trusted OS permitted
+    /// with one) and the mediator, which tells the machine's own secure world about the domain.
+    /// </summary>
+    internal static T WithTee<T>(T machine, TeeKind tee) where T : Machine
+    {
+        try
+        {
+            machine.Domain.Smccc.Policy = SmcccPolicy.Create(controlDomain: true, tee: tee != TeeKind.None);
+            machine.Domain.AttachTee(tee);
+            return machine;
+        }
+        catch
+        {
+            machine.Dispose();
+            throw;
+        }
     }
 
     internal static JitOptions ParseJit(string? text, JitOptions start, string source)

@@ -205,6 +205,52 @@ public class LinuxBootTests
         }
     }
 
+    /// <summary>
+    /// <c>--tee optee</c>: Linux's optee driver finds /firmware/optee, talks through the hypervisor's mediator to
+    /// the modelled OP-TEE (revision line, dynamic shared memory), makes /dev/tee0 and /dev/teepriv0, and
+    /// optee-rng serves /dev/hwrng. Without it the same initramfs finds no TEE.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void OpteeThroughTheMediatorGivesLinuxTeeDevicesAndAnRng(bool tee)
+    {
+        var (root, kernel, _) = guest.Value;
+        string dir = Directory.CreateTempSubdirectory("jit-optee-").FullName;
+        try
+        {
+            string initrd = Script(root, "guests/initramfs/build.sh", "shell", Path.Combine(dir, "initramfs.cpio.gz"), "--modules", "tee,optee,optee-rng");
+            string commands = string.Join('\n',
+                "ls /dev/tee0 /dev/teepriv0",
+                "echo rng: $(cat /sys/class/misc/hw_random/rng_available)",
+                "echo optee-rng > /sys/class/misc/hw_random/rng_current && dd if=/dev/hwrng bs=32 count=1 2>/dev/null | od -An -tx1 | tr -d ' \\n'; echo",
+                "poweroff -f", "");
+            string[] args = ["run", "--kernel", kernel, "--initrd", initrd, "--append", "console=ttyAMA0 panic=-1", "--timeout", "300", .. tee ? new[] { "--tee", "optee" } : []];
+            var (rc, log, err) = Exec(Path.Combine(root, "jit"), args, commands, TimeSpan.FromMinutes(6));
+            Assert.True(rc == 0, $"exit {rc}: {err}\n{log}");
+            AssertCleanKernelLog(log);
+            if (tee)
+            {
+                Assert.Contains("optee: revision 3.20", log);
+                Assert.Contains("optee: dynamic shared memory is enabled", log);
+                Assert.Matches(@"(?m)^/dev/tee0\s+/dev/teepriv0\r?$", log);
+                Assert.Matches(@"(?m)^rng: optee-rng\s*\r?$", log);
+                var bytes = Regex.Match(log, @"(?m)^([0-9a-f]{64})\r?$");
+                Assert.True(bytes.Success, $"no 32 bytes from /dev/hwrng:\n{log}");
+                Assert.NotEqual(new string('0', 64), bytes.Groups[1].Value);
+            }
+            else
+            {
+                Assert.DoesNotContain("optee: revision", log);
+                Assert.Contains("/dev/tee0: No such file or directory", log);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
     [Fact]
     public void MalformedGuestFilesGetOneLineErrors()
     {

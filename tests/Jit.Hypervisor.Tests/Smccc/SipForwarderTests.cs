@@ -30,9 +30,10 @@ public class SipForwarderTests
     [Fact]
     public void ADomUIsDeniedAndTheFirmwareNeverSeesTheCall()
     {
-        var host = SecureWorlds.Create(EntropySources.Seeded(1));
-        using var dom0 = new Domain("dom0", domid: 0) { SecureWorld = host };
-        using var domU = new Domain("guest", domid: 1) { SecureWorld = host };
+        var machine = new HostMachine(EntropySources.Seeded(1));
+        var host = machine.SecureWorld;
+        using var dom0 = new Domain("dom0", domid: 0) { HostMachine = machine };
+        using var domU = new Domain("guest", domid: 1) { HostMachine = machine };
         const uint display = 4;
         Assert.Equal(ulong.MaxValue, Call(domU, PlatformFirmware.ClockSet, x1: display, x2: 0).X0);
         Assert.True(host.Firmware.Clocks[(int)display].Running);

@@ -1,0 +1,26 @@
+using Jit.Hypervisor.Config;
+using Jit.Hypervisor.Smccc;
+
+namespace Jit.Hypervisor.Tee;
+
+/// <summary>
+/// A TEE mediator: what Xen's tee/tee.c calls the mediator operations, one object per domain holding that domain's
+/// state. The dispatcher routes the domain's Trusted OS and Trusted Application calls to it (after the policy has
+/// permitted them); it checks and translates everything the guest hands it before anything reaches the secure
+/// world, and tells the secure world when the domain comes and goes.
+/// </summary>
+public interface ITeeMediator : ISmcccService
+{
+    TeeKind Kind { get; }
+
+    /// <summary>Tells the secure world about the domain (Xen's domain_init): after it is built, before its vCPUs run.</summary>
+    /// <exception cref="InvalidOperationException">The secure world refused the domain (too many clients, …).</exception>
+    void DomainCreated();
+
+    /// <summary>
+    /// The domain is going (Xen's relinquish_resources and domain_teardown): its vCPUs have stopped, possibly in
+    /// the middle of calls. The secure world drops everything of it, the mediator its shadows, and from now on
+    /// every call gets ENOTAVAIL. Idempotent.
+    /// </summary>
+    void DomainDestroyed();
+}
