@@ -1,0 +1,132 @@
+namespace Jit.Devices.Smmu;
+
+/// <summary>
+/// The SMMU's TLB: combined stage 1 + stage 2 translations of 4 KiB input pages, direct-mapped on stream,
+/// substream and page. Each entry keeps what the invalidation commands select on — ASID (or global), VMID, the
+/// stage 1 mapping's size and the IPA and size of its stage 2 mapping — so TLBI_NH_VA invalidates every page of
+/// a block it names, as the architecture's larger entries would be. An entry is also tagged with the stream,
+/// because the configuration that produced it (the STE and CD) is not looked at again on a hit: CFGI commands
+/// and SMMU_CR0.SMMUEN changes drop a stream's entries. Dropping more than asked is always allowed.
+/// </summary>
+/// <remarks>Callers hold the SMMU's lock. A lookup allocates nothing.</remarks>
+internal sealed class SmmuTlb
+{
+    public const int Entries = 4096;
+    public const uint NoSubstream = uint.MaxValue;
+
+    private struct Entry
+    {
+        public bool Valid, Readable, Writable, Global, Stage1, Stage2;
+        public uint StreamId, SubstreamId;
+        public ulong Page;          // input address >> 12
+        public ulong Output;        // output address of the page
+        public ulong Ipa;           // stage 1 output (stage 2 input) of the page
+        public ushort Asid, Vmid;
+        public byte Stage1Bits, Stage2Bits;
+    }
+
+    private readonly Entry[] entries = new Entry[Entries];
+
+    public long Hits, Misses;
+
+    private static int Index(uint streamId, uint substreamId, ulong page) =>
+        (int)((page ^ (page >> 12) ^ streamId * 0x9E37_79B1u ^ substreamId * 0x85EB_CA6Bu) & (Entries - 1));
+
+    /// <summary>A hit that allows the access; false sends the caller to a walk (which finds the fault, if any).</summary>
+    public bool TryTranslate(uint streamId, uint substreamId, ulong address, bool write, out ulong output)
+    {
+        ulong page = address >> 12;
+        ref Entry e = ref entries[Index(streamId, substreamId, page)];
+        if (e.Valid && e.Page == page && e.StreamId == streamId && e.SubstreamId == substreamId && (write ? e.Writable : e.Readable))
+        {
+            Hits++;
+            output = e.Output | (address & 0xFFF);
+            return true;
+        }
+        Misses++;
+        output = 0;
+        return false;
+    }
+
+    public void Fill(uint streamId, uint substreamId, ulong address, ulong output, ulong ipa, bool stage1, bool stage2,
+        ushort asid, ushort vmid, in WalkResult s1, in WalkResult s2)
+    {
+        ulong page = address >> 12;
+        entries[Index(streamId, substreamId, page)] = new Entry
+        {
+            Valid = true,
+            StreamId = streamId,
+            SubstreamId = substreamId,
+            Page = page,
+            Output = output & ~0xFFFUL,
+            Ipa = ipa & ~0xFFFUL,
+            Stage1 = stage1,
+            Stage2 = stage2,
+            Readable = (!stage1 || s1.Readable) && (!stage2 || s2.Readable),
+            Writable = (!stage1 || s1.Writable) && (!stage2 || s2.Writable),
+            Global = !stage1 || s1.Global,
+            Asid = asid,
+            Vmid = vmid,
+            Stage1Bits = (byte)s1.BlockBits,
+            Stage2Bits = (byte)s2.BlockBits,
+        };
+    }
+
+    public void InvalidateAll() => Array.Clear(entries);
+
+    /// <summary>CFGI_*: the entries one stream's configuration produced (all substreams when <paramref name="substreamId"/> is null).</summary>
+    public void InvalidateStream(uint streamId, uint? substreamId = null)
+    {
+        for (int i = 0; i < entries.Length; i++)
+        {
+            ref Entry e = ref entries[i];
+            if (e.Valid && e.StreamId == streamId && (substreamId is not uint s || e.SubstreamId == s)) e.Valid = false;
+        }
+    }
+
+    public void InvalidateStreamRange(uint first, uint count)
+    {
+        for (int i = 0; i < entries.Length; i++)
+        {
+            ref Entry e = ref entries[i];
+            if (e.Valid && e.StreamId - first < count) e.Valid = false;
+        }
+    }
+
+    /// <summary>TLBI_NH_ALL: every stage 1 entry of the VMID.</summary>
+    public void InvalidateStage1(ushort vmid) => Drop(static (in Entry e, ushort vmid, ushort _, ulong _) => e.Stage1 && e.Vmid == vmid, vmid, 0, 0);
+
+    /// <summary>TLBI_NH_ASID: the VMID's non-global stage 1 entries of the ASID.</summary>
+    public void InvalidateAsid(ushort vmid, ushort asid) =>
+        Drop(static (in Entry e, ushort vmid, ushort asid, ulong _) => e.Stage1 && e.Vmid == vmid && !e.Global && e.Asid == asid, vmid, asid, 0);
+
+    /// <summary>TLBI_NH_VA: the entries that map <paramref name="va"/> for the ASID, or globally.</summary>
+    public void InvalidateVa(ushort vmid, ushort asid, ulong va) =>
+        Drop(static (in Entry e, ushort vmid, ushort asid, ulong va) => e.Stage1 && e.Vmid == vmid && (e.Global || e.Asid == asid)
+            && Covers(e.Page << 12, e.Stage1Bits, va), vmid, asid, va);
+
+    /// <summary>TLBI_NH_VAA: the entries that map <paramref name="va"/> for any ASID.</summary>
+    public void InvalidateVaAllAsids(ushort vmid, ulong va) =>
+        Drop(static (in Entry e, ushort vmid, ushort _, ulong va) => e.Stage1 && e.Vmid == vmid && Covers(e.Page << 12, e.Stage1Bits, va), vmid, 0, va);
+
+    /// <summary>TLBI_S12_VMALL: everything tagged with the VMID.</summary>
+    public void InvalidateVmid(ushort vmid) => Drop(static (in Entry e, ushort vmid, ushort _, ulong _) => e.Vmid == vmid, vmid, 0, 0);
+
+    /// <summary>TLBI_S2_IPA: the entries whose stage 2 mapping covers <paramref name="ipa"/>, combined ones included.</summary>
+    public void InvalidateIpa(ushort vmid, ulong ipa) =>
+        Drop(static (in Entry e, ushort vmid, ushort _, ulong ipa) => e.Stage2 && e.Vmid == vmid && Covers(e.Ipa, e.Stage2Bits, ipa), vmid, 0, ipa);
+
+    private static bool Covers(ulong entryAddress, int bits, ulong address) =>
+        bits >= 64 || (entryAddress >> bits) == (address >> bits);
+
+    private delegate bool Selector(in Entry e, ushort vmid, ushort asid, ulong address);
+
+    private void Drop(Selector select, ushort vmid, ushort asid, ulong address)
+    {
+        for (int i = 0; i < entries.Length; i++)
+        {
+            ref Entry e = ref entries[i];
+            if (e.Valid && select(e, vmid, asid, address)) e.Valid = false;
+        }
+    }
+}
