@@ -26,6 +26,8 @@ internal sealed class SmmuTlb
     }
 
     private readonly Entry[] entries = new Entry[Entries];
+    // Valid entries: invalidations skip the scan when there are none (a guest can queue a thousand TLBIs at once).
+    private int live;
 
     public long Hits, Misses;
 
@@ -52,7 +54,9 @@ internal sealed class SmmuTlb
         ushort asid, ushort vmid, in WalkResult s1, in WalkResult s2)
     {
         ulong page = address >> 12;
-        entries[Index(streamId, substreamId, page)] = new Entry
+        ref Entry slot = ref entries[Index(streamId, substreamId, page)];
+        if (!slot.Valid) live++;
+        slot = new Entry
         {
             Valid = true,
             StreamId = streamId,
@@ -72,26 +76,18 @@ internal sealed class SmmuTlb
         };
     }
 
-    public void InvalidateAll() => Array.Clear(entries);
-
-    /// <summary>CFGI_*: the entries one stream's configuration produced (all substreams when <paramref name="substreamId"/> is null).</summary>
-    public void InvalidateStream(uint streamId, uint? substreamId = null)
+    public void InvalidateAll()
     {
-        for (int i = 0; i < entries.Length; i++)
-        {
-            ref Entry e = ref entries[i];
-            if (e.Valid && e.StreamId == streamId && (substreamId is not uint s || e.SubstreamId == s)) e.Valid = false;
-        }
+        if (live == 0) return;
+        Array.Clear(entries);
+        live = 0;
     }
 
-    public void InvalidateStreamRange(uint first, uint count)
-    {
-        for (int i = 0; i < entries.Length; i++)
-        {
-            ref Entry e = ref entries[i];
-            if (e.Valid && e.StreamId - first < count) e.Valid = false;
-        }
-    }
+    /// <summary>CFGI_*: the entries one stream's configuration produced, all its substreams'.</summary>
+    public void InvalidateStream(uint streamId) => InvalidateStreamRange(streamId, 1);
+
+    public void InvalidateStreamRange(uint first, uint count) =>
+        Drop(static (in Entry e, ushort _, ushort _, ulong range) => e.StreamId - (uint)range < (uint)(range >> 32), 0, 0, (ulong)count << 32 | first);
 
     /// <summary>TLBI_NH_ALL: every stage 1 entry of the VMID.</summary>
     public void InvalidateStage1(ushort vmid) => Drop(static (in Entry e, ushort vmid, ushort _, ulong _) => e.Stage1 && e.Vmid == vmid, vmid, 0, 0);
@@ -123,10 +119,14 @@ internal sealed class SmmuTlb
 
     private void Drop(Selector select, ushort vmid, ushort asid, ulong address)
     {
-        for (int i = 0; i < entries.Length; i++)
+        for (int i = 0; i < entries.Length && live > 0; i++)
         {
             ref Entry e = ref entries[i];
-            if (e.Valid && select(e, vmid, asid, address)) e.Valid = false;
+            if (e.Valid && select(e, vmid, asid, address))
+            {
+                e.Valid = false;
+                live--;
+            }
         }
     }
 }
