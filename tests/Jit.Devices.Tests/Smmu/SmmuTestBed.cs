@@ -59,8 +59,9 @@ public sealed class SmmuTestBed : IDisposable
     public const ulong MmioBase = 0x0900_0000;
     public const uint SmmuDeviceId = 0x1_0000;
 
-    public readonly GuestRam Ram = new();
-    public readonly RecordingMsiSink Its = new();
+    public readonly GuestRam Ram;
+    public readonly RecordingMsiSink Its;
+    private readonly bool ownsRam;
     public readonly RecordingLine EventLine = new(), GerrorLine = new(), SyncLine = new();
     public readonly SmmuV3 Smmu;
     public readonly List<SmmuEvent> Observed = [];
@@ -70,8 +71,12 @@ public sealed class SmmuTestBed : IDisposable
     private uint commandProducer, eventConsumer;
     private readonly Dictionary<uint, ulong> level2 = [];
 
-    public SmmuTestBed(bool abortWhenDisabled = false)
+    /// <param name="ram">Another bed's guest, to put the SMMU in front of its devices; a new one by default.</param>
+    public SmmuTestBed(bool abortWhenDisabled = false, GuestRam? ram = null, RecordingMsiSink? its = null)
     {
+        ownsRam = ram == null;
+        Ram = ram ?? new GuestRam();
+        Its = its ?? new RecordingMsiSink();
         Smmu = new SmmuV3(Ram.Memory, MmioBase, Its, SmmuDeviceId, abortWhenDisabled)
         {
             EventQueueInterrupt = EventLine,
@@ -81,7 +86,10 @@ public sealed class SmmuTestBed : IDisposable
         };
     }
 
-    public void Dispose() => Ram.Dispose();
+    public void Dispose()
+    {
+        if (ownsRam) Ram.Dispose();
+    }
 
     // ---- registers ----
 
