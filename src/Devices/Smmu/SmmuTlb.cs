@@ -25,9 +25,16 @@ internal sealed class SmmuTlb
         public byte Stage1Bits, Stage2Bits;
     }
 
+    private const int StreamsTracked = 64;
+
     private readonly Entry[] entries = new Entry[Entries];
     // Valid entries: invalidations skip the scan when there are none (a guest can queue a thousand TLBIs at once).
     private int live;
+    // The streams and largest stage 1 mapping filled since the TLB was last empty (supersets of the live ones), so
+    // that a TLBI by VA — one per unmap in Linux's strict mode — probes the few slots that can hold the address
+    // instead of scanning them all. Null once too many streams were seen.
+    private HashSet<ulong>? streams = [];
+    private int largestStage1Bits = 12;
 
     public long Hits, Misses;
 
@@ -56,6 +63,8 @@ internal sealed class SmmuTlb
         ulong page = address >> 12;
         ref Entry slot = ref entries[Index(streamId, substreamId, page)];
         if (!slot.Valid) live++;
+        if (streams != null && streams.Add((ulong)streamId << 32 | substreamId) && streams.Count > StreamsTracked) streams = null;
+        if (stage1) largestStage1Bits = Math.Max(largestStage1Bits, s1.BlockBits);
         slot = new Entry
         {
             Valid = true,
@@ -80,7 +89,15 @@ internal sealed class SmmuTlb
     {
         if (live == 0) return;
         Array.Clear(entries);
+        Emptied();
+    }
+
+    private void Emptied()
+    {
         live = 0;
+        if (streams == null) streams = [];
+        else streams.Clear();
+        largestStage1Bits = 12;
     }
 
     /// <summary>CFGI_*: the entries one stream's configuration produced, all its substreams'.</summary>
@@ -97,13 +114,20 @@ internal sealed class SmmuTlb
         Drop(static (in Entry e, ushort vmid, ushort asid, ulong _) => e.Stage1 && e.Vmid == vmid && !e.Global && e.Asid == asid, vmid, asid, 0);
 
     /// <summary>TLBI_NH_VA: the entries that map <paramref name="va"/> for the ASID, or globally.</summary>
-    public void InvalidateVa(ushort vmid, ushort asid, ulong va) =>
-        Drop(static (in Entry e, ushort vmid, ushort asid, ulong va) => e.Stage1 && e.Vmid == vmid && (e.Global || e.Asid == asid)
-            && Covers(e.Page << 12, e.Stage1Bits, va), vmid, asid, va);
+    public void InvalidateVa(ushort vmid, ushort asid, ulong va)
+    {
+        static bool Select(in Entry e, ushort vmid, ushort asid, ulong va) =>
+            e.Stage1 && e.Vmid == vmid && (e.Global || e.Asid == asid) && Covers(e.Page << 12, e.Stage1Bits, va);
+        if (!DropTargeted(Select, vmid, asid, va)) Drop(Select, vmid, asid, va);
+    }
 
     /// <summary>TLBI_NH_VAA: the entries that map <paramref name="va"/> for any ASID.</summary>
-    public void InvalidateVaAllAsids(ushort vmid, ulong va) =>
-        Drop(static (in Entry e, ushort vmid, ushort _, ulong va) => e.Stage1 && e.Vmid == vmid && Covers(e.Page << 12, e.Stage1Bits, va), vmid, 0, va);
+    public void InvalidateVaAllAsids(ushort vmid, ulong va)
+    {
+        static bool Select(in Entry e, ushort vmid, ushort _, ulong va) =>
+            e.Stage1 && e.Vmid == vmid && Covers(e.Page << 12, e.Stage1Bits, va);
+        if (!DropTargeted(Select, vmid, 0, va)) Drop(Select, vmid, 0, va);
+    }
 
     /// <summary>TLBI_S12_VMALL: everything tagged with the VMID.</summary>
     public void InvalidateVmid(ushort vmid) => Drop(static (in Entry e, ushort vmid, ushort _, ulong _) => e.Vmid == vmid, vmid, 0, 0);
@@ -117,6 +141,34 @@ internal sealed class SmmuTlb
 
     private delegate bool Selector(in Entry e, ushort vmid, ushort asid, ulong address);
 
+    /// <summary>
+    /// Probes, for every tracked stream, the slots of the 4 KiB pages that the largest stage 1 mapping around
+    /// <paramref name="va"/> could cover; false when that would cost more than a scan.
+    /// </summary>
+    private bool DropTargeted(Selector select, ushort vmid, ushort asid, ulong va)
+    {
+        if (live == 0) return true;
+        if (streams == null || largestStage1Bits >= 64) return false;
+        long pages = 1L << (largestStage1Bits - 12);
+        if (pages * streams.Count > Entries / 4) return false;
+        ulong first = va >> largestStage1Bits << largestStage1Bits >> 12;
+        foreach (ulong key in streams)
+        {
+            uint streamId = (uint)(key >> 32), substreamId = (uint)key;
+            for (long p = 0; p < pages; p++)
+            {
+                ref Entry e = ref entries[Index(streamId, substreamId, first + (ulong)p)];
+                if (e.Valid && e.StreamId == streamId && e.SubstreamId == substreamId && select(e, vmid, asid, va))
+                {
+                    e.Valid = false;
+                    live--;
+                }
+            }
+        }
+        if (live == 0) Emptied();
+        return true;
+    }
+
     private void Drop(Selector select, ushort vmid, ushort asid, ulong address)
     {
         for (int i = 0; i < entries.Length && live > 0; i++)
@@ -125,7 +177,7 @@ internal sealed class SmmuTlb
             if (e.Valid && select(e, vmid, asid, address))
             {
                 e.Valid = false;
-                live--;
+                if (--live == 0) Emptied();
             }
         }
     }

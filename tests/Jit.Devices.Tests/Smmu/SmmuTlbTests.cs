@@ -76,6 +76,36 @@ public sealed class SmmuTlbTests : IDisposable
     }
 
     [Fact]
+    public void TlbiVaReachesEveryStreamSharingTheAsid()
+    {
+        const uint sid2 = 0x40;
+        ulong cd = bed.WriteCd(SmmuTestBed.CdDword0(Asid), tables.RootAddress);
+        bed.WriteSte(sid2, SmmuTestBed.SteDword0(0b101, cd));
+        Assert.Equal("old", ReadIova(sid: Sid));
+        Assert.Equal("old", ReadIova(sid: sid2));
+        Remap();
+        bed.TlbiVa(Asid, Iova);
+        Assert.Equal("new", ReadIova(sid: Sid));
+        Assert.Equal("new", ReadIova(sid: sid2));
+    }
+
+    [Fact]
+    public void TlbiVaDropsEveryPageOfAGigabyteBlock()
+    {
+        // A 1 GiB block over the guest's RAM: too many pages to probe, so the invalidation scans.
+        const ulong blockIova = 0x80_0000_0000;
+        tables.Map(blockIova, Virtio.GuestRam.Base & ~0x3FFF_FFFFUL, SmmuRegs.S1ReadWrite, level: 1);
+        ulong at = blockIova + (oldPage & 0x3FFF_FFFF);
+        var port = bed.Smmu.PortFor(Sid);
+        Assert.Equal(GuestMemoryStatus.Ok, port.Write(at, "OLD"u8));
+        tables.Map(blockIova, Virtio.GuestRam.Base & ~0x3FFF_FFFFUL, SmmuRegs.S1ReadWrite | SmmuRegs.ApReadOnly, level: 1);
+        Assert.Equal(GuestMemoryStatus.Ok, port.Write(at, "old"u8));
+        bed.TlbiVa(Asid, blockIova + 0x1234_5000);
+        Assert.Equal(GuestMemoryStatus.ReadOnly, port.Write(at, "OLD"u8));
+        Assert.Equal("old", ReadIova(at));
+    }
+
+    [Fact]
     public void GlobalEntriesSurviveTlbiAsidButNotTlbiVaa()
     {
         tables.Map(Iova, oldPage, SmmuRegs.Af | SmmuRegs.ApUnprivileged); // nG = 0
