@@ -364,6 +364,32 @@ public class ItsTests
     }
 
     [Fact]
+    public void AFullQueueRunsAFewCommandsPerAccessAsTheDriverPollsCreadr()
+    {
+        using var g = GuestDriver.WithDevice(Device, eventBits: 1, events: 1, firstLpi: Lpi, icid: 0);
+        // 1,000 SYNCs and an INT, published with one CWRITER write: no single access may run them all.
+        ulong start = g.ItsRead(GuestDriver.GitsCwriter), at = start;
+        for (int i = 0; i <= 1000; i++, at = (at + 32) % GuestDriver.QueueBytes)
+        {
+            g.Memory.WriteUInt64(GuestDriver.CommandQueue + at, i < 1000 ? 0x05UL : 0x03UL | (ulong)Device << 32);
+            g.Memory.WriteUInt64(GuestDriver.CommandQueue + at + 8, 0);
+            g.Memory.WriteUInt64(GuestDriver.CommandQueue + at + 16, 0);
+            g.Memory.WriteUInt64(GuestDriver.CommandQueue + at + 24, 0);
+        }
+        g.ItsWrite(GuestDriver.GitsCwriter, at);
+        Assert.False(g.Outputs[0].Level);
+
+        int polls = 1;
+        ulong creadr = g.ItsRead(GuestDriver.GitsCreadr);
+        Assert.Equal((start + 2 * GicIts.CommandsPerAccess * 32) % GuestDriver.QueueBytes, creadr);
+        for (; creadr != at; polls++) creadr = g.ItsRead(GuestDriver.GitsCreadr);
+
+        Assert.Equal((1001 + GicIts.CommandsPerAccess - 1) / GicIts.CommandsPerAccess - 1, polls);
+        Assert.True(g.Outputs[0].Level);
+        Assert.Equal(Lpi, g.Acknowledge(0));
+    }
+
+    [Fact]
     public void HostileRegisterAndCommandValuesNeverThrow()
     {
         using var g = new GuestDriver();

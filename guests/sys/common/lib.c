@@ -178,6 +178,7 @@ void sys_exception(struct frame *f, u64 vector)
 
 void sys_boot(u64 fdt)
 {
+    platform.fdt = fdt;
     find_devices((const unsigned char *)fdt);
     if (!platform.uart) fail("no arm,pl011 in the device tree");
     say("start\n");

@@ -23,6 +23,7 @@ struct platform {
     u64 gicr;
     u64 ram_base; /* the first memory node's first bank */
     u64 ram_size;
+    u64 fdt;      /* the device tree the guest was entered with */
 };
 extern struct platform platform;
 

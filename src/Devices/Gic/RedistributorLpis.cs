@@ -13,18 +13,26 @@ internal sealed class LpiConfigurationTable(IGuestMemory memory, ulong address, 
 {
     public readonly ulong Address = address;
     private readonly byte[] bytes = new byte[lpis];
+    private readonly byte[] fresh = new byte[lpis];
 
     public int Count => bytes.Length;
     public byte this[int intid] => bytes[intid - RedistributorLpis.FirstLpi];
 
+    /// <summary>Changes whenever a byte of the cached table does: what was derived from an older version is stale.</summary>
+    public int Version { get; private set; }
+
     /// <summary>Re-reads the whole table (enabling LPIs, INVALL, GICR_INVALLR).</summary>
     public void ReloadAll()
     {
-        if (memory.Read(Address, bytes) != GuestMemoryStatus.Ok)
+        if (memory.Read(Address, fresh) != GuestMemoryStatus.Ok)
         {
-            Array.Clear(bytes);
+            Array.Clear(fresh);
             Unreadable();
         }
+        // Most invalidations change nothing; those keep the redistributors' derived state.
+        if (fresh.AsSpan().SequenceEqual(bytes)) return;
+        fresh.CopyTo(bytes, 0);
+        Version++;
     }
 
     /// <summary>Re-reads one LPI's byte (INV, GICR_INVLPIR).</summary>
@@ -32,11 +40,15 @@ internal sealed class LpiConfigurationTable(IGuestMemory memory, ulong address, 
     {
         int i = intid - RedistributorLpis.FirstLpi;
         if (i < 0 || i >= bytes.Length) return;
-        if (memory.Read(Address + (ulong)i, bytes.AsSpan(i, 1)) != GuestMemoryStatus.Ok)
+        Span<byte> b = stackalloc byte[1];
+        if (memory.Read(Address + (ulong)i, b) != GuestMemoryStatus.Ok)
         {
-            bytes[i] = 0;
+            b[0] = 0;
             Unreadable();
         }
+        if (b[0] == bytes[i]) return;
+        bytes[i] = b[0];
+        Version++;
     }
 
     private void Unreadable() =>
@@ -72,8 +84,15 @@ internal sealed class RedistributorLpis(GicV3 gic, IGuestMemory memory, int cpu)
     public ulong PendBaser { get; private set; }
 
     private LpiConfigurationTable? config;
-    /// <summary>The pending LPIs; a handful at a time, so a scan is cheaper than a bitmap of 57,344.</summary>
-    private readonly HashSet<int> pending = [];
+    private readonly LpiSet pending = new();
+
+    // What HighestPending found last (an INTID, or -1 for none), valid while the configuration table is at
+    // bestVersion and no LPI left the pending set that could have been it; a newly pending LPI that beats it
+    // replaces it. Every delivery decision asks for it, and a guest can make all 57,344 LPIs pending: without
+    // this each INV, INVALL, MSI or IAR read would scan them all.
+    private const int NotKnown = -2;
+    private int best = NotKnown, bestVersion;
+    private byte bestPriority;
 
     /// <summary>LPIs this redistributor accepts: 8192 up to what GICR_PROPBASER.IDbits allows.</summary>
     public int Limit => FirstLpi + (config?.Count ?? 0);
@@ -104,6 +123,7 @@ internal sealed class RedistributorLpis(GicV3 gic, IGuestMemory memory, int cpu)
         config = gic.SharedLpiConfiguration(PropTable, (1 << Math.Min(bits, IdBits)) - FirstLpi);
         config.ReloadAll();
         if ((PendBaser & Ptz) == 0) LoadPendingTable();
+        best = NotKnown;
     }
 
     private ulong PropTable => PropBaser & 0xF_FFFF_FFFF_F000UL;
@@ -133,36 +153,131 @@ internal sealed class RedistributorLpis(GicV3 gic, IGuestMemory memory, int cpu)
     public bool SetPending(int intid)
     {
         if (!Enabled || intid < FirstLpi || intid >= Limit) return false;
-        pending.Add(intid);
+        if (pending.Add(intid) && best != NotKnown && config!.Version == bestVersion)
+        {
+            byte cfg = config[intid];
+            byte p = (byte)(cfg & CpuBank.PriorityMask);
+            if ((cfg & EnableBit) != 0 && (best < 0 || p < bestPriority || p == bestPriority && intid < best))
+            {
+                best = intid;
+                bestPriority = p;
+            }
+        }
         return true;
     }
 
-    public bool ClearPending(int intid) => pending.Remove(intid);
+    public bool ClearPending(int intid)
+    {
+        if (!pending.Remove(intid)) return false;
+        if (intid == best) best = NotKnown;
+        return true;
+    }
 
     /// <summary>Moves every pending LPI to <paramref name="to"/> (MOVALL); those it cannot hold are dropped.</summary>
     public void MoveAllTo(RedistributorLpis to)
     {
         foreach (int intid in pending) to.SetPending(intid);
         pending.Clear();
+        best = NotKnown;
     }
 
     /// <summary>The highest-priority pending, enabled LPI (lowest INTID among equals), or −1.</summary>
     public int HighestPending(out byte priority)
     {
-        int best = -1;
         priority = GicV3.IdlePriority;
         if (pending.Count == 0) return -1;
+        if (best != NotKnown && config!.Version == bestVersion)
+        {
+            if (best >= 0) priority = bestPriority;
+            return best;
+        }
+        int found = -1;
         foreach (int intid in pending)
         {
             byte cfg = config![intid];
             if ((cfg & EnableBit) == 0) continue;
             byte p = (byte)(cfg & CpuBank.PriorityMask);
-            if (best < 0 || p < priority || p == priority && intid < best)
+            if (found < 0 || p < priority || p == priority && intid < found)
             {
-                best = intid;
+                found = intid;
                 priority = p;
             }
         }
-        return best;
+        best = found;
+        bestPriority = priority;
+        bestVersion = config!.Version;
+        return found;
+    }
+}
+
+/// <summary>
+/// A set of LPIs as a bitmap, one bit per INTID from 8192, with a summary bit per 64-bit word that has any set:
+/// a scan over a handful of pending LPIs skips the empty words, and one over all 57,344 reads bits, not hash
+/// buckets. Enumerates in ascending INTID order.
+/// </summary>
+internal sealed class LpiSet
+{
+    private const int Lpis = RedistributorLpis.LpiLimit - RedistributorLpis.FirstLpi;
+    private readonly ulong[] words = new ulong[Lpis / 64];
+    private readonly ulong[] summary = new ulong[Lpis / 64 / 64];
+
+    public int Count { get; private set; }
+
+    public bool Add(int intid)
+    {
+        int i = intid - RedistributorLpis.FirstLpi;
+        ulong bit = 1UL << (i & 63);
+        if ((words[i >> 6] & bit) != 0) return false;
+        words[i >> 6] |= bit;
+        summary[i >> 12] |= 1UL << (i >> 6 & 63);
+        Count++;
+        return true;
+    }
+
+    public bool Remove(int intid)
+    {
+        int i = intid - RedistributorLpis.FirstLpi;
+        if ((uint)i >= Lpis) return false;
+        ulong bit = 1UL << (i & 63);
+        if ((words[i >> 6] & bit) == 0) return false;
+        if ((words[i >> 6] &= ~bit) == 0) summary[i >> 12] &= ~(1UL << (i >> 6 & 63));
+        Count--;
+        return true;
+    }
+
+    public void Clear()
+    {
+        if (Count == 0) return;
+        Array.Clear(words);
+        Array.Clear(summary);
+        Count = 0;
+    }
+
+    public Enumerator GetEnumerator() => new(this);
+
+    public struct Enumerator(LpiSet set)
+    {
+        private int group = -1, word;
+        private ulong groupBits, wordBits;
+
+        public int Current { get; private set; }
+
+        public bool MoveNext()
+        {
+            while (wordBits == 0)
+            {
+                while (groupBits == 0)
+                {
+                    if (++group >= set.summary.Length) return false;
+                    groupBits = set.summary[group];
+                }
+                word = group * 64 + System.Numerics.BitOperations.TrailingZeroCount(groupBits);
+                groupBits &= groupBits - 1;
+                wordBits = set.words[word];
+            }
+            Current = RedistributorLpis.FirstLpi + word * 64 + System.Numerics.BitOperations.TrailingZeroCount(wordBits);
+            wordBits &= wordBits - 1;
+            return true;
+        }
     }
 }

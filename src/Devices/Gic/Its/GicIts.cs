@@ -25,9 +25,13 @@ namespace Jit.Devices.Gic.Its;
 /// cannot be read (GITS_CBASER points outside RAM) or GITS_CWRITER lies beyond it, processing stalls:
 /// GITS_CREADR.Stalled = 1 and CREADR stays at the command that could not be read, until GITS_CWRITER is
 /// written with Retry = 1 or GITS_CBASER is rewritten. A translation that finds no mapping is dropped.</para>
-/// <para>Commands run synchronously on the GITS_CWRITER write that publishes them, so SYNC has nothing to
-/// wait for and GITS_CTLR.Quiescent is simply !Enabled. One lock orders commands and translations; it is
-/// taken before the GIC's own.</para>
+/// <para>Commands run on the vCPU that accesses the ITS, as if the ITS consumed them in the background between
+/// its accesses: up to <see cref="CommandsPerAccess"/> on the GITS_CWRITER write that publishes them and as many
+/// more on each later CWRITER write, GITS_CTLR write or GITS_CREADR read, which is how software waits for them
+/// (it polls GITS_CREADR until it reaches GITS_CWRITER). A SYNC therefore has nothing to wait for, and
+/// GITS_CTLR.Quiescent is simply !Enabled. The bound keeps any one access short: a command's cost can grow
+/// with the LPIs pending at its redistributors (a CLEAR of the one about to be delivered makes them look for
+/// the next), and a 1 MiB queue holds 32,767 commands. One lock orders commands and translations; it is taken before the GIC's own.</para>
 /// <para>A write to GITS_TRANSLATER through MMIO (a vCPU's store) carries DeviceID 0; devices reach the
 /// doorbell through <see cref="IMsiSink.Deliver"/> with their own DeviceID.</para>
 /// </remarks>
@@ -36,6 +40,12 @@ public sealed partial class GicIts : IMmioDevice, IMsiSink
     public const ulong Size = 0x20000;
     public const ulong TranslaterOffset = 0x10040;
     public const int DeviceIdBits = 16, EventIdBits = 16, CollectionIdBits = 16;
+
+    /// <summary>
+    /// The most commands one register access runs. Linux's driver publishes a command or two and a SYNC at a
+    /// time, so it never notices; a guest that publishes a full queue sees GITS_CREADR advance as it polls.
+    /// </summary>
+    public const int CommandsPerAccess = 64;
 
     private const ulong Ctlr = 0x0, Iidr = 0x4, Typer = 0x8, Cbaser = 0x80, Cwriter = 0x88, Creadr = 0x90;
     private const ulong BaserFirst = 0x100, BaserEnd = 0x140;
@@ -99,6 +109,7 @@ public sealed partial class GicIts : IMmioDevice, IMsiSink
         lock (gate)
         {
             ulong reg = offset & ~7UL;
+            if (reg == Creadr) ProcessQueue();
             if (reg is Typer or Cbaser or Cwriter or Creadr || reg is >= BaserFirst and < BaserEnd)
                 return Register64.Read(Read64(reg), offset & 7, size, out value);
             if (size != 4) return false;
@@ -173,7 +184,7 @@ public sealed partial class GicIts : IMmioDevice, IMsiSink
         }
     }
 
-    /// <summary>Runs the commands between GITS_CREADR and GITS_CWRITER, at most one pass around the queue.</summary>
+    /// <summary>Runs the commands from GITS_CREADR towards GITS_CWRITER, at most <see cref="CommandsPerAccess"/> of them.</summary>
     private void ProcessQueue()
     {
         if (!enabled || stalled || (cbaser & ItsTable.ValidBit) == 0) return;
@@ -184,7 +195,7 @@ public sealed partial class GicIts : IMmioDevice, IMsiSink
             return;
         }
         Span<byte> raw = stackalloc byte[ItsCommand.Size];
-        while (creadr != cwriter)
+        for (int run = 0; creadr != cwriter && run < CommandsPerAccess; run++)
         {
             if (memory.Read(QueueBase + creadr, raw) != GuestMemoryStatus.Ok)
             {
