@@ -169,7 +169,7 @@ public abstract class TimedInGuestWorkload(int smp) : InGuestWorkload(smp)
 /// </summary>
 public sealed partial record BenchLine(string Name, IReadOnlyDictionary<string, string> Fields)
 {
-    [GeneratedRegex(@"^bench (?<name>[a-z0-9]+)(?: (?<key>[a-z]+)=(?<value>\S+))*")]
+    [GeneratedRegex(@"^bench (?<name>[a-z0-9]+)(?: (?<key>[a-z][a-z0-9]*)=(?<value>\S+))*")]
     private static partial Regex Syntax();
 
     public static BenchLine? Parse(string line)
