@@ -36,6 +36,7 @@
 #define ECHO_CMD_NULL         0
 #define ECHO_CMD_ECHO_VALUE   1
 #define ECHO_CMD_ECHO_MEMREF  2
+#define ECHO_CMD_REVERSE      3
 #define DECRYPT_CMD_DECRYPT   0
 
 #define STREAM_KEY       1
@@ -369,14 +370,13 @@ static int cmd_steal(const char *session_text, const char *shm_text)
     else if (iv.arg.ret != 0) { printf("steal session=%u: refused (TEE result 0x%08x)\n", foreign_session, iv.arg.ret); refused++; }
     else printf("steal session=%u: ACCEPTED\n", foreign_session);
 
-    /* Through a session of our own, so only the memory reference can be what is refused. */
+    /* Through a session of our own, so only the memory reference can be what is refused; the process holds no
+       shared memory of its own, so the ID can name nothing of it. */
     uint32_t own = open_session(ECHO_UUID, 0, 0);
-    struct shm out = shm_alloc(4096);
-    invoke_init(&iv, own, ECHO_CMD_ECHO_MEMREF);
-    iv.params[0].attr = TEE_IOCTL_PARAM_ATTR_TYPE_MEMREF_INPUT;
+    invoke_init(&iv, own, ECHO_CMD_REVERSE);
+    iv.params[0].attr = TEE_IOCTL_PARAM_ATTR_TYPE_MEMREF_INOUT;
     iv.params[0].b = 16;
     iv.params[0].c = (uint64_t)foreign_shm;
-    memref(&iv.params[1], TEE_IOCTL_PARAM_ATTR_TYPE_MEMREF_OUTPUT, &out, 0, out.size);
     if (invoke(&iv) < 0) { printf("steal shm=%d: refused (%s)\n", foreign_shm, strerror(errno)); refused++; }
     else if (iv.arg.ret != 0) { printf("steal shm=%d: refused (TEE result 0x%08x)\n", foreign_shm, iv.arg.ret); refused++; }
     else printf("steal shm=%d: ACCEPTED\n", foreign_shm);
