@@ -280,7 +280,8 @@ static void print_percentiles(int64_t *t, long n)
     printf(" p50us=%.1f p99us=%.1f maxus=%.1f", t[n / 2] / 1000.0, t[(n * 99) / 100] / 1000.0, t[n - 1] / 1000.0);
 }
 
-/* bench drm frames=F invokes=N p50us= p99us= maxus= budget=P% checksum=HEX16 */
+/* bench drm frames=F invokes=N p50us= p99us= maxus= videop50us= audiop50us= budget=P% checksum=HEX16: the
+   percentiles over every invoke, then the median of the video and of the audio samples' invokes alone. */
 static int cmd_drm(long frames, int paced)
 {
     if (frames <= 0) { fprintf(stderr, "tee-client: drm: FRAMES must be positive\n"); return 2; }
@@ -292,8 +293,10 @@ static int cmd_drm(long frames, int paced)
     fflush(stdout);
 
     long n = frames * SAMPLES_PER_FRAME;
-    int64_t *times = malloc((size_t)n * sizeof *times);
-    if (!times) die("malloc");
+    int64_t *times = malloc((size_t)n * sizeof *times), *video = malloc((size_t)frames * sizeof *video),
+            *audio = malloc((size_t)frames * AUDIO_PER_FRAME * sizeof *audio);
+    if (!times || !video || !audio) die("malloc");
+    long audios = 0;
     uint64_t checksum = 0xcbf29ce484222325ULL;
     int64_t in_tee = 0, start = now_ns();
     struct invoke iv;
@@ -322,12 +325,16 @@ static int cmd_drm(long frames, int paced)
             return 1;
         }
         times[s] = t;
+        if (s % SAMPLES_PER_FRAME == 0) video[s / SAMPLES_PER_FRAME] = t; else audio[audios++] = t;
         in_tee += t;
         for (size_t i = 0; i < len; i++) checksum = (checksum ^ out.data[i]) * 0x100000001b3ULL;
     }
     close_session(session);
     printf("bench drm frames=%ld invokes=%ld", frames, n);
     print_percentiles(times, n);
+    qsort(video, (size_t)frames, sizeof *video, cmp_i64);
+    qsort(audio, (size_t)audios, sizeof *audio, cmp_i64);
+    printf(" videop50us=%.1f audiop50us=%.1f", video[frames / 2] / 1000.0, audio[audios / 2] / 1000.0);
     printf(" budget=%.2f%% checksum=%016llx\n", 100.0 * (double)in_tee / ((double)frames * FRAME_NS), (unsigned long long)checksum);
     return 0;
 }

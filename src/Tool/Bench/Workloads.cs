@@ -386,12 +386,14 @@ public sealed class DrmWorkload(int frames = DrmWorkload.DefaultFrames, int null
     private readonly Metric p50 = new("drm", $"decrypt invoke p50, {frames} frames", "µs");
     private readonly Metric p99 = new("drm", "decrypt invoke p99", "µs");
     private readonly Metric max = new("drm", "decrypt invoke max", "µs");
+    private readonly Metric video = new("drm", "video sample (36–44 KiB) invoke p50", "µs");
+    private readonly Metric audio = new("drm", "audio sample (~1 KiB) invoke p50", "µs");
     private readonly Metric budget = new("drm", "frame budget in TEE calls", "%");
     private readonly Metric nullP50 = new("drm", "null invoke p50", "µs");
     private readonly Lazy<string> checksum = new(() => DrmStream.Checksum(frames, Jit.SecureWorld.TrustedApplications.ContentKeys.Test.Key(DrmStream.Key)));
 
     public override string Name => "drm";
-    public override IEnumerable<Metric> Metrics => [p50, p99, max, budget, nullP50];
+    public override IEnumerable<Metric> Metrics => [p50, p99, max, video, audio, budget, nullP50];
     public override string? DoneMarker => "BENCH-DONE";
     public override bool RunsOn(BenchMachine machine) => machine == BenchMachine.Jit;
 
@@ -412,7 +414,8 @@ public sealed class DrmWorkload(int frames = DrmWorkload.DefaultFrames, int null
         double? Of(string key) => right ? drm!.Number(key) : null;
         double? share = right && double.TryParse(drm!.Text("budget")?.TrimEnd('%'), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double b) ? b : null;
         double? nullP = zero is not null && zero.Integer("invokes") == nulls ? zero.Number("p50us") : null;
-        return [(p50, Of("p50us")), (p99, Of("p99us")), (max, Of("maxus")), (budget, share), (nullP50, nullP)];
+        return [(p50, Of("p50us")), (p99, Of("p99us")), (max, Of("maxus")), (video, Of("videop50us")), (audio, Of("audiop50us")),
+            (budget, share), (nullP50, nullP)];
     }
 }
 
