@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the guest initramfs (cpio "newc", gzip) from Debian's arm64 busybox-static:
-#   guests/initramfs/build.sh shell|test|bench|rootfs OUTPUT [--modules NAME[,NAME...]]
+#   guests/initramfs/build.sh shell|test|bench|rootfs OUTPUT [--modules NAME[,NAME...]] [--add FILE[:DEST]]...
 # The busybox binary comes through scripts/fetch-arm64.sh; nothing is taken from the host system.
 #
 # --modules adds kernel modules from the package of the kernel that `fetch-arm64.sh kernel` gives, with
@@ -8,18 +8,24 @@
 # lib/modules/VERSION/ with a modules.dep of their own; /init is then init-modules, which loads them with
 # busybox modprobe in the order given and runs the kind's own init. Without --modules the image holds
 # exactly what it always held: the test initramfs is what the perf gates count instructions of.
+# --add copies a file of the host (a static program such as guests/build/tee-client) into the image at DEST, an
+# absolute path in the guest (default /bin/ and the file's name), mode kept; it may be given more than once.
+# Without --add the image is byte for byte what it was.
 # The rootfs kind mounts the root= disk and switches to it; it always carries the modules that find a disk on
 # a virtio-pci bus (ext4 and NVMe are built into Debian's cloud kernel).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-usage="usage: build.sh shell|test|bench|rootfs OUTPUT [--modules NAME[,NAME...]]"
+usage="usage: build.sh shell|test|bench|rootfs OUTPUT [--modules NAME[,NAME...]] [--add FILE[:DEST]]..."
 positional=()
 modules=()
+adds=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --modules) [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }; IFS=, read -r -a more <<<"$2"; modules+=("${more[@]}"); shift 2 ;;
     --modules=*) IFS=, read -r -a more <<<"${1#--modules=}"; modules+=("${more[@]}"); shift ;;
+    --add) [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }; adds+=("$2"); shift 2 ;;
+    --add=*) adds+=("${1#--add=}"); shift ;;
     -*) echo "build.sh: unknown option '$1'" >&2; echo "$usage" >&2; exit 2 ;;
     *) positional+=("$1"); shift ;;
   esac
@@ -90,6 +96,18 @@ else
   cp "$here/init-$kind" "$stage/init"
   chmod 755 "$stage/init"
 fi
+for add in "${adds[@]}"; do
+  file="${add%%:*}"
+  dest="/bin/$(basename "$file")"
+  [ "$add" = "$file" ] || dest="${add#*:}"
+  [ -f "$file" ] || { echo "build.sh: --add: no file '$file'" >&2; exit 2; }
+  case "$dest" in
+    /*) ;;
+    *) echo "build.sh: --add: '$dest' is not an absolute path in the guest" >&2; exit 2 ;;
+  esac
+  mkdir -p "$stage$(dirname "$dest")"
+  cp "$file" "$stage$dest"
+done
 mkdir -p "$(dirname "$out")"
 # Owned by root, with a fixed timestamp, so the archive is reproducible (the guest sees the same files, down
 # to their mtimes, which an instruction-count run would otherwise execute differently).

@@ -33,6 +33,9 @@ public static class SmcccResult
 }
 
 /// <summary>What a service did with a call.</summary>
+/// <summary>One traced call: the request, its results, the policy's verdict and its duration in Stopwatch ticks.</summary>
+public delegate void SmcccTrace(SmcccCall request, SmcccCall result, bool permitted, long ticks);
+
 public enum SmcccOutcome
 {
     /// <summary>The results are in X0–X3; the guest continues after the instruction.</summary>

@@ -53,10 +53,11 @@ public sealed class SmcccDispatcher
     }
 
     /// <summary>
-    /// Called after every call with the request and the results (<c>jit run --trace smc</c>); null when nobody
-    /// traces, and then the fast path pays one test.
+    /// Called after every call with the request, the results, whether the domain's policy permitted it and the
+    /// call's time in <see cref="System.Diagnostics.Stopwatch"/> ticks (<c>jit run --trace smc</c>); null when
+    /// nobody traces, and then the fast path pays one test.
     /// </summary>
-    public Action<SmcccCall, SmcccCall>? Trace { get; set; }
+    public SmcccTrace? Trace { get; set; }
 
     /// <summary>Handles one call; on return X0–X3 of <paramref name="call"/> hold the results.</summary>
     public SmcccOutcome Dispatch(ref SmcccCall call)
@@ -64,8 +65,11 @@ public sealed class SmcccDispatcher
         if (Trace is { } trace)
         {
             var request = call;
+            bool permitted = policy.Permits(call.Conduit, SmcccPolicy.OwnerOf(call.FunctionId), call.FunctionId);
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
             var traced = DispatchUntraced(ref call);
-            trace(request, call);
+            long ticks = System.Diagnostics.Stopwatch.GetTimestamp() - start;
+            trace(request, call, permitted, ticks);
             return traced;
         }
         return DispatchUntraced(ref call);

@@ -137,11 +137,13 @@ public sealed class GuestTrace : IDisposable
         Line($"mmio: {(a.Write ? "write" : "read")} {a.Size} 0x{a.Pa:x} ({where}) {arrow} 0x{a.Value:x}{(a.Ok ? "" : " refused: data abort")}");
     }
 
-    private void Smccc(SmcccCall request, SmcccCall result)
+    private void Smccc(SmcccCall request, SmcccCall result, bool permitted, long ticks)
     {
         string owner = SmcccDispatcher.OwnerName(request.Owner);
-        Line($"smc: vcpu{request.Vcpu} {request.Conduit.ToString().ToLowerInvariant()} fid=0x{request.FunctionId:x8} ({owner}) " +
-             $"x1=0x{request.X1:x} x2=0x{request.X2:x} x3=0x{request.X3:x} -> x0=0x{result.X0:x} x1=0x{result.X1:x} x2=0x{result.X2:x} x3=0x{result.X3:x}");
+        double ns = ticks * 1e9 / System.Diagnostics.Stopwatch.Frequency;
+        Line($"smc: d{request.DomId} vcpu{request.Vcpu} {request.Conduit.ToString().ToLowerInvariant()} fid=0x{request.FunctionId:x8} ({owner}) " +
+             $"{(permitted ? "permitted" : "denied")} x1=0x{request.X1:x} x2=0x{request.X2:x} x3=0x{request.X3:x} -> x0=0x{result.X0:x} " +
+             string.Create(System.Globalization.CultureInfo.InvariantCulture, $"x1=0x{result.X1:x} x2=0x{result.X2:x} x3=0x{result.X3:x} in {ns:0} ns"));
     }
 
     public void Dispose()

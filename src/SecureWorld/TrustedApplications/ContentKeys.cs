@@ -31,5 +31,11 @@ public sealed class ContentKeys
 
     public IEnumerable<uint> Ids => keys.Keys;
 
+    /// <summary>
+    /// A copy of key <paramref name="id"/>, for the host to check what the secure world returned (tests, <c>jit
+    /// bench</c>); a guest reaches the keys only through the content-decryption TA.
+    /// </summary>
+    public byte[] Key(uint id) => keys.TryGetValue(id, out var key) ? (byte[])key.Clone() : throw new KeyNotFoundException($"no content key {id}");
+
     internal bool TryGet(uint id, out byte[] key) => keys.TryGetValue(id, out key!);
 }

@@ -30,6 +30,9 @@ public abstract class Workload
     /// <summary>Whether the process is stopped at <see cref="DoneMarker"/> (a guest that would run on) rather than left to exit.</summary>
     public virtual bool StopAtMarker => false;
 
+    /// <summary>Whether the workload can run on <paramref name="machine"/>; one that cannot is left out there, not failed.</summary>
+    public virtual bool RunsOn(BenchMachine machine) => true;
+
     /// <summary>Called before each run on <paramref name="machine"/>: what the run consumes is made fresh here, untimed.</summary>
     public virtual void Prepare(BenchMachine machine, BenchTools tools) { }
 
@@ -53,7 +56,7 @@ public abstract class Workload
 /// latency guest in both of its modes, MMU off and on).
 /// </summary>
 public sealed record BenchTools(string Jit, string? Qemu, string? Kernel, string? TestInitrd, string? BenchInitrd, string? LatencyGuest, string? LatencyMmuGuest = null,
-    string? RootInitrd = null, string? DebianImage = null);
+    string? RootInitrd = null, string? DebianImage = null, string? TeeBenchInitrd = null, string? TeeLatencyGuest = null);
 
 /// <summary>
 /// Debian 12 (scripts/make-rootfs.sh) booted read-write from a virtio-blk disk with systemd, on 1 GiB: wall time
@@ -169,7 +172,7 @@ public abstract class TimedInGuestWorkload(int smp) : InGuestWorkload(smp)
 /// </summary>
 public sealed partial record BenchLine(string Name, IReadOnlyDictionary<string, string> Fields)
 {
-    [GeneratedRegex(@"^bench (?<name>[a-z0-9]+)(?: (?<key>[a-z]+)=(?<value>\S+))*")]
+    [GeneratedRegex(@"^bench (?<name>[a-z0-9]+)(?: (?<key>[a-z][a-z0-9]*)=(?<value>\S+))*")]
     private static partial Regex Syntax();
 
     public static BenchLine? Parse(string line)
@@ -364,6 +367,81 @@ public sealed partial class LatencyWorkload(bool mmu = false) : Workload
         foreach (var (_, line) in output)
             if (ParseLine(line) is { } l) p50[l.Operation] = l.P50;
         return Names.Select(op => (Of(op), p50.GetValueOrDefault(op)));
+    }
+}
+
+/// <summary>
+/// A DRM player's TEE calls from Linux user space, on Jit with <c>--tee optee</c> only (QEMU's virt machine has
+/// no OP-TEE here): the bench initramfs with the TEE modules and guests/tee's tee-client runs
+/// <c>tee-client null</c> and <c>tee-client drm FRAMES</c>, which time each invoke with CLOCK_MONOTONIC. Reported:
+/// the per-invoke round trip of the stream's decrypts (p50, p99, max), the share of the 33.3 ms frame budget
+/// spent in TEE calls, and the null invoke's p50. A run counts only when all invokes were made and the stream's
+/// checksum is the host's (<see cref="DrmStream"/>).
+/// </summary>
+public sealed class DrmWorkload(int frames = DrmWorkload.DefaultFrames, int nulls = DrmWorkload.DefaultNulls) : Workload
+{
+    public const int DefaultFrames = 300;
+    public const int DefaultNulls = 1000;
+
+    private readonly Metric p50 = new("drm", $"decrypt invoke p50, {frames} frames", "µs");
+    private readonly Metric p99 = new("drm", "decrypt invoke p99", "µs");
+    private readonly Metric max = new("drm", "decrypt invoke max", "µs");
+    private readonly Metric video = new("drm", "video sample (36–44 KiB) invoke p50", "µs");
+    private readonly Metric audio = new("drm", "audio sample (~1 KiB) invoke p50", "µs");
+    private readonly Metric budget = new("drm", "frame budget in TEE calls", "%");
+    private readonly Metric nullP50 = new("drm", "null invoke p50", "µs");
+    private readonly Lazy<string> checksum = new(() => DrmStream.Checksum(frames, Jit.SecureWorld.TrustedApplications.ContentKeys.Test.Key(DrmStream.Key)));
+
+    public override string Name => "drm";
+    public override IEnumerable<Metric> Metrics => [p50, p99, max, video, audio, budget, nullP50];
+    public override string? DoneMarker => "BENCH-DONE";
+    public override bool RunsOn(BenchMachine machine) => machine == BenchMachine.Jit;
+
+    public override (string File, string[] Args) Command(BenchMachine machine, BenchTools t) =>
+        (t.Jit, ["run", "--kernel", t.Kernel!, "--initrd", t.TeeBenchInitrd!, "--tee", "optee", "--timeout", "600",
+            "--append", $"console=ttyAMA0 panic=-1 benchrun=drm benchframes={frames} benchnulls={nulls}"]);
+
+    public override IEnumerable<(Metric Metric, double? Value)> Parse(IReadOnlyList<(double Seconds, string Line)> output)
+    {
+        BenchLine? drm = null, zero = null;
+        foreach (var (_, line) in output)
+            if (BenchLine.Parse(line) is { } l)
+            {
+                if (l.Name == "drm") drm ??= l;
+                else if (l.Name == "null") zero ??= l;
+            }
+        bool right = drm is not null && drm.Integer("invokes") == (long)frames * DrmStream.SamplesPerFrame && drm.Text("checksum") == checksum.Value;
+        double? Of(string key) => right ? drm!.Number(key) : null;
+        double? share = right && double.TryParse(drm!.Text("budget")?.TrimEnd('%'), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double b) ? b : null;
+        double? nullP = zero is not null && zero.Integer("invokes") == nulls ? zero.Number("p50us") : null;
+        return [(p50, Of("p50us")), (p99, Of("p99us")), (max, Of("maxus")), (video, Of("videop50us")), (audio, Of("audiop50us")),
+            (budget, share), (nullP50, nullP)];
+    }
+}
+
+/// <summary>
+/// guests/sys/tee-latency on Jit with <c>--tee optee</c>: from EL1 with no operating system, the p50 of the
+/// OP-TEE fast call (CALLS_UID) and of a null yielding call (CALL_WITH_ARG invoking the echo TA's null command).
+/// </summary>
+public sealed class TeeLatencyWorkload : Workload
+{
+    public static readonly string[] Operations = ["tee-fast", "tee-null"];
+
+    private static Metric Of(string op) => new("drm", $"bare-metal {op} p50", "ns");
+
+    public override string Name => "tee-latency";
+    public override IEnumerable<Metric> Metrics => Operations.Select(Of);
+    public override bool RunsOn(BenchMachine machine) => machine == BenchMachine.Jit;
+
+    public override (string File, string[] Args) Command(BenchMachine machine, BenchTools t) =>
+        (t.Jit, ["run", "--kernel", t.TeeLatencyGuest!, "--tee", "optee", "--timeout", "300"]);
+
+    public override IEnumerable<(Metric Metric, double? Value)> Parse(IReadOnlyList<(double Seconds, string Line)> output)
+    {
+        var p50 = new Dictionary<string, double?>();
+        foreach (var (_, line) in output)
+            if (LatencyWorkload.ParseLine(line) is { } l) p50[l.Operation] = l.P50;
+        return Operations.Select(op => (Of(op), p50.GetValueOrDefault(op)));
     }
 }
 

@@ -34,6 +34,12 @@ internal static class BenchCommand
                    sha256) and deleted, timed in the guest
           pipe     the bench initramfs: a token passed N times there and back between two shells through two
                    FIFOs, timed in the guest
+          drm      Jit only, with --tee optee: Linux user space (the bench initramfs with the TEE modules and
+                   guests/tee's tee-client) plays a 30 fps stream of 300 frames as a DRM player does, one
+                   ~40 KiB video and three ~1 KiB audio samples per frame, each decrypted by one invoke of
+                   the content-decryption TA: per-invoke p50/p99/max, the share of the 33.3 ms frame budget
+                   spent in TEE calls, and the null invoke's p50; then guests/sys/tee-latency from EL1: the
+                   p50 of the OP-TEE fast call and of a null yielding call
           debian   Debian 12 from scripts/make-rootfs.sh (built on first use: root, about 7 minutes) booted
                    read-write from a virtio-blk disk with systemd on 1 GiB: wall time from start to the serial
                    console's login banner; each run boots a fresh copy of the image
@@ -54,7 +60,7 @@ internal static class BenchCommand
           --no-qemu     run Jit only (also when qemu-system-aarch64 is not installed)
         """;
 
-    private static readonly string[] AllWorkloads = ["boot", "latency", "cpu", "shell", "find", "forkexec", "fsio", "pipe", "debian"];
+    private static readonly string[] AllWorkloads = ["boot", "latency", "cpu", "shell", "find", "forkexec", "fsio", "pipe", "debian", "drm"];
     private static readonly string[] DefaultWorkloads = ["boot", "latency", "cpu", "shell"];
     private static readonly string[] InGuestWorkloads = ["cpu", "shell", "find", "forkexec", "fsio", "pipe"];
 
@@ -110,7 +116,7 @@ internal static class BenchCommand
         string cache = Environment.GetEnvironmentVariable("JIT_CACHE") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "jit");
         bool inGuest = only.Intersect(InGuestWorkloads).Any();
         string? rootInitrd = null, debianImage = null;
-        if (only.Contains("boot") || inGuest || only.Contains("debian"))
+        if (only.Contains("boot") || inGuest || only.Contains("debian") || only.Contains("drm"))
         {
             kernel = BootCommand.Script(root, stderr, "scripts/fetch-arm64.sh", "kernel");
             if (kernel is null) return CommandLine.ExitCodes.Failure;
@@ -147,7 +153,18 @@ internal static class BenchCommand
             if (debianImage is null) return CommandLine.ExitCodes.Failure;
             workloads.Add(new DebianBootWorkload(smp));
         }
-        var tools = new BenchTools(jit, qemu, kernel, testInitrd, benchInitrd, latency, latencyMmu, rootInitrd, debianImage);
+        string? teeBenchInitrd = null, teeLatency = null;
+        if (only.Contains("drm"))
+        {
+            if (!Make(root, stderr, "tee")) return CommandLine.ExitCodes.Failure;
+            teeLatency = Path.Combine(root, "guests", "build", "sys-tee-latency.elf");
+            teeBenchInitrd = BootCommand.Script(root, stderr, "guests/initramfs/build.sh", "bench", Path.Combine(cache, "initramfs-bench-tee.cpio.gz"),
+                "--modules", "tee,optee,optee-rng", "--add", Path.Combine(root, "guests", "build", "tee-client"));
+            if (teeBenchInitrd is null) return CommandLine.ExitCodes.Failure;
+            workloads.Add(new DrmWorkload());
+            workloads.Add(new TeeLatencyWorkload());
+        }
+        var tools = new BenchTools(jit, qemu, kernel, testInitrd, benchInitrd, latency, latencyMmu, rootInitrd, debianImage, teeBenchInitrd, teeLatency);
         var machines = qemu is null ? new[] { BenchMachine.Jit } : [BenchMachine.Jit, BenchMachine.Qemu];
 
         var results = new List<MetricResult>();
@@ -162,6 +179,7 @@ internal static class BenchCommand
             {
                 foreach (var machine in machines)
                 {
+                    if (!w.RunsOn(machine)) continue;
                     w.Prepare(machine, tools);
                     var (file, argv) = w.Command(machine, tools);
                     var r = BenchProcess.Run(file, argv, w.DoneMarker, TimeSpan.FromMinutes(30), w.StopAtMarker);

@@ -16,7 +16,7 @@ public class TraceOptionTests
         Assert.Contains(lines, l => l.StartsWith("int: vcpu0 irq ELR=0x", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("mmio: read 4 0x22000018 (pl011+0x18) -> 0x", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("mmio: write 4 0x3001000 (gicv3-distributor+0x0) <- 0x", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.StartsWith("smc: vcpu0 hvc fid=0x84000008 (standard secure service)", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("smc: d0 vcpu0 hvc fid=0x84000008 (standard secure service) permitted ", StringComparison.Ordinal) && System.Text.RegularExpressions.Regex.IsMatch(l, @" in \d+ ns$"));
         Assert.DoesNotContain(lines, l => l.StartsWith("in_asm:", StringComparison.Ordinal) || l.StartsWith("exec:", StringComparison.Ordinal));
     }
 
