@@ -61,6 +61,11 @@ public sealed class Pl011 : IMmioDevice
     private static readonly byte[] IdRegisters = [0x11, 0x10, 0x34, 0x00, 0x0D, 0xF0, 0x05, 0xB1];
 
     private readonly object gate = new();
+    // Output waits for a newline to reach its destination in one write; a prompt or an echoed keystroke, which
+    // ends no line, is pushed out this long after its first byte instead (a shell's "login: ", "/ # ").
+    private const int PartialLineDelayMs = 15;
+    private Timer? partialLineFlush;
+    private bool partialLinePending;
     private readonly Stream output;
     private readonly string logKey;
     private readonly Queue<byte> rx = new();
@@ -173,7 +178,28 @@ public sealed class Pl011 : IMmioDevice
     /// <summary>Pushes buffered console output to its destination (called before the emulator exits).</summary>
     public void Flush()
     {
-        lock (gate) output.Flush();
+        lock (gate)
+        {
+            partialLinePending = false;
+            output.Flush();
+        }
+    }
+
+    private void FlushPartialLine()
+    {
+        lock (gate)
+        {
+            if (!partialLinePending) return;
+            partialLinePending = false;
+            try
+            {
+                output.Flush();
+            }
+            catch (Exception e) when (e is ObjectDisposedException or IOException)
+            {
+                // The console went away with its machine; nothing is left to show.
+            }
+        }
     }
 
     private static bool Acceptable(ulong offset, int size) =>
@@ -219,7 +245,16 @@ public sealed class Pl011 : IMmioDevice
     {
         output.WriteByte(b);
         Transmitted++;
-        if (b == (byte)'\n') output.Flush();
+        if (b == (byte)'\n')
+        {
+            output.Flush();
+            partialLinePending = false;
+        }
+        else if (!partialLinePending)
+        {
+            partialLinePending = true;
+            (partialLineFlush ??= new Timer(_ => FlushPartialLine())).Change(PartialLineDelayMs, Timeout.Infinite);
+        }
         ris |= IntTx;
     }
 

@@ -35,6 +35,19 @@ public class Pl011Tests
         Assert.Equal("abc", Text);
     }
 
+    /// <summary>A prompt ends no line, yet a user (or a script waiting for "login: ") must see it.</summary>
+    [Fact]
+    public void APartialLineIsFlushedSoonWithoutANewline()
+    {
+        foreach (char c in "jit login: ") Assert.True(uart.Write(Pl011.UartDr, 4, c));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (output.Flushes == 0 && clock.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(5);
+        Assert.Equal(1, output.Flushes);
+        // One flush for the whole prompt, not one per byte.
+        Thread.Sleep(100);
+        Assert.Equal(1, output.Flushes);
+    }
+
     [Fact]
     public void ANewlineFlushesTheOutput()
     {
