@@ -251,6 +251,75 @@ public class LinuxBootTests
         }
     }
 
+    /// <summary>
+    /// A disk as a user has one: an ext4 file system the host made, mounted by the guest, 64 MiB written into a
+    /// file, synced and unmounted; after power-off the host reads the file back out of the image with debugfs.
+    /// On virtio-blk (raw and qcow2, MSI-X and INTx) and on NVMe.
+    /// </summary>
+    [Theory]
+    [InlineData("virtio", "raw", "")]
+    [InlineData("virtio", "qcow2", "")]
+    [InlineData("virtio", "raw", " pci=nomsi")]
+    [InlineData("nvme", "raw", "")]
+    public void AnExt4DiskTakes64MiBThatTheHostFindsInTheImage(string bus, string format, string append)
+    {
+        var (root, kernel, _) = guest.Value;
+        string dir = Directory.CreateTempSubdirectory("jit-ext4-").FullName;
+        try
+        {
+            string initrd = bus == "nvme"
+                ? Script(root, "guests/initramfs/build.sh", "shell", Path.Combine(dir, "initramfs.cpio.gz"))
+                : Script(root, "guests/initramfs/build.sh", "shell", Path.Combine(dir, "initramfs.cpio.gz"), "--modules", "virtio_pci,virtio_blk");
+            string raw = Path.Combine(dir, "disk.raw");
+            Host("mke2fs", "-q", "-t", "ext4", "-L", "jit-data", raw, "256M");
+            string disk = raw;
+            if (format == "qcow2")
+            {
+                disk = Path.Combine(dir, "disk.qcow2");
+                Host("qemu-img", "convert", "-O", "qcow2", raw, disk);
+            }
+            string device = bus == "nvme" ? "/dev/nvme0n1" : "/dev/vda";
+            string commands = string.Join('\n',
+                $"for i in $(seq 100); do [ -b {device} ] && break; sleep 0.1; done",
+                // A 1 MiB block of 16-byte lines, then 64 copies of it with cat's large writes (a byte pipe would be slow).
+                "yes jit-data-012345 | head -c 1048576 > /tmp/block",
+                $"mkdir -p /mnt && mount -t ext4 {device} /mnt && for i in $(seq 64); do cat /tmp/block; done > /mnt/data && sync && ls -l /mnt/data && umount /mnt && echo ext4-$((8*8))-done",
+                "poweroff -f", "");
+            var (rc, log, err) = Exec(Path.Combine(root, "jit"),
+                ["run", "--kernel", kernel, "--initrd", initrd, "--disk", $"{disk},format={format},if={bus}", "--append", "console=ttyAMA0 panic=-1" + append, "--timeout", "300"],
+                commands, TimeSpan.FromMinutes(6));
+            Assert.True(rc == 0, $"exit {rc}: {err}\n{log}");
+            AssertCleanKernelLog(log);
+            Assert.True(log.Contains("ext4-64-done"), $"the guest did not finish writing:\n{log}");
+            if (format == "qcow2")
+            {
+                Host("qemu-img", "check", disk);
+                File.Delete(raw);
+                Host("qemu-img", "convert", "-O", "raw", disk, raw);
+            }
+            string dumped = Path.Combine(dir, "data");
+            Host("debugfs", "-R", $"dump /data {dumped}", raw);
+            byte[] data = File.ReadAllBytes(dumped);
+            Assert.Equal(64 << 20, data.Length);
+            byte[] line = "jit-data-012345\n"u8.ToArray();
+            for (int i = 0; i < data.Length; i++)
+            {
+                if (data[i] != line[i % line.Length])
+                    Assert.Fail($"byte {i} of the file is {data[i]:x2}, not {line[i % line.Length]:x2}");
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    private static void Host(string program, params string[] args)
+    {
+        var (rc, output, err) = Exec(program, args, null, TimeSpan.FromMinutes(2));
+        Assert.True(rc == 0, $"{program} {string.Join(' ', args)} failed ({rc}): {err}{output}");
+    }
+
     [Fact]
     public void MalformedGuestFilesGetOneLineErrors()
     {
