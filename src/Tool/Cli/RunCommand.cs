@@ -21,7 +21,7 @@ namespace Jit.Tool.Cli;
 internal static class RunCommand
 {
     public const string Usage =
-        "jit run (--bare <file.elf|file.bin> | --kernel <Image> [--initrd F] [--append \"…\"] [--smp N] [--disk FILE[,ro][,format=F][,if=virtio|nvme]]… [--virtio-rng] [--nic switch[,name=N]|tap[,ifname=N][,mac=M]]… [--dtb-out F] [--dtb F]) " +
+        "jit run (--bare <file.elf|file.bin> | --kernel <Image> [--initrd F] [--append \"…\"] [--smp N] [--disk FILE[,ro][,format=F][,if=virtio|nvme]]… [--virtio-rng] [--nic switch[,name=N]|tap[,ifname=N][,mac=M]]… [--smmu] [--dtb-out F] [--dtb F]) " +
         "[--mem SIZE] [--tee optee|none] [--timeout SECONDS] [--max-instructions N] [--icount[=SHIFT]] [--trace KINDS] [--jit OPTIONS] [--stats] [--stats-json FILE]";
 
     private const string Help = """
@@ -54,6 +54,10 @@ internal static class RunCommand
                                 or on the host TAP device NAME (created if absent, needs root; bring it up
                                 and address it on the host); the MAC is 00:16:3e:… derived from the
                                 guest's name unless given; repeatable
+          --smmu                an SMMUv3 (arm,smmu-v3) in front of the PCIe bridge, as xl.cfg's jit_smmu = 1:
+                                each function's DMA and MSI-X writes go through its stream (StreamID =
+                                requester ID), which Linux's arm-smmu-v3 driver translates (iommu.passthrough=1
+                                on the command line makes it bypass); --stats adds the SMMU's TLB figures
           --dtb-out FILE        also write the generated device tree to FILE
           --dtb FILE            use this device tree instead of the generated one
           --mem SIZE            RAM size, e.g. 64M or 1G (at most 3G)
@@ -107,7 +111,7 @@ internal static class RunCommand
         int? icount = null;
         var disks = new List<LinuxDisk>();
         var nics = new List<NicSpec>();
-        bool entropy = false;
+        bool entropy = false, smmu = false;
         JitOptions jit = ParseJit(Environment.GetEnvironmentVariable("JIT_OPTIONS"), JitOptions.Default, "JIT_OPTIONS");
         var stats = new StatsOutput(false, null);
         var tee = TeeKind.None;
@@ -128,6 +132,7 @@ internal static class RunCommand
                 case "--dtb": dtb = Options.Value(args, ref i); break;
                 case "--disk": disks.Add(Disk(Options.Value(args, ref i))); break;
                 case "--virtio-rng": entropy = true; break;
+                case "--smmu": smmu = true; break;
                 case "--nic": nics.Add(Nic(Options.Value(args, ref i))); break;
                 case "--smp": smp = (int)Options.Count("--smp", Options.Value(args, ref i)); break;
                 case "--mem": mem = Options.Size("--mem", Options.Value(args, ref i)); break;
@@ -144,8 +149,8 @@ internal static class RunCommand
             }
         }
         if ((bare is null) == (kernel is null)) throw new UsageError("give exactly one of --bare <file> or --kernel <Image>");
-        if (bare is not null && ((initrd ?? dtbOut ?? dtb) is not null || disks.Count > 0 || nics.Count > 0 || entropy))
-            throw new UsageError("--initrd, --disk, --virtio-rng, --nic, --dtb and --dtb-out need --kernel");
+        if (bare is not null && ((initrd ?? dtbOut ?? dtb) is not null || disks.Count > 0 || nics.Count > 0 || entropy || smmu))
+            throw new UsageError("--initrd, --disk, --virtio-rng, --nic, --smmu, --dtb and --dtb-out need --kernel");
         if (bare is not null)
         {
             ulong size = mem ?? BareMetalMachine.DefaultRamSize;
@@ -153,7 +158,7 @@ internal static class RunCommand
                 throw new UsageError("--mem must be a multiple of 4K between 4K and 3G");
             return RunMachine(console => WithTee(BareMetalMachine.Create(bare, console, size, icount), tee), withInput: false, timeout, maxInstructions, stderr, trace, jit, stats);
         }
-        var options = Linux(kernel!, initrd, append, mem, smp, dtb, icount) with { Disks = disks, Entropy = entropy, Nics = nics, Tee = tee };
+        var options = Linux(kernel!, initrd, append, mem, smp, dtb, icount) with { Disks = disks, Entropy = entropy, Nics = nics, Tee = tee, Smmu = smmu };
         if (options.PciDeviceCount > LinuxMachine.MaxPciDevices)
             throw new UsageError($"at most {LinuxMachine.MaxPciDevices} PCI devices: --disk, --virtio-rng and --nic together");
         return RunMachine(console =>
@@ -338,7 +343,7 @@ internal static class RunCommand
                     $"{100.0 * interpreted / Math.Max(1, result.Instructions):F1}% of instructions interpreted; " +
                     $"{cost.Instructions:N0} instructions compiled in {cost.Time.TotalSeconds:F2} s"));
             }
-            if (stats is { Requested: true } && !Report(stats, RunStatistics.Collect(machine.Domain, result.Instructions, result.WallTime), stderr))
+            if (stats is { Requested: true } && !Report(stats, RunStatistics.Collect(machine.Domain, result.Instructions, result.WallTime, (machine as LinuxMachine)?.Smmu), stderr))
                 return CommandLine.ExitCodes.Failure;
             if (Environment.GetEnvironmentVariable("JIT_DEBUG_STATE") == "1")
                 foreach (var v in machine.Domain.Vcpus) stderr.WriteLine(v.Describe());
