@@ -234,6 +234,8 @@ public sealed class LinuxMachine : Machine
         const int bus = 0, function = 0;
         int device = 1;
         IDmaPort Dma() => smmu?.PortFor(PciHostBridge.RequesterId(bus, device, function)) ?? (IDmaPort)domain.GuestMemory;
+        // Behind an IOMMU a virtio device says so, or Linux's virtio core hands it physical addresses the SMMU refuses.
+        bool accessPlatform = smmu is not null;
         foreach (var disk in o.Disks ?? [])
         {
             var image = DiskImage.Open(disk.Path, disk.Format, disk.ReadOnly);
@@ -241,14 +243,14 @@ public sealed class LinuxMachine : Machine
             PciFunction controller = disk.Interface == DiskInterface.Nvme
                 // The serial names the namespace (NGUID) too, so it differs between a domain's controllers.
                 ? new NvmeController(image, Dma(), $"JIT{domain.DomId:x4}{device:x2}")
-                : new VirtioPciFunction(new VirtioBlock(image), Dma());
+                : new VirtioPciFunction(new VirtioBlock(image), Dma(), accessPlatform);
             pci.Register(bus, device++, function, controller);
         }
         if (o.Entropy)
         {
             // In instruction-count time a fixed stream: the pool it feeds shapes the rest of the run.
             IEntropySource source = o.IcountShift is null ? new HostEntropy() : new SeededEntropy(IcountEntropySeed);
-            pci.Register(bus, device++, function, new VirtioPciFunction(new VirtioEntropy(source), Dma()));
+            pci.Register(bus, device++, function, new VirtioPciFunction(new VirtioEntropy(source), Dma(), accessPlatform));
         }
         int index = 0;
         foreach (var nic in o.Nics ?? [])
@@ -256,7 +258,7 @@ public sealed class LinuxMachine : Machine
             var plugged = fabric!.Plug(nic, domain.DomId, index);
             nics.Add(plugged);
             var net = new VirtioNet(nic.Mac ?? NicSpec.DerivedMac(domain.Name, index), plugged.Backend);
-            pci.Register(bus, device++, function, new VirtioPciFunction(net, Dma()));
+            pci.Register(bus, device++, function, new VirtioPciFunction(net, Dma(), accessPlatform));
             plugged.Connect(net.Receive);
             index++;
         }

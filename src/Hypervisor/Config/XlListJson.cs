@@ -54,6 +54,7 @@ public static class XlListJson
         AddIfSet(buildInfo, "ramdisk", c.Ramdisk);
         AddIfSet(buildInfo, "device_tree", c.DeviceTree);
         AddIfSet(buildInfo, "jit_dtb", c.JitDtb);
+        if (c.Smmu != DomainConfig.DefaultSmmu) buildInfo.Add("jit_smmu", c.Smmu);
         if (c.Tee != TeeKind.None) buildInfo.Add("tee", c.Tee == TeeKind.Optee ? "optee" : "ffa");
         buildInfo.Add("type.pvh", new JsonObject());
         buildInfo.Add("arch_arm", new JsonObject
