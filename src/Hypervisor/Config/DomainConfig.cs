@@ -96,8 +96,8 @@ public sealed record DomainConfig
 
     public TeeKind Tee { get; init; } = TeeKind.None;
 
-    /// <summary>What a configuration without <c>jit_smmu</c> gets.</summary>
-    public const bool DefaultSmmu = false;
+    /// <summary>What a configuration without <c>jit_smmu</c> gets: what <c>jit run</c> gets.</summary>
+    public const bool DefaultSmmu = Builder.LinuxOptions.DefaultSmmu;
 
     /// <summary>Our <c>jit_smmu</c>: an SMMUv3 in front of the domain's PCIe bridge translates its devices' DMA.</summary>
     public bool Smmu { get; init; } = DefaultSmmu;

@@ -20,7 +20,7 @@ namespace Jit.Hypervisor.Config;
 /// octal; a quoted number is a number, as in xl; <c>+=</c> cannot build one.</item>
 /// <item><c>vuart</c> and <c>tee</c> values are matched without regard to case, as libxl's enum parsers do.</item>
 /// <item><c>jit_smmu</c> (ours, not xl's: xl has no key for a virtual IOMMU on Arm) is 0 or 1, as xl's booleans
-/// are numbers: whether an SMMUv3 sits in front of the domain's PCIe bridge.</item>
+/// are numbers: whether an SMMUv3 sits in front of the domain's PCIe bridge (1 unless said).</item>
 /// <item><c>smccc_permit</c> (ours, not xl's) is a list of strings, or one string for a list of one, each
 /// <c>[smc:|hvc:]OWNER[:RANGE]</c> or <c>!OWNER</c> (<see cref="Smccc.SmcccPermit"/>); an owner may not be both
 /// denied and permitted.</item>

@@ -72,7 +72,7 @@ public sealed record RunStatistics(
         if (SmmuTlb is var (hits, misses))
         {
             Row("SMMU TLB hits", N(hits), "device accesses translated from the SMMU's TLB");
-            Row("SMMU TLB misses", N(misses), "translations walked (stream table, CD, page tables)");
+            Row("SMMU TLB misses", N(misses), "walked (stream table, CD, tables) or bypassed");
         }
         return w.ToString();
     }
