@@ -189,6 +189,8 @@ public sealed class LinuxMachine : Machine
                     EventQueueInterrupt = gic.SpiLine((int)s.EventQueueSpi),
                     GlobalErrorInterrupt = gic.SpiLine((int)s.GlobalErrorSpi),
                     CommandSyncInterrupt = gic.SpiLine((int)s.CommandSyncSpi),
+                    // The hypervisor's log names the first fault of each kind on each stream; the guest's driver reads them all.
+                    EventObserver = e => Log.Once($"smmu-event-{e.StreamId}-{e.Type}", $"SMMUv3: {e}"),
                 };
                 domain.Mmio.Register(s.Base, smmu);
             }
@@ -240,7 +242,7 @@ public sealed class LinuxMachine : Machine
     {
         const int bus = 0, function = 0;
         int device = 1;
-        IDmaPort Dma() => smmu?.PortFor(PciHostBridge.RequesterId(bus, device, function)) ?? (IDmaPort)domain.GuestMemory;
+        IDmaPort DmaFor(int device) => smmu?.PortFor(PciHostBridge.RequesterId(bus, device, function)) ?? (IDmaPort)domain.GuestMemory;
         // Behind an IOMMU a virtio device says so, or Linux's virtio core hands it physical addresses the SMMU refuses.
         bool accessPlatform = smmu is not null;
         foreach (var disk in o.Disks ?? [])
@@ -249,15 +251,16 @@ public sealed class LinuxMachine : Machine
             disks.Add(image);
             PciFunction controller = disk.Interface == DiskInterface.Nvme
                 // The serial names the namespace (NGUID) too, so it differs between a domain's controllers.
-                ? new NvmeController(image, Dma(), $"JIT{domain.DomId:x4}{device:x2}")
-                : new VirtioPciFunction(new VirtioBlock(image), Dma(), accessPlatform);
+                ? new NvmeController(image, DmaFor(device), $"JIT{domain.DomId:x4}{device:x2}")
+                : new VirtioPciFunction(new VirtioBlock(image), DmaFor(device), accessPlatform);
             pci.Register(bus, device++, function, controller);
         }
         if (o.Entropy)
         {
             // In instruction-count time a fixed stream: the pool it feeds shapes the rest of the run.
             IEntropySource source = o.IcountShift is null ? new HostEntropy() : new SeededEntropy(IcountEntropySeed);
-            pci.Register(bus, device++, function, new VirtioPciFunction(new VirtioEntropy(source), Dma(), accessPlatform));
+            var rng = new VirtioPciFunction(new VirtioEntropy(source), DmaFor(device), accessPlatform);
+            pci.Register(bus, device++, function, rng);
         }
         int index = 0;
         foreach (var nic in o.Nics ?? [])
@@ -265,7 +268,8 @@ public sealed class LinuxMachine : Machine
             var plugged = fabric!.Plug(nic, domain.DomId, index);
             nics.Add(plugged);
             var net = new VirtioNet(nic.Mac ?? NicSpec.DerivedMac(domain.Name, index), plugged.Backend);
-            pci.Register(bus, device++, function, new VirtioPciFunction(net, Dma(), accessPlatform));
+            var nicFunction = new VirtioPciFunction(net, DmaFor(device), accessPlatform);
+            pci.Register(bus, device++, function, nicFunction);
             plugged.Connect(net.Receive);
             index++;
         }
