@@ -113,7 +113,8 @@ internal static class RunCommand
         int? icount = null;
         var disks = new List<LinuxDisk>();
         var nics = new List<NicSpec>();
-        bool entropy = false, smmu = LinuxOptions.DefaultSmmu;
+        bool entropy = false;
+        bool? smmu = null;
         JitOptions jit = ParseJit(Environment.GetEnvironmentVariable("JIT_OPTIONS"), JitOptions.Default, "JIT_OPTIONS");
         var stats = new StatsOutput(false, null);
         var tee = TeeKind.None;
@@ -151,8 +152,8 @@ internal static class RunCommand
             }
         }
         if ((bare is null) == (kernel is null)) throw new UsageError("give exactly one of --bare <file> or --kernel <Image>");
-        if (bare is not null && ((initrd ?? dtbOut ?? dtb) is not null || disks.Count > 0 || nics.Count > 0 || entropy))
-            throw new UsageError("--initrd, --disk, --virtio-rng, --nic, --dtb and --dtb-out need --kernel");
+        if (bare is not null && ((initrd ?? dtbOut ?? dtb) is not null || disks.Count > 0 || nics.Count > 0 || entropy || smmu is not null))
+            throw new UsageError("--initrd, --disk, --virtio-rng, --nic, --smmu, --dtb and --dtb-out need --kernel");
         if (bare is not null)
         {
             ulong size = mem ?? BareMetalMachine.DefaultRamSize;
@@ -160,7 +161,7 @@ internal static class RunCommand
                 throw new UsageError("--mem must be a multiple of 4K between 4K and 3G");
             return RunMachine(console => WithTee(BareMetalMachine.Create(bare, console, size, icount), tee), withInput: false, timeout, maxInstructions, stderr, trace, jit, stats);
         }
-        var options = Linux(kernel!, initrd, append, mem, smp, dtb, icount) with { Disks = disks, Entropy = entropy, Nics = nics, Tee = tee, Smmu = smmu };
+        var options = Linux(kernel!, initrd, append, mem, smp, dtb, icount) with { Disks = disks, Entropy = entropy, Nics = nics, Tee = tee, Smmu = smmu ?? LinuxOptions.DefaultSmmu };
         if (options.PciDeviceCount > LinuxMachine.MaxPciDevices)
             throw new UsageError($"at most {LinuxMachine.MaxPciDevices} PCI devices: --disk, --virtio-rng and --nic together");
         return RunMachine(console =>
