@@ -34,8 +34,8 @@ public class CommandLineTests
     [Theory]
     [InlineData("give exactly one of --bare <file> or --kernel <Image>", "run")]
     [InlineData("give exactly one of --bare <file> or --kernel <Image>", "run", "--bare", "x.elf", "--kernel", "Image")]
-    [InlineData("--initrd, --disk, --virtio-rng, --nic, --dtb and --dtb-out need --kernel", "run", "--bare", "x.elf", "--initrd", "i.cpio")]
-    [InlineData("--initrd, --disk, --virtio-rng, --nic, --dtb and --dtb-out need --kernel", "run", "--bare", "x.elf", "--virtio-rng")]
+    [InlineData("--initrd, --disk, --virtio-rng, --nic, --smmu, --dtb and --dtb-out need --kernel", "run", "--bare", "x.elf", "--initrd", "i.cpio")]
+    [InlineData("--initrd, --disk, --virtio-rng, --nic, --smmu, --dtb and --dtb-out need --kernel", "run", "--bare", "x.elf", "--virtio-rng")]
     [InlineData("--disk 'd.img,rw': unknown 'rw' (ro, readonly, format=raw, format=qcow2, if=virtio or if=nvme)", "run", "--kernel", "Image", "--disk", "d.img,rw")]
     [InlineData("--disk 'd.img,format=vmdk': unknown 'format=vmdk'", "run", "--kernel", "Image", "--disk", "d.img,format=vmdk")]
     [InlineData("--disk ',ro' names no file", "run", "--kernel", "Image", "--disk", ",ro")]
@@ -58,6 +58,8 @@ public class CommandLineTests
     [InlineData("--tee ffa: the FF-A mediator is not implemented yet", "run", "--bare", "x.elf", "--tee", "ffa")]
     [InlineData("--tee 'sgx': optee or none", "run", "--bare", "x.elf", "--tee", "sgx")]
     [InlineData("unexpected argument 'extra'", "run", "--bare", "x.elf", "extra")]
+    [InlineData("--smmu=maybe: --smmu=on or --smmu=off", "run", "--kernel", "Image", "--smmu=maybe")]
+    [InlineData("--initrd, --disk, --virtio-rng, --nic, --smmu, --dtb and --dtb-out need --kernel", "run", "--bare", "x.elf", "--smmu=off")]
     public void BadOptionsAreUsageErrors(string message, params string[] args)
     {
         var (rc, err) = Run(args);

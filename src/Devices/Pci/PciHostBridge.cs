@@ -55,6 +55,12 @@ public sealed class PciHostBridge : IMmioDevice
     public ulong WindowSize => Layout.EcamSize;
 
     /// <summary>
+    /// The requester ID of bus:device.function (PCIe's bus number, device and function in 16 bits): the ITS
+    /// DeviceID through the msi-map and the SMMU StreamID through the iommu-map, both identities.
+    /// </summary>
+    public static ushort RequesterId(int bus, int device, int function) => (ushort)(bus << 8 | device << 3 | function);
+
+    /// <summary>
     /// Puts <paramref name="function"/> at bus:device.function; the bus is absolute (within the bus range).
     /// A function can be on one bridge at a time; <see cref="Unregister"/> takes it off (device assignment).
     /// </summary>
@@ -69,7 +75,7 @@ public sealed class PciHostBridge : IMmioDevice
             int slot = device * FunctionsPerDevice + function;
             if (slots[slot] != null) throw new InvalidOperationException($"{bus:x2}:{device:x2}.{function} is taken");
             int pin = pciFunction.ReadConfig(PciFunction.InterruptPinRegister, 1) is var p and >= 1 and <= 4 ? (int)p : 1;
-            pciFunction.Attach((ushort)(bus << 8 | device << 3 | function), msi, intx[(device + pin - 1) % 4], RebuildRoutes);
+            pciFunction.Attach(RequesterId(bus, device, function), msi, intx[(device + pin - 1) % 4], RebuildRoutes);
             slots[slot] = pciFunction;
             Volatile.Write(ref functions, [.. functions, pciFunction]);
             UpdateMultiFunction(slots, device);

@@ -9,6 +9,11 @@ public static class VirtioFeatures
     public const ulong RingIndirectDescriptors = 1UL << 28;
     public const ulong RingEventIndex = 1UL << 29;
     public const ulong Version1 = 1UL << 32;
+    /// <summary>
+    /// VIRTIO_F_ACCESS_PLATFORM: the device's accesses go through the platform's DMA translation (an IOMMU), so the
+    /// driver must give it DMA addresses, not physical ones. Linux's virtio core uses the DMA API only with it.
+    /// </summary>
+    public const ulong AccessPlatform = 1UL << 33;
 }
 
 /// <summary>device_status bits (virtio 1.2 2.1).</summary>

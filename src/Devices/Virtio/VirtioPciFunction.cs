@@ -51,7 +51,9 @@ public sealed class VirtioPciFunction : PciFunction
     private ushort configVector = VirtQueue.NoVector, queueSelect;
     private byte status, configGeneration, isr;
 
-    public VirtioPciFunction(VirtioDevice device, IDmaPort dma)
+    /// <param name="dma">Where the device's queues and buffers are read and written: the domain's memory, or its stream on an IOMMU.</param>
+    /// <param name="accessPlatform">Offer <see cref="VirtioFeatures.AccessPlatform"/>: <paramref name="dma"/> translates (an SMMU stream), so the driver must map what it hands the device.</param>
+    public VirtioPciFunction(VirtioDevice device, IDmaPort dma, bool accessPlatform = false)
         : base(new PciIdentity(VendorId, (ushort)(0x1040 + device.DeviceType), device.PciClassCode, RevisionId: 1,
             SubsystemVendorId: VendorId, SubsystemId: 0x40), interruptPin: 1)
     {
@@ -60,7 +62,7 @@ public sealed class VirtioPciFunction : PciFunction
         if (device.ConfigSize > 0x1000) throw new ArgumentException($"{device.Name}: configuration larger than 4 KiB");
         this.device = device;
         device.Attach(this);
-        offeredFeatures = device.DeviceFeatures | TransportFeatures;
+        offeredFeatures = device.DeviceFeatures | TransportFeatures | (accessPlatform ? VirtioFeatures.AccessPlatform : 0);
         queues = new VirtQueue[device.QueueCount];
         for (int i = 0; i < queues.Length; i++) queues[i] = new VirtQueue(i, device.MaxQueueSize, dma, QueueFault);
 

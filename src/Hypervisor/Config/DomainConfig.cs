@@ -96,6 +96,12 @@ public sealed record DomainConfig
 
     public TeeKind Tee { get; init; } = TeeKind.None;
 
+    /// <summary>What a configuration without <c>jit_smmu</c> gets: what <c>jit run</c> gets.</summary>
+    public const bool DefaultSmmu = Builder.LinuxOptions.DefaultSmmu;
+
+    /// <summary>Our <c>jit_smmu</c>: an SMMUv3 in front of the domain's PCIe bridge translates its devices' DMA.</summary>
+    public bool Smmu { get; init; } = DefaultSmmu;
+
     /// <summary>
     /// Our <c>smccc_permit</c>: changes to the domain's default SMCCC rights, owner by owner (syntax in
     /// <see cref="Smccc.SmcccPermit"/>, meaning in <see cref="SmcccPolicy"/>); empty for the defaults.

@@ -19,6 +19,8 @@ namespace Jit.Hypervisor.Config;
 /// <item>Numbers are read as C's strtol in base 0 reads them (xl's xlu_cfg_get_long): <c>0x</c> hex, a leading 0
 /// octal; a quoted number is a number, as in xl; <c>+=</c> cannot build one.</item>
 /// <item><c>vuart</c> and <c>tee</c> values are matched without regard to case, as libxl's enum parsers do.</item>
+/// <item><c>jit_smmu</c> (ours, not xl's: xl has no key for a virtual IOMMU on Arm) is 0 or 1, as xl's booleans
+/// are numbers: whether an SMMUv3 sits in front of the domain's PCIe bridge (1 unless said).</item>
 /// <item><c>smccc_permit</c> (ours, not xl's) is a list of strings, or one string for a list of one, each
 /// <c>[smc:|hvc:]OWNER[:RANGE]</c> or <c>!OWNER</c> (<see cref="Smccc.SmcccPermit"/>); an owner may not be both
 /// denied and permitted.</item>
@@ -43,7 +45,7 @@ public static class DomainConfigReader
     [
         "name", "type", "kernel", "ramdisk", "cmdline", "extra", "root", "device_tree", "jit_dtb",
         "memory", "maxmem", "vcpus", "vuart", "on_poweroff", "on_reboot", "on_crash", "cpus", "tee",
-        "smccc_permit", "disk", "vif",
+        "smccc_permit", "disk", "vif", "jit_smmu",
     ];
 
     /// <summary>Keys later work acts on; accepted and kept in <see cref="DomainConfig.Deferred"/> until then.</summary>
@@ -128,6 +130,7 @@ public static class DomainConfigReader
             OnCrash = r.Action("on_crash", ShutdownAction.Destroy),
             CpuAffinity = r.CpuAffinity(vcpus, warnings),
             Tee = r.Tee(),
+            Smmu = r.Boolean("jit_smmu") ?? DomainConfig.DefaultSmmu,
             SmcccPermit = r.SmcccPermit(),
             Disks = r.Disks(),
             Nics = r.Nics(),
@@ -283,6 +286,15 @@ public static class DomainConfigReader
                 throw new ConfigError(config.Find("vcpus")!.Origin, "vcpus", $"{vcpus}: a domain has 1 to {limits.MaxVcpus} vCPUs here");
             return (int)vcpus;
         }
+
+        /// <summary>A boolean as xl writes one, the number 0 or 1; null when the key is absent.</summary>
+        public bool? Boolean(string key) => Number(key) switch
+        {
+            null => null,
+            0 => false,
+            1 => true,
+            long n => throw new ConfigError(config.Find(key)!.Origin, key, $"{n}: expected 0 or 1"),
+        };
 
         public VuartKind Vuart()
         {

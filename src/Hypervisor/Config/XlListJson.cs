@@ -9,7 +9,8 @@ namespace Jit.Hypervisor.Config;
 /// from libxl_types.idl, enums as their lower-case names, bitmaps as arrays of set bits, MemKB in KiB, a field left
 /// out when it holds its default, <c>"type.pvh": {}</c> for the build-info union) and laid out as yajl's beautifier
 /// lays it out (four-space indent, <c>": "</c>, an empty object as <c>{</c>, a blank line, <c>}</c>).
-/// Only the fields this configuration has are written. Ours beyond libxl's: <c>b_info.jit_dtb</c>, and
+/// Only the fields this configuration has are written. Ours beyond libxl's: <c>b_info.jit_dtb</c>,
+/// <c>b_info.jit_smmu</c> (a defbool, written only when not the default), and
 /// <c>arch_arm.vuart = "pl011"</c> for the full PL011 (libxl knows only "sbsa_uart"). Paths are the absolute ones
 /// the domain was built from.
 /// </summary>
@@ -54,6 +55,8 @@ public static class XlListJson
         AddIfSet(buildInfo, "ramdisk", c.Ramdisk);
         AddIfSet(buildInfo, "device_tree", c.DeviceTree);
         AddIfSet(buildInfo, "jit_dtb", c.JitDtb);
+        // As libxl writes a defbool: "True" or "False".
+        if (c.Smmu != DomainConfig.DefaultSmmu) buildInfo.Add("jit_smmu", c.Smmu ? "True" : "False");
         if (c.Tee != TeeKind.None) buildInfo.Add("tee", c.Tee == TeeKind.Optee ? "optee" : "ffa");
         buildInfo.Add("type.pvh", new JsonObject());
         buildInfo.Add("arch_arm", new JsonObject

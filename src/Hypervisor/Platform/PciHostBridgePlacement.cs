@@ -8,7 +8,8 @@ namespace Jit.Hypervisor.Platform;
 /// <c>GUEST_VPCI_MEM_ADDR</c>, a 64-bit prefetchable window of ours, INTx on four allocated SPIs, and MSIs to
 /// the ITS when the domain has one (the pci-host-ecam-generic and pci-bus bindings).
 /// </summary>
-public sealed record PciHostBridgePlacement(PciHostBridgeLayout Layout, bool MsiToIts) : PlatformDevice
+/// <param name="BehindSmmu">The domain's SMMUv3 translates the functions' DMA: an identity <c>iommu-map</c> (StreamID = requester ID).</param>
+public sealed record PciHostBridgePlacement(PciHostBridgeLayout Layout, bool MsiToIts, bool BehindSmmu = false) : PlatformDevice
 {
     // GUEST_VPCI_ECAM_BASE/SIZE: the full 256 buses, so a guest sees the segment Xen's vPCI gives it.
     public const ulong XenEcamBase = 0x1000_0000, XenEcamSize = 0x1000_0000;
@@ -25,6 +26,9 @@ public sealed record PciHostBridgePlacement(PciHostBridgeLayout Layout, bool Msi
         ],
         [intaSpi, intaSpi + 1, intaSpi + 2, intaSpi + 3]);
 
+    /// <summary>How many requester IDs (bus, device, function) a segment has: the length of the iommu-map.</summary>
+    public const uint RequesterIds = 0x1_0000;
+
     public override string NodeName => $"pcie@{Layout.EcamBase:x}";
 
     public override void WriteNode(FdtWriter w, DeviceTreeLinks links)
@@ -39,6 +43,8 @@ public sealed record PciHostBridgePlacement(PciHostBridgeLayout Layout, bool Msi
             .Property("bus-range", Layout.BusRange())
             .Property("ranges", Layout.Ranges());
         if (MsiToIts) w.Property("msi-map", Layout.MsiMap(links.Its));
+        // The pci-iommu binding: requester IDs 0 to 0xffff map to StreamIDs from 0 on the SMMU.
+        if (BehindSmmu) w.Property("iommu-map", 0u, links.Iommu, 0u, RequesterIds);
         w.Property("interrupt-map-mask", Layout.InterruptMapMask())
             .Property("interrupt-map", Layout.InterruptMap(links.Gic, GicV3Placement.AddressCells))
             .Property("dma-coherent")

@@ -36,8 +36,8 @@ public sealed record DeviceTreeLinks
     public static IReadOnlyList<uint> Reserved { get; } = [GicPhandle, IommuPhandle, ItsPhandle, ClockPhandle];
 
     // Interrupt specifier cells of the GIC binding: type (0 SPI, 1 PPI), number relative to the type, flags.
-    public const uint Spi = 0, Ppi = 1, LevelHigh = 4;
+    public const uint Spi = 0, Ppi = 1, EdgeRising = 1, LevelHigh = 4;
 
-    /// <summary>The GIC binding's three cells for SPI <paramref name="intid"/> (an INTID from 32), level-high.</summary>
-    public static uint[] SpiCells(uint intid) => [Spi, intid - 32, LevelHigh];
+    /// <summary>The GIC binding's three cells for SPI <paramref name="intid"/> (an INTID from 32), level-high unless <paramref name="flags"/> says otherwise.</summary>
+    public static uint[] SpiCells(uint intid, uint flags = LevelHigh) => [Spi, intid - 32, flags];
 }

@@ -6,7 +6,8 @@ namespace Jit.Hypervisor.Platform;
 /// <param name="Ram">RAM banks, each (IPA, size).</param>
 /// <param name="SbsaUart">xl.cfg's <c>vuart = "sbsa_uart"</c>: the console is Xen's SBSA subset of the PL011.</param>
 /// <param name="Optee">xl.cfg's <c>tee = "optee"</c>: the tree gets /firmware/optee.</param>
-public sealed record PlatformRequest(int Cpus, IReadOnlyList<(ulong Base, ulong Size)> Ram, bool SbsaUart = false, bool Optee = false);
+/// <param name="Smmu">Our <c>jit_smmu</c>: an SMMUv3 in front of the PCIe host bridge translates its functions' DMA and MSIs.</param>
+public sealed record PlatformRequest(int Cpus, IReadOnlyList<(ulong Base, ulong Size)> Ram, bool SbsaUart = false, bool Optee = false, bool Smmu = false);
 
 /// <summary>
 /// A domain's platform as data: every device with its registers and interrupts, placed once. Devices Xen places
@@ -16,16 +17,22 @@ public sealed record PlatformRequest(int Cpus, IReadOnlyList<(ulong Base, ulong 
 /// </summary>
 public sealed class PlatformPlan
 {
-    private PlatformPlan(PlatformRequest request, GicV3Placement gic, Pl011Placement uart, Pl031Placement rtc, PciHostBridgePlacement pci)
+    private PlatformPlan(PlatformRequest request, GicV3Placement gic, Pl011Placement uart, Pl031Placement rtc, SmmuV3Placement? smmu,
+        PciHostBridgePlacement pci)
     {
         Request = request;
         Gic = gic;
         Uart = uart;
         Rtc = rtc;
+        Smmu = smmu;
         Pci = pci;
         // Device-tree order: the interrupt controller and the timer first, as the kernel probes them early anyway;
-        // the rest in the order their drivers have always seen them.
-        Devices = request.Optee ? [gic, Timer, Clock, uart, rtc, pci, new OpteeFirmwarePlacement()] : [gic, Timer, Clock, uart, rtc, pci];
+        // the rest in the order their drivers have always seen them, the SMMU before the bridge it serves.
+        var devices = new List<PlatformDevice> { gic, Timer, Clock, uart, rtc };
+        if (smmu is not null) devices.Add(smmu);
+        devices.Add(pci);
+        if (request.Optee) devices.Add(new OpteeFirmwarePlacement());
+        Devices = devices;
     }
 
     public PlatformRequest Request { get; }
@@ -39,6 +46,9 @@ public sealed class PlatformPlan
     public Pl031Placement Rtc { get; }
     public PciHostBridgePlacement Pci { get; }
 
+    /// <summary>The SMMUv3 in front of <see cref="Pci"/>, or null when the request has none.</summary>
+    public SmmuV3Placement? Smmu { get; }
+
     /// <summary>Every placed device, in device-tree order.</summary>
     public IReadOnlyList<PlatformDevice> Devices { get; }
 
@@ -49,9 +59,12 @@ public sealed class PlatformPlan
         var allocate = new PlatformAllocator();
         var gic = new GicV3Placement(GicV3Placement.XenDistributorBase, GicV3Placement.XenRedistributorBase, r.Cpus, GicV3Placement.DefaultItsBase);
         var uart = new Pl011Placement(Pl011Placement.XenBase, Pl011Placement.XenSpi, r.SbsaUart);
-        // Allocation order is part of the platform's definition: the RTC first, then the bridge's INTx lines.
+        // Allocation order is part of the platform's definition: the RTC first, then the bridge's INTx lines,
+        // then the SMMU, so that a domain with one sees every other device where a domain without one does.
         var rtc = new Pl031Placement(allocate.Mmio(Pl031Placement.Size), allocate.Spis());
-        var pci = new PciHostBridgePlacement(PciHostBridgePlacement.StandardLayout(allocate.Spis(4)), MsiToIts: gic.ItsBase is not null);
-        return new PlatformPlan(r, gic, uart, rtc, pci);
+        uint intx = allocate.Spis(4);
+        var smmu = r.Smmu ? new SmmuV3Placement(allocate.Mmio(SmmuV3Placement.Size), allocate.Spis(SmmuV3Placement.SpiCount)) : null;
+        var pci = new PciHostBridgePlacement(PciHostBridgePlacement.StandardLayout(intx), MsiToIts: gic.ItsBase is not null, BehindSmmu: smmu is not null);
+        return new PlatformPlan(r, gic, uart, rtc, smmu, pci);
     }
 }

@@ -9,6 +9,7 @@ namespace Jit.Hypervisor.Statistics;
 /// the end of the run, its wall time, and the process-wide tier 1 figures.
 /// </summary>
 /// <param name="SmcccDenied">Calls the domain's SMCCC policy denied, by <see cref="SmcccOwners"/> slot; null: none.</param>
+/// <param name="SmmuTlb">The domain's SMMU's TLB hits and misses (translations from a walk), or null without an SMMU.</param>
 public sealed record RunStatistics(
     ulong Instructions,
     TimeSpan WallTime,
@@ -17,7 +18,8 @@ public sealed record RunStatistics(
     long RegionsRejected,
     long ILBytes,
     TimeSpan JitTime,
-    ulong[]? SmcccDenied = null)
+    ulong[]? SmcccDenied = null,
+    (long Hits, long Misses)? SmmuTlb = null)
 {
     public double Seconds => WallTime.TotalSeconds;
     public double Mips => Seconds > 0 ? Instructions / Seconds / 1e6 : 0;
@@ -29,12 +31,13 @@ public sealed record RunStatistics(
     public double AllocatedBytesPerMillion => Instructions > 0 ? Totals.AllocatedBytes * 1e6 / Instructions : 0;
 
     /// <summary>Call after the domain's vCPUs have stopped, before the domain is disposed.</summary>
-    public static RunStatistics Collect(Domain domain, ulong instructions, TimeSpan wallTime)
+    /// <param name="smmu">The domain's SMMU, if it has one.</param>
+    public static RunStatistics Collect(Domain domain, ulong instructions, TimeSpan wallTime, Jit.Devices.Smmu.SmmuV3? smmu = null)
     {
         var (compiled, rejected) = Tier1Compiler.Statistics;
         var (ilBytes, jitTime) = Tier1Compiler.CodeStatistics;
         return new RunStatistics(instructions, wallTime, CounterTotals.Of(domain.Vcpus), compiled, rejected, ilBytes, jitTime,
-            domain.Smccc.Denied.ToArray());
+            domain.Smccc.Denied.ToArray(), smmu?.TlbStatistics);
     }
 
     /// <summary>Denied SMCCC calls by the report's owner groups (<see cref="SmcccOwners.Groups"/>), every group listed.</summary>
@@ -66,6 +69,11 @@ public sealed record RunStatistics(
         Row("SMCCC calls by owner", calls.Count == 0 ? "none" : string.Join(", ", calls));
         var denied = SmcccDeniedByOwner.Where(o => o.Calls > 0).Select(o => $"{o.Owner} {N(o.Calls)}").ToList();
         Row("SMCCC denied by owner", denied.Count == 0 ? "none" : string.Join(", ", denied), denied.Count == 0 ? "" : "by the domain's smccc_permit");
+        if (SmmuTlb is var (hits, misses))
+        {
+            Row("SMMU TLB hits", N(hits), "device accesses translated from the SMMU's TLB");
+            Row("SMMU TLB misses", N(misses), "walked (stream table, CD, tables) or bypassed");
+        }
         return w.ToString();
     }
 
@@ -95,6 +103,13 @@ public sealed record RunStatistics(
         j.WriteStartObject("smcDeniedByOwner");
         foreach (var (owner, calls) in SmcccDeniedByOwner) j.WriteNumber(owner, calls);
         j.WriteEndObject();
+        if (SmmuTlb is var (hits, misses))
+        {
+            j.WriteStartObject("smmu");
+            j.WriteNumber("tlbHits", hits);
+            j.WriteNumber("tlbMisses", misses);
+            j.WriteEndObject();
+        }
         j.WriteEndObject();
     }
 }

@@ -16,7 +16,7 @@ public static class DomainBuilder
     public static Machine Build(DomainConfig c, int domid, Stream console, Network.NetworkFabric? networks = null)
     {
         var o = new LinuxOptions(c.Kernel, c.Ramdisk, c.Cmdline ?? "console=ttyAMA0", c.MemoryMiB << 20, c.Vcpus, c.JitDtb,
-            SbsaUart: c.Vuart == VuartKind.SbsaUart, PartialDeviceTree: c.DeviceTree, Disks: c.Disks, Nics: c.Nics, Tee: c.Tee);
+            SbsaUart: c.Vuart == VuartKind.SbsaUart, PartialDeviceTree: c.DeviceTree, Disks: c.Disks, Nics: c.Nics, Tee: c.Tee, Smmu: c.Smmu);
         var machine = LinuxMachine.Create(o, console, domid, c.Name, networks);
         machine.Domain.Smccc.Policy = c.SmcccPolicyFor(domid);
         return machine;

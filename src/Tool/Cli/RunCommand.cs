@@ -21,7 +21,7 @@ namespace Jit.Tool.Cli;
 internal static class RunCommand
 {
     public const string Usage =
-        "jit run (--bare <file.elf|file.bin> | --kernel <Image> [--initrd F] [--append \"…\"] [--smp N] [--disk FILE[,ro][,format=F][,if=virtio|nvme]]… [--virtio-rng] [--nic switch[,name=N]|tap[,ifname=N][,mac=M]]… [--dtb-out F] [--dtb F]) " +
+        "jit run (--bare <file.elf|file.bin> | --kernel <Image> [--initrd F] [--append \"…\"] [--smp N] [--disk FILE[,ro][,format=F][,if=virtio|nvme]]… [--virtio-rng] [--nic switch[,name=N]|tap[,ifname=N][,mac=M]]… [--smmu[=on|off]] [--dtb-out F] [--dtb F]) " +
         "[--mem SIZE] [--tee optee|none] [--timeout SECONDS] [--max-instructions N] [--icount[=SHIFT]] [--trace KINDS] [--jit OPTIONS] [--stats] [--stats-json FILE]";
 
     private const string Help = """
@@ -34,7 +34,8 @@ internal static class RunCommand
         --kernel IMAGE: boots a Linux kernel (arm64 Image, gzip'd Image or ELF vmlinux) on the full platform:
         RAM at 0x40000000 (default 512M), GICv3 with an ITS, generic timer, PL011 console on stdin/stdout
         (Ctrl-A X quits), PL031 RTC, PSCI 1.1 over HVC, a PCIe host bridge (ECAM at 0x10000000, MSI-X through
-        the ITS, INTx on SPIs 34-37), described by a generated device tree.
+        the ITS, INTx on SPIs 34-37) behind an SMMUv3 (at 0x22020000, SPIs 38-40), described by a generated
+        device tree.
 
           --initrd FILE         initramfs (cpio newc, plain or compressed)
           --append "ARGS"       kernel command line (default "console=ttyAMA0")
@@ -54,6 +55,11 @@ internal static class RunCommand
                                 or on the host TAP device NAME (created if absent, needs root; bring it up
                                 and address it on the host); the MAC is 00:16:3e:… derived from the
                                 guest's name unless given; repeatable
+          --smmu[=on|off]       an SMMUv3 (arm,smmu-v3) in front of the PCIe bridge (on by default; off, as
+                                xl.cfg's jit_smmu = 0, leaves it out): each function's DMA and MSI-X writes go
+                                through its stream (StreamID = requester ID), which Linux's arm-smmu-v3 driver
+                                translates (iommu.passthrough=1 on the command line makes it bypass); --stats
+                                adds the SMMU's TLB figures
           --dtb-out FILE        also write the generated device tree to FILE
           --dtb FILE            use this device tree instead of the generated one
           --mem SIZE            RAM size, e.g. 64M or 1G (at most 3G)
@@ -108,6 +114,7 @@ internal static class RunCommand
         var disks = new List<LinuxDisk>();
         var nics = new List<NicSpec>();
         bool entropy = false;
+        bool? smmu = null;
         JitOptions jit = ParseJit(Environment.GetEnvironmentVariable("JIT_OPTIONS"), JitOptions.Default, "JIT_OPTIONS");
         var stats = new StatsOutput(false, null);
         var tee = TeeKind.None;
@@ -128,6 +135,7 @@ internal static class RunCommand
                 case "--dtb": dtb = Options.Value(args, ref i); break;
                 case "--disk": disks.Add(Disk(Options.Value(args, ref i))); break;
                 case "--virtio-rng": entropy = true; break;
+                case var a when Smmu(a) is bool s: smmu = s; break;
                 case "--nic": nics.Add(Nic(Options.Value(args, ref i))); break;
                 case "--smp": smp = (int)Options.Count("--smp", Options.Value(args, ref i)); break;
                 case "--mem": mem = Options.Size("--mem", Options.Value(args, ref i)); break;
@@ -144,8 +152,8 @@ internal static class RunCommand
             }
         }
         if ((bare is null) == (kernel is null)) throw new UsageError("give exactly one of --bare <file> or --kernel <Image>");
-        if (bare is not null && ((initrd ?? dtbOut ?? dtb) is not null || disks.Count > 0 || nics.Count > 0 || entropy))
-            throw new UsageError("--initrd, --disk, --virtio-rng, --nic, --dtb and --dtb-out need --kernel");
+        if (bare is not null && ((initrd ?? dtbOut ?? dtb) is not null || disks.Count > 0 || nics.Count > 0 || entropy || smmu is not null))
+            throw new UsageError("--initrd, --disk, --virtio-rng, --nic, --smmu, --dtb and --dtb-out need --kernel");
         if (bare is not null)
         {
             ulong size = mem ?? BareMetalMachine.DefaultRamSize;
@@ -153,7 +161,7 @@ internal static class RunCommand
                 throw new UsageError("--mem must be a multiple of 4K between 4K and 3G");
             return RunMachine(console => WithTee(BareMetalMachine.Create(bare, console, size, icount), tee), withInput: false, timeout, maxInstructions, stderr, trace, jit, stats);
         }
-        var options = Linux(kernel!, initrd, append, mem, smp, dtb, icount) with { Disks = disks, Entropy = entropy, Nics = nics, Tee = tee };
+        var options = Linux(kernel!, initrd, append, mem, smp, dtb, icount) with { Disks = disks, Entropy = entropy, Nics = nics, Tee = tee, Smmu = smmu ?? LinuxOptions.DefaultSmmu };
         if (options.PciDeviceCount > LinuxMachine.MaxPciDevices)
             throw new UsageError($"at most {LinuxMachine.MaxPciDevices} PCI devices: --disk, --virtio-rng and --nic together");
         return RunMachine(console =>
@@ -163,6 +171,15 @@ internal static class RunCommand
             return m;
         }, withInput: true, timeout, maxInstructions, stderr, trace, jit, stats);
     }
+
+    /// <summary><c>--smmu</c>, <c>--smmu=on</c> or <c>--smmu=off</c>; null for any other argument.</summary>
+    internal static bool? Smmu(string arg) => arg switch
+    {
+        "--smmu" or "--smmu=on" => true,
+        "--smmu=off" => false,
+        _ when arg.StartsWith("--smmu=", StringComparison.Ordinal) => throw new UsageError($"{arg}: --smmu=on or --smmu=off"),
+        _ => null,
+    };
 
     /// <summary><c>--tee</c>: xl.cfg's tee values; FF-A has no mediator yet.</summary>
     internal static TeeKind Tee(string text) => text switch
@@ -338,7 +355,7 @@ internal static class RunCommand
                     $"{100.0 * interpreted / Math.Max(1, result.Instructions):F1}% of instructions interpreted; " +
                     $"{cost.Instructions:N0} instructions compiled in {cost.Time.TotalSeconds:F2} s"));
             }
-            if (stats is { Requested: true } && !Report(stats, RunStatistics.Collect(machine.Domain, result.Instructions, result.WallTime), stderr))
+            if (stats is { Requested: true } && !Report(stats, RunStatistics.Collect(machine.Domain, result.Instructions, result.WallTime, (machine as LinuxMachine)?.Smmu), stderr))
                 return CommandLine.ExitCodes.Failure;
             if (Environment.GetEnvironmentVariable("JIT_DEBUG_STATE") == "1")
                 foreach (var v in machine.Domain.Vcpus) stderr.WriteLine(v.Describe());

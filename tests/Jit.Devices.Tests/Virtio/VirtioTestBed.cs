@@ -70,12 +70,12 @@ public sealed class VirtioTestBed : IDisposable
     public uint NotifyMultiplier;
     public int PciCfgCap;
 
-    /// <param name="wire">The function's DMA port and the bridge's MSI sink, given the guest's RAM and doorbell (an SMMU's stream and remapper); RAM and the doorbell themselves by default.</param>
+    /// <param name="wire">The function's DMA port and the bridge's MSI sink, given the guest's RAM and doorbell (an SMMU's stream and remapper, and the function then offers VIRTIO_F_ACCESS_PLATFORM); RAM and the doorbell themselves by default.</param>
     public VirtioTestBed(Func<VirtioDevice> device, Func<VirtioTestBed, (IDmaPort Dma, IMsiSink Msi)>? wire = null)
     {
         var (dma, msi) = wire?.Invoke(this) ?? (Ram.Memory, Msi);
         Bridge = new PciHostBridge(TestLayout.Create(), msi, Intx);
-        Function = new VirtioPciFunction(device(), dma);
+        Function = new VirtioPciFunction(device(), dma, accessPlatform: wire is not null);
         Bridge.Register(0, 1, 0, Function);
         Config = new ConfigPort(Bridge, 0, 1, 0);
     }

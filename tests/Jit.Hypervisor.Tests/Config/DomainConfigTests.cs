@@ -320,6 +320,20 @@ public sealed class DomainConfigTests : IDisposable
     public void VuartModels(string line, VuartKind kind) => Assert.Equal(kind, Read(Minimal(line + "\n")).Vuart);
 
     [Theory]
+    [InlineData("", true)]
+    [InlineData("jit_smmu = 1", true)]
+    [InlineData("jit_smmu = 0", false)]
+    [InlineData("jit_smmu = '0'", false)]
+    public void JitSmmuPutsAnSmmuInFrontOfTheBridgeByDefault(string line, bool smmu) => Assert.Equal(smmu, Read(Minimal(line + "\n")).Smmu);
+
+    [Fact]
+    public void JitSmmuIsZeroOrOne()
+    {
+        Rejects(Minimal("jit_smmu = 2\n"), "dom1.cfg:3: jit_smmu: ", "2: expected 0 or 1");
+        Rejects(Minimal("jit_smmu = 'yes'\n"), "dom1.cfg:3: jit_smmu: ", "expected a number");
+    }
+
+    [Theory]
     [InlineData("tee = 'none'", TeeKind.None)]
     [InlineData("tee = 'optee'", TeeKind.Optee)]
     [InlineData("tee = 'ffa'", TeeKind.Ffa)]

@@ -89,14 +89,16 @@ public sealed class XlListJsonTests
         Assert.False(b.TryGetProperty("ramdisk", out _));
         Assert.False(b.TryGetProperty("tee", out _));
         Assert.False(b.TryGetProperty("vcpu_hard_affinity", out _));
+        Assert.False(b.TryGetProperty("jit_smmu", out _));
     }
 
     [Fact]
     public void OurOwnKeysAppearBesideLibxls()
     {
-        using var doc = JsonDocument.Parse(XlListJson.Format([(1, Config(c => c with { JitDtb = "/boot/whole.dtb", Vuart = VuartKind.Pl011 }))]));
+        using var doc = JsonDocument.Parse(XlListJson.Format([(1, Config(c => c with { JitDtb = "/boot/whole.dtb", Vuart = VuartKind.Pl011, Smmu = false }))]));
         var b = doc.RootElement[0].GetProperty("config").GetProperty("b_info");
         Assert.Equal("/boot/whole.dtb", b.GetProperty("jit_dtb").GetString());
+        Assert.Equal("False", b.GetProperty("jit_smmu").GetString());
         Assert.Equal("pl011", b.GetProperty("arch_arm").GetProperty("vuart").GetString());
     }
 

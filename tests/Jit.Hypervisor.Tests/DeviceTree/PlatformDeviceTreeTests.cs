@@ -82,6 +82,30 @@ public class PlatformDeviceTreeTests
         Assert.Contains("linux,pci-domain = <0x00>;", pcie);
     }
 
+    /// <summary>
+    /// The SMMUv3 as the arm,smmu-v3 binding has it — registers, three rising-edge SPIs named eventq, gerror and
+    /// cmdq-sync, one StreamID cell, coherent, Xen's IOMMU phandle — and the bridge's identity iommu-map to it;
+    /// with --smmu=off neither. dtc's checks are silent.
+    /// </summary>
+    [Fact]
+    public void JitDtbDescribesTheSmmuInFrontOfThePciHostBridge()
+    {
+        string dts = JitDtb([], out string warnings);
+        Assert.True(warnings.Length == 0, $"dtc warns:\n{warnings}");
+        string smmu = Node(dts, "iommu@22020000");
+        Assert.Contains("compatible = \"arm,smmu-v3\";", smmu);
+        Assert.Contains("reg = <0x00 0x22020000 0x00 0x20000>;", smmu);
+        Assert.Contains("interrupts = <0x00 0x06 0x01 0x00 0x07 0x01 0x00 0x08 0x01>;", smmu);
+        Assert.Matches("interrupt-names = \"eventq(\\\\0|\", \")gerror(\\\\0|\", \")cmdq-sync\";", smmu);
+        Assert.Contains("#iommu-cells = <0x01>;", smmu);
+        Assert.Contains("dma-coherent;", smmu);
+        Assert.Contains("phandle = <0xfde9>;", smmu);
+        Assert.Contains("iommu-map = <0x00 0xfde9 0x00 0x10000>;", Node(dts, "pcie@10000000"));
+
+        string without = JitDtb(["--smmu=off"], out _);
+        Assert.DoesNotContain("iommu", without);
+    }
+
     /// <summary>The text of the node named <paramref name="name"/> in dtc's output, up to its closing brace.</summary>
     private static string Node(string dts, string name)
     {

@@ -13,21 +13,25 @@ public class PlatformPlanTests
         yield return ("ITS", p.Gic.ItsBase!.Value, Jit.Devices.Gic.Its.GicIts.Size);
         yield return ("PL011", p.Uart.Base, Pl011Placement.Size);
         yield return ("PL031", p.Rtc.Base, Pl031Placement.Size);
+        if (p.Smmu is { } smmu) yield return ("SMMU", smmu.Base, SmmuV3Placement.Size);
         yield return ("ECAM", p.Pci.Layout.EcamBase, p.Pci.Layout.EcamSize);
         foreach (var w in p.Pci.Layout.Windows) yield return ("PCI window", w.CpuBase, w.Size);
         foreach (var (b, s) in p.Ram) yield return ("RAM", b, s);
     }
 
     [Theory]
-    [InlineData(1, 64UL << 20)]
-    [InlineData(8, 3UL << 30)]
-    public void NoTwoDevicesOrRamShareAnAddressOrAnInterrupt(int cpus, ulong ram)
+    [InlineData(1, 64UL << 20, false)]
+    [InlineData(8, 3UL << 30, false)]
+    [InlineData(1, 64UL << 20, true)]
+    [InlineData(8, 3UL << 30, true)]
+    public void NoTwoDevicesOrRamShareAnAddressOrAnInterrupt(int cpus, ulong ram, bool smmu)
     {
-        var plan = PlatformPlan.For(new PlatformRequest(cpus, [(GuestMemoryMap.Ram0Base, ram)]));
+        var plan = PlatformPlan.For(new PlatformRequest(cpus, [(GuestMemoryMap.Ram0Base, ram)], Smmu: smmu));
         var ranges = Ranges(plan).OrderBy(r => r.Base).ToList();
         for (int i = 1; i < ranges.Count; i++)
             Assert.True(ranges[i - 1].Base + ranges[i - 1].Size <= ranges[i].Base, $"{ranges[i - 1].Name} overlaps {ranges[i].Name}");
-        uint[] spis = [plan.Uart.Spi, plan.Rtc.Spi, .. plan.Pci.Layout.IntxSpis];
+        uint[] spis = [plan.Uart.Spi, plan.Rtc.Spi, .. plan.Pci.Layout.IntxSpis,
+            .. plan.Smmu is { } s ? new[] { s.EventQueueSpi, s.GlobalErrorSpi, s.CommandSyncSpi } : []];
         Assert.Equal(spis.Length, spis.Distinct().Count());
         Assert.All(spis, s => Assert.InRange(s, 32u, 32u + (uint)Jit.Devices.Gic.GicV3.SpiCount - 1));
     }
@@ -61,9 +65,25 @@ public class PlatformPlanTests
     }
 
     [Fact]
+    public void TheSmmuComesAfterEveryOtherAllocationSoNothingElseMoves()
+    {
+        var ram = new[] { (GuestMemoryMap.Ram0Base, 128UL << 20) };
+        var without = PlatformPlan.For(new PlatformRequest(1, ram));
+        var with = PlatformPlan.For(new PlatformRequest(1, ram, Smmu: true));
+        Assert.Null(without.Smmu);
+        Assert.Equal(without.Rtc, with.Rtc);
+        Assert.Equal(without.Pci.Layout.IntxSpis, with.Pci.Layout.IntxSpis);
+        Assert.Equal(new SmmuV3Placement(0x2202_0000, 38), with.Smmu);
+        Assert.True(with.Pci.BehindSmmu);
+        Assert.False(without.Pci.BehindSmmu);
+        // The tree names the SMMU before the bridge whose iommu-map points at it.
+        Assert.True(with.Devices.ToList().IndexOf(with.Smmu!) < with.Devices.ToList().IndexOf(with.Pci));
+    }
+
+    [Fact]
     public void EveryPlacedDeviceWritesTheNodeItsPlacementSays()
     {
-        var plan = PlatformPlan.For(new PlatformRequest(2, [(GuestMemoryMap.Ram0Base, 256UL << 20)], SbsaUart: true));
+        var plan = PlatformPlan.For(new PlatformRequest(2, [(GuestMemoryMap.Ram0Base, 256UL << 20)], SbsaUart: true, Smmu: true));
         var root = Jit.Hypervisor.DeviceTree.FdtReader.Parse(PlatformDeviceTree.Build(plan, new BootChosen("")));
         foreach (var device in plan.Devices) Assert.NotNull(root.Child(device.NodeName));
         Assert.Equal("sbsa-uart@22000000", plan.Uart.NodeName);

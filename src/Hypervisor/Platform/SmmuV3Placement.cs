@@ -1,0 +1,42 @@
+using Jit.Devices.Smmu;
+using Jit.Hypervisor.DeviceTree;
+
+namespace Jit.Hypervisor.Platform;
+
+/// <summary>
+/// The SMMUv3 in front of the PCIe host bridge, which Xen does not give a domU: two allocated 64 KiB slots for
+/// its 128 KiB of registers, and three allocated SPIs wired as its eventq, gerror and cmdq-sync interrupts
+/// (rising edge, as the arm,smmu-v3 binding's wired interrupts are), with Xen's <c>GUEST_PHANDLE_IOMMU</c> as its
+/// phandle so that the bridge's <c>iommu-map</c> names it.
+/// </summary>
+/// <param name="FirstSpi">The eventq SPI; gerror and cmdq-sync follow it.</param>
+public sealed record SmmuV3Placement(ulong Base, uint FirstSpi) : PlatformDevice
+{
+    public const ulong Size = SmmuV3.Size;
+
+    /// <summary>SPIs in the order of <see cref="SmmuDeviceTreeNode.WiredInterruptNames"/>.</summary>
+    public const uint SpiCount = 3;
+
+    public uint EventQueueSpi => FirstSpi;
+    public uint GlobalErrorSpi => FirstSpi + 1;
+    public uint CommandSyncSpi => FirstSpi + 2;
+
+    public override string NodeName => SmmuV3.DeviceTreeNodeAt(Base).Name;
+
+    public override void WriteNode(FdtWriter w, DeviceTreeLinks links)
+    {
+        var node = SmmuV3.DeviceTreeNodeAt(Base);
+        var names = node.InterruptNames;
+        var interrupts = new uint[names.Count * 3];
+        for (int i = 0; i < names.Count; i++)
+            DeviceTreeLinks.SpiCells(FirstSpi + (uint)i, DeviceTreeLinks.EdgeRising).CopyTo(interrupts, i * 3);
+        w.BeginNode(node.Name)
+            .Property("compatible", node.Compatible)
+            .Property("reg", node.RegBase, node.RegSize)
+            .Property("interrupts", interrupts)
+            .Property("interrupt-names", names.ToArray())
+            .Property("#iommu-cells", node.IommuCells);
+        if (node.DmaCoherent) w.Property("dma-coherent");
+        w.Property("phandle", links.Iommu).EndNode();
+    }
+}
