@@ -240,8 +240,12 @@ public sealed class Host : IDisposable
         d.Machine.Dispose();
         d.Console.Dispose();
         // Its RAM and TLBs are native and gone now; its translations, block caches and p2m tables are managed
-        // and would linger until the next full collection, which a quiet host may not run for a long time.
+        // and would linger until the next full collection, which a quiet host may not run for a long time. An
+        // aggressive, compacting one also gives the freed heap back to the system, so the host's footprint comes
+        // back to what it was instead of wandering with whatever the collector kept committed.
         GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 
     public void Dispose()
