@@ -393,6 +393,33 @@ public class LinuxBootTests
         Assert.True(rc == 0, $"{program} {string.Join(' ', args)} failed ({rc}): {err}{output}");
     }
 
+    /// <summary>The SMCCC TRNG (DEN0098) behind HVC: the kernel package's arm_smccc_trng module makes it the hwrng.</summary>
+    [Fact]
+    public void TheSmcccTrngIsLinuxsHwrngWithItsModule()
+    {
+        var (root, kernel, _) = guest.Value;
+        string dir = Directory.CreateTempSubdirectory("jit-trng-").FullName;
+        try
+        {
+            string initrd = Script(root, "guests/initramfs/build.sh", "shell", Path.Combine(dir, "initramfs.cpio.gz"), "--modules", "arm_smccc_trng");
+            string commands = string.Join('\n',
+                "echo rng: $(cat /sys/class/misc/hw_random/rng_current)",
+                "dd if=/dev/hwrng bs=32 count=1 2>/dev/null | od -An -tx1 | tr -d ' \\n'; echo",
+                "poweroff -f", "");
+            var (rc, log, err) = Exec(Path.Combine(root, "jit"),
+                ["run", "--kernel", kernel, "--initrd", initrd, "--append", "console=ttyAMA0 panic=-1", "--timeout", "300"], commands, TimeSpan.FromMinutes(6));
+            Assert.True(rc == 0, $"exit {rc}: {err}\n{log}");
+            Assert.Matches(@"(?m)^rng: smccc_trng\s*\r?$", log);
+            var bytes = Regex.Match(log, @"(?m)^([0-9a-f]{64})\r?$");
+            Assert.True(bytes.Success, $"no 32 bytes from /dev/hwrng:\n{log}");
+            Assert.NotEqual(new string('0', 64), bytes.Groups[1].Value);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
     [Fact]
     public void MalformedGuestFilesGetOneLineErrors()
     {
