@@ -25,7 +25,7 @@ public sealed partial class OpteeMediator
                 var rpcArg = FindRpcArg(call);
                 var shadow = RpcShadow(call, rpcArg);
                 if (shadow.IsEmpty) return false;
-                var request = new OpteeMsgView(shadow);
+                var request = new MsgArg(shadow);
                 uint count = request.NumParams;
                 if (count > (uint)RpcCapacity(shadow))
                 {
@@ -156,7 +156,7 @@ public sealed partial class OpteeMediator
         var rpcArg = FindRpcArg(call);
         var shadow = RpcShadow(call, rpcArg);
         if (shadow.IsEmpty) return;
-        var request = new OpteeMsgView(shadow);
+        var request = new MsgArg(shadow);
         uint command = request.Cmd;
         int count = (int)request.NumParams;
         if (count > RpcCapacity(shadow))
@@ -171,7 +171,7 @@ public sealed partial class OpteeMediator
             request.Fail(TeeResult.ErrorCommunication);
             return;
         }
-        var answer = new OpteeMsgView(bytes);
+        var answer = new MsgArg(bytes);
         if (answer.NumParams != count)
         {
             request.Fail(TeeResult.ErrorBadParameters);
@@ -208,7 +208,7 @@ public sealed partial class OpteeMediator
     /// list the OS reads in the resuming SMC. Anything unusable becomes a null buffer under the guest's cookie,
     /// which the OS refuses and then asks the guest to free.
     /// </summary>
-    private void AcceptShmAlloc(OpteeCall call, OpteeMsgView request, OpteeMsgView answer)
+    private void AcceptShmAlloc(OpteeCall call, MsgArg request, MsgArg answer)
     {
         ulong attr = answer.Attr(0), bufPtr = answer.Word(0, 0), size = answer.Word(0, 1), cookie = answer.Word(0, 2);
         request.SetAttr(0, OpteeMsg.AttrTypeTmemOutput);

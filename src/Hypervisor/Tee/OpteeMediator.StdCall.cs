@@ -80,7 +80,7 @@ public sealed partial class OpteeMediator
         if ((call.GuestArg & 7) != 0) return OpteeSmc.ReturnEBadAddr;
         var original = call.Original.AsSpan();
         if (!ReadArg(call, 0, original[..OpteeMsg.HeaderSize])) return OpteeSmc.ReturnEBadAddr;
-        var header = new OpteeMsgView(original);
+        var header = new MsgArg(original);
         uint count = header.NumParams;
         if (count > (uint)limits.MaxParams)
         {
@@ -105,7 +105,7 @@ public sealed partial class OpteeMediator
         var bytes = shadow.Bytes;
         original[..argSize].CopyTo(bytes);
         bytes.Slice(argSize, rpcSize).Clear();
-        uint translated = TranslateParams(call, new OpteeMsgView(bytes));
+        uint translated = TranslateParams(call, new MsgArg(bytes));
         if (translated != TeeResult.Success)
         {
             header.Fail(translated);
@@ -118,7 +118,7 @@ public sealed partial class OpteeMediator
     /// Rewrites the shadow's parameters so that the secure world sees machine addresses of the domain's own pages
     /// only; returns a TEE result (BAD_PARAMETERS, OUT_OF_MEMORY) for what cannot be passed on.
     /// </summary>
-    private uint TranslateParams(OpteeCall call, OpteeMsgView arg)
+    private uint TranslateParams(OpteeCall call, MsgArg arg)
     {
         int temporaries = 0;
         for (int i = 0; i < call.NumParams; i++)
@@ -281,8 +281,8 @@ public sealed partial class OpteeMediator
     {
         if (status == OpteeSmc.ReturnOk)
         {
-            var result = new OpteeMsgView(call.Shadow!.Bytes);
-            var original = new OpteeMsgView(call.Original);
+            var result = new MsgArg(call.Shadow!.Bytes);
+            var original = new MsgArg(call.Original);
             original.Ret = result.Ret;
             original.RetOrigin = result.RetOrigin;
             if (call.Cmd == OpteeMsg.CmdOpenSession) original.Session = result.Session;
@@ -307,7 +307,7 @@ public sealed partial class OpteeMediator
     }
 
     /// <summary>What a successful command changes in the domain's records.</summary>
-    private void Completed(OpteeCall call, OpteeMsgView arg)
+    private void Completed(OpteeCall call, MsgArg arg)
     {
         switch (call.Cmd)
         {

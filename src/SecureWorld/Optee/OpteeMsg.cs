@@ -44,11 +44,11 @@ public static class OpteeMsg
 }
 
 /// <summary>
-/// A struct optee_msg_arg in a secure copy: the header's fields by name and each parameter's attribute and three
+/// A struct optee_msg_arg in a secure copy or a mediator's shadow: the header's fields by name and each parameter's attribute and three
 /// 64-bit words (tmem: buf_ptr, size, shm_ref; rmem: offs, size, shm_ref; value: a, b, c). Little-endian, as
 /// the normal world laid it out.
 /// </summary>
-internal readonly ref struct MsgArg(Span<byte> bytes)
+public readonly ref struct MsgArg(Span<byte> bytes)
 {
     private readonly Span<byte> bytes = bytes;
 
@@ -71,6 +71,13 @@ internal readonly ref struct MsgArg(Span<byte> bytes)
     public ReadOnlySpan<byte> Octets(int param) => bytes.Slice(Offset(param) + 8, 24);
 
     public void Clear(int length) => bytes[..length].Clear();
+
+    /// <summary>Sets ret and ret_origin as a result the communication layer produced (a mediator's refusal).</summary>
+    public void Fail(uint result)
+    {
+        Ret = result;
+        RetOrigin = TeeResult.OriginComms;
+    }
 
     private static int Offset(int param) => OpteeMsg.HeaderSize + OpteeMsg.ParamSize * param;
     private uint U32(int at) => BinaryPrimitives.ReadUInt32LittleEndian(bytes[at..]);
