@@ -11,6 +11,7 @@
    translation and the caches on, on both CPUs, as an operating system does, and names every operation
    <name>/mmu. */
 #include "sys.h"
+#include "timing.h"
 
 #ifndef SAMPLES
 #define SAMPLES 1000
@@ -54,29 +55,6 @@ static inline u64 now(void)
     return v;
 }
 
-/* Shell sort: the interpreter runs this too, and an O(n^2) sort of a thousand samples would dominate. */
-static void sort(u64 *a, int n)
-{
-    for (int gap = n / 2; gap > 0; gap /= 2)
-        for (int i = gap; i < n; i++) {
-            u64 v = a[i];
-            int j = i;
-            for (; j >= gap && a[j - gap] > v; j -= gap) a[j] = a[j - gap];
-            a[j] = v;
-        }
-}
-
-/* Tenths of a nanosecond per operation for `ticks` counter ticks spent on `ops` operations. */
-static u64 tenth_ns(u64 ticks, u64 ops)
-{
-    return ticks * 10000000000UL / freq / ops;
-}
-
-static void print_tenths(const char *key, u64 t)
-{
-    say(" %s=%lu.%lu", key, t / 10, t % 10);
-}
-
 /* Prints one result line for n samples, each the ticks of `per_sample` operations. */
 static void report(const char *name, int n, u64 per_sample)
 {
@@ -84,9 +62,9 @@ static void report(const char *name, int n, u64 per_sample)
     for (int i = 0; i < n; i++) sum += samples[i];
     sort(samples, n);
     say("latency %s" MODE, name);
-    print_tenths("mean", tenth_ns(sum, (u64)n * per_sample));
-    print_tenths("p50", tenth_ns(samples[n / 2], per_sample));
-    print_tenths("p99", tenth_ns(samples[(n * 99) / 100], per_sample));
+    print_tenths("mean", tenth_ns(sum, (u64)n * per_sample, freq));
+    print_tenths("p50", tenth_ns(samples[n / 2], per_sample, freq));
+    print_tenths("p99", tenth_ns(samples[(n * 99) / 100], per_sample, freq));
     say(" n=%d\n", n);
 }
 

@@ -9,6 +9,7 @@
    optee_msg.h: a 32-byte header and 32-byte parameters) lives in the guest's RAM, addressed physically, as the
    MMU is off. */
 #include "sys.h"
+#include "timing.h"
 
 #define SAMPLES 1000
 #define BATCH 8
@@ -76,36 +77,15 @@ static void hook(struct frame *f, u64 vector)
     fail("unexpected exception");
 }
 
-static void sort(u64 *a, int n)
-{
-    for (int gap = n / 2; gap > 0; gap /= 2)
-        for (int i = gap; i < n; i++) {
-            u64 v = a[i];
-            int j = i;
-            for (; j >= gap && a[j - gap] > v; j -= gap) a[j] = a[j - gap];
-            a[j] = v;
-        }
-}
-
-static u64 tenth_ns(u64 ticks, u64 ops)
-{
-    return ticks * 10000000000UL / freq / ops;
-}
-
-static void print_tenths(const char *key, u64 t)
-{
-    say(" %s=%lu.%lu", key, t / 10, t % 10);
-}
-
 static void report(const char *name)
 {
     u64 sum = 0;
     for (int i = 0; i < SAMPLES; i++) sum += samples[i];
     sort(samples, SAMPLES);
     say("latency %s", name);
-    print_tenths("mean", tenth_ns(sum, (u64)SAMPLES * BATCH));
-    print_tenths("p50", tenth_ns(samples[SAMPLES / 2], BATCH));
-    print_tenths("p99", tenth_ns(samples[(SAMPLES * 99) / 100], BATCH));
+    print_tenths("mean", tenth_ns(sum, (u64)SAMPLES * BATCH, freq));
+    print_tenths("p50", tenth_ns(samples[SAMPLES / 2], BATCH, freq));
+    print_tenths("p99", tenth_ns(samples[(SAMPLES * 99) / 100], BATCH, freq));
     say(" n=%d\n", SAMPLES);
 }
 
