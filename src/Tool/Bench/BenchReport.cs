@@ -12,10 +12,10 @@ namespace Jit.Tool.Bench;
 public sealed record BenchContext(DateTimeOffset Date, int Runs, string Host, string JitCommit, string? QemuVersion, int Smp, BenchSizes Sizes);
 
 /// <summary>The sizes of the in-guest workloads, recorded with every result, also of workloads that did not run.</summary>
-public sealed record BenchSizes(int CpuMegabytes, int ShellLoops, int ForkExecLoops, int FsioFiles, int PipeRounds)
+public sealed record BenchSizes(int CpuMegabytes, int ShellLoops, int ForkExecLoops, int FsioFiles, int PipeRounds, int DiskMegabytes, int TcpMegabytes)
 {
     public static readonly BenchSizes Default = new(CpuWorkload.DefaultMegabytes, ShellWorkload.DefaultLoops,
-        ForkExecWorkload.DefaultLoops, FsioWorkload.DefaultFiles, PipeWorkload.DefaultRounds);
+        ForkExecWorkload.DefaultLoops, FsioWorkload.DefaultFiles, PipeWorkload.DefaultRounds, DiskWorkload.DefaultMegabytes, TcpWorkload.DefaultMegabytes);
 }
 
 /// <summary>The results of <c>jit bench</c> as a Markdown table, a JSON document and an SVG chart.</summary>
@@ -85,6 +85,8 @@ public static class BenchReport
             forkexecLoops = c.Sizes.ForkExecLoops,
             fsioFiles = c.Sizes.FsioFiles,
             pipeRounds = c.Sizes.PipeRounds,
+            diskMegabytes = c.Sizes.DiskMegabytes,
+            tcpMegabytes = c.Sizes.TcpMegabytes,
             results = results.Select(r => new
             {
                 workload = r.Metric.Workload,

@@ -56,7 +56,7 @@ public abstract class Workload
 /// latency guest in both of its modes, MMU off and on).
 /// </summary>
 public sealed record BenchTools(string Jit, string? Qemu, string? Kernel, string? TestInitrd, string? BenchInitrd, string? LatencyGuest, string? LatencyMmuGuest = null,
-    string? RootInitrd = null, string? DebianImage = null, string? TeeBenchInitrd = null, string? TeeLatencyGuest = null);
+    string? RootInitrd = null, string? DebianImage = null, string? TeeBenchInitrd = null, string? TeeLatencyGuest = null, string? IoBenchInitrd = null);
 
 /// <summary>
 /// Debian 12 (scripts/make-rootfs.sh) booted read-write from a virtio-blk disk with systemd, on 1 GiB: wall time

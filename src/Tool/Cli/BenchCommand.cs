@@ -16,7 +16,7 @@ namespace Jit.Tool.Cli;
 internal static class BenchCommand
 {
     public const string Usage = "jit bench [--out DIR] [--runs N] [--only LIST] [--smp N] [--cpu-mb N] [--shell-loops N] [--forkexec-loops N]\n" +
-                                "          [--fsio-files N] [--pipe-rounds N] [--no-qemu]";
+                                "          [--fsio-files N] [--pipe-rounds N] [--disk-mb N] [--tcp-mb N] [--no-qemu]";
 
     private const string Help = """
         Workloads:
@@ -40,12 +40,19 @@ internal static class BenchCommand
                    the content-decryption TA: per-invoke p50/p99/max, the share of the 33.3 ms frame budget
                    spent in TEE calls, and the null invoke's p50; then guests/sys/tee-latency from EL1: the
                    p50 of the OP-TEE fast call and of a null yielding call
+          disk     the bench initramfs with the virtio modules: N MiB written to a virtio-blk disk and read
+                   back with dd's direct I/O, 1 MiB a request, each pass timed in the guest; QEMU gets an
+                   SMMUv3 as Jit has by default (iommu=smmuv3; modern virtio-pci with iommu_platform)
+          tcp      the same image with guests/net/tcp-stream, on a host TAP (root): N MiB sent to a sink on
+                   the host, then N MiB received from the host, each timed in the guest; both machines
+                   attach to one TAP
           debian   Debian 12 from scripts/make-rootfs.sh (built on first use: root, about 7 minutes) booted
                    read-write from a virtio-blk disk with systemd on 1 GiB: wall time from start to the serial
                    console's login banner; each run boots a fresh copy of the image
         By default boot, latency, cpu and shell run, roughly 3 minutes for 5 runs on a 2-core machine. The
         kernel-heavy find, forkexec, fsio and pipe would add roughly 9 minutes at their default sizes (find
-        alone is some 25 s a run on Jit), so they run only when named: --only find,forkexec,fsio,pipe.
+        alone is some 25 s a run on Jit), so they run only when named: --only find,forkexec,fsio,pipe; so do
+        the device workloads disk and tcp, debian and drm.
 
           --out DIR     where bench.md, bench.json and bench.svg go (default bench-results)
           --runs N      runs per workload and machine (default 5; 3 for a quick look)
@@ -57,10 +64,12 @@ internal static class BenchCommand
           --forkexec-loops N  runs of /bin/true in the forkexec workload (default 1000)
           --fsio-files N      files of the fsio workload (default 500, at most 20000)
           --pipe-rounds N     round trips of the pipe workload (default 2000)
+          --disk-mb N   MiB the disk workload writes and reads (default 1024)
+          --tcp-mb N    MiB the tcp workload sends and receives (default 256)
           --no-qemu     run Jit only (also when qemu-system-aarch64 is not installed)
         """;
 
-    private static readonly string[] AllWorkloads = ["boot", "latency", "cpu", "shell", "find", "forkexec", "fsio", "pipe", "debian", "drm"];
+    private static readonly string[] AllWorkloads = ["boot", "latency", "cpu", "shell", "find", "forkexec", "fsio", "pipe", "disk", "tcp", "debian", "drm"];
     private static readonly string[] DefaultWorkloads = ["boot", "latency", "cpu", "shell"];
     private static readonly string[] InGuestWorkloads = ["cpu", "shell", "find", "forkexec", "fsio", "pipe"];
 
@@ -94,6 +103,8 @@ internal static class BenchCommand
                 case "--forkexec-loops": sizes = sizes with { ForkExecLoops = Size("--forkexec-loops", 10_000_000) }; break;
                 case "--fsio-files": sizes = sizes with { FsioFiles = Size("--fsio-files", FsioWorkload.MaxFiles) }; break;
                 case "--pipe-rounds": sizes = sizes with { PipeRounds = Size("--pipe-rounds", 100_000_000) }; break;
+                case "--disk-mb": sizes = sizes with { DiskMegabytes = Size("--disk-mb", 65536) }; break;
+                case "--tcp-mb": sizes = sizes with { TcpMegabytes = Size("--tcp-mb", 65536) }; break;
                 case "--no-qemu": noQemu = true; break;
                 case "--only":
                     only = Options.Value(args, ref i).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
@@ -116,7 +127,8 @@ internal static class BenchCommand
         string cache = Environment.GetEnvironmentVariable("JIT_CACHE") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "jit");
         bool inGuest = only.Intersect(InGuestWorkloads).Any();
         string? rootInitrd = null, debianImage = null;
-        if (only.Contains("boot") || inGuest || only.Contains("debian") || only.Contains("drm"))
+        bool devices = only.Contains("disk") || only.Contains("tcp");
+        if (only.Contains("boot") || inGuest || devices || only.Contains("debian") || only.Contains("drm"))
         {
             kernel = BootCommand.Script(root, stderr, "scripts/fetch-arm64.sh", "kernel");
             if (kernel is null) return CommandLine.ExitCodes.Failure;
@@ -164,7 +176,26 @@ internal static class BenchCommand
             workloads.Add(new DrmWorkload());
             workloads.Add(new TeeLatencyWorkload());
         }
-        var tools = new BenchTools(jit, qemu, kernel, testInitrd, benchInitrd, latency, latencyMmu, rootInitrd, debianImage, teeBenchInitrd, teeLatency);
+        string? ioBenchInitrd = null;
+        if (devices)
+        {
+            if (!Make(root, stderr, "net")) return CommandLine.ExitCodes.Failure;
+            ioBenchInitrd = BootCommand.Script(root, stderr, "guests/initramfs/build.sh", "bench", Path.Combine(cache, "initramfs-bench-io.cpio.gz"),
+                "--modules", "virtio_pci,virtio_blk,virtio_net", "--add", Path.Combine(root, "guests", "build", "tcp-stream"));
+            if (ioBenchInitrd is null) return CommandLine.ExitCodes.Failure;
+            if (only.Contains("disk")) workloads.Add(new DiskWorkload(sizes.DiskMegabytes));
+            if (only.Contains("tcp"))
+            {
+                if (TcpWorkload.Create(sizes.TcpMegabytes, out string? why) is not { } tcp)
+                {
+                    stderr.WriteLine($"jit bench: tcp needs a host TAP interface (root and iproute2): {why}");
+                    foreach (var w in workloads) (w as IDisposable)?.Dispose();
+                    return CommandLine.ExitCodes.Failure;
+                }
+                workloads.Add(tcp);
+            }
+        }
+        var tools = new BenchTools(jit, qemu, kernel, testInitrd, benchInitrd, latency, latencyMmu, rootInitrd, debianImage, teeBenchInitrd, teeLatency, ioBenchInitrd);
         var machines = qemu is null ? new[] { BenchMachine.Jit } : [BenchMachine.Jit, BenchMachine.Qemu];
 
         var results = new List<MetricResult>();

@@ -59,6 +59,8 @@ public class BenchReportTests
         Assert.Equal(1000, root.GetProperty("forkexecLoops").GetInt32());
         Assert.Equal(50, root.GetProperty("fsioFiles").GetInt32());
         Assert.Equal(2000, root.GetProperty("pipeRounds").GetInt32());
+        Assert.Equal(1024, root.GetProperty("diskMegabytes").GetInt32());
+        Assert.Equal(256, root.GetProperty("tcpMegabytes").GetInt32());
         Assert.Contains("2 vCPUs for boot and the in-guest workloads", BenchReport.Markdown(context, []));
     }
 
