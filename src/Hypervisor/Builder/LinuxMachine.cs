@@ -270,7 +270,7 @@ public sealed class LinuxMachine : Machine
             var net = new VirtioNet(nic.Mac ?? NicSpec.DerivedMac(domain.Name, index), plugged.Backend);
             var nicFunction = new VirtioPciFunction(net, DmaFor(device), accessPlatform);
             pci.Register(bus, device++, function, nicFunction);
-            plugged.Connect(net.Receive);
+            plugged.Connect(net.Receiver);
             index++;
         }
     }

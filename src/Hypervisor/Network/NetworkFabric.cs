@@ -74,7 +74,7 @@ public sealed class NetworkFabric : IDisposable
         string vif = $"vif{domid}.{index}";
         if (nic.Backend == NicBackend.Tap)
         {
-            var tap = new TapBackend(nic.Name);
+            var tap = new TapBackend(nic.Name, virtioHeaders: true);
             return new PluggedNic(tap, tap.Connect, tap, $"tap {tap.Name}");
         }
         NetworkSwitch sw;

@@ -183,6 +183,15 @@ public class XlToolstackTests(ITestOutputHelper output)
             Assert.Contains("3 packets received", ping);
             // The host learnt the guest's address from the exchange.
             Assert.Contains("10.9.2.2", HostTapFactAttribute.Ip("neigh", "show", "dev", tap));
+
+            // TCP both ways, through the checksum and segmentation offloads the TAP carries: every byte arrives.
+            const int Bytes = 4 << 20;
+            using var peer = new Jit.Tool.Bench.HostTcpPeer(System.Net.IPAddress.Parse("10.9.2.1"), Bytes);
+            var (tcp, _) = s.ConsoleSession("tapped",
+                $"dd if=/dev/zero bs=64k count=64 2>/dev/null | nc 10.9.2.1 {Jit.Tool.Bench.TcpWorkload.SinkPort}; " +
+                $"echo got-$(nc 10.9.2.1 {Jit.Tool.Bench.TcpWorkload.SourcePort} </dev/null | wc -c)-bytes-$((1+1))", "-bytes-2", TimeSpan.FromSeconds(120));
+            Assert.Contains($"got-{Bytes}-bytes", tcp);
+            Assert.Equal(Bytes, peer.SinkBytes);
         }
         finally
         {
