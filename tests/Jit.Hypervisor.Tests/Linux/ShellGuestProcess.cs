@@ -5,7 +5,8 @@ namespace Jit.Hypervisor.Tests.Linux;
 
 /// <summary>
 /// <c>./jit run</c> of Debian's kernel with the busybox shell initramfs in a process of its own, stdin open, as
-/// a user starts it in one terminal before pointing another tool (jit top, jit disasm --pid) at it.
+/// a user starts it in one terminal before pointing another tool (jit top, jit disasm --pid) at it; or of any
+/// guest a user talks to on its console (<see cref="ShellGuestProcess(string[], string)"/>).
 /// </summary>
 internal sealed class ShellGuestProcess : IDisposable
 {
@@ -13,13 +14,15 @@ internal sealed class ShellGuestProcess : IDisposable
     private readonly StringBuilder console = new();
     private readonly TaskCompletionSource shell = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task<string> log;
+    private readonly string ready;
 
-    public ShellGuestProcess(TimeSpan timeout)
+    public ShellGuestProcess(TimeSpan timeout) : this(ShellArguments(timeout), "Jit: busybox shell") { }
+
+    /// <summary>Runs <c>./jit</c> with <paramref name="arguments"/>; <paramref name="readyMarker"/> is the console text <see cref="ReachesShell"/> waits for.</summary>
+    public ShellGuestProcess(string[] arguments, string readyMarker)
     {
+        ready = readyMarker;
         string root = TestProcess.RepositoryRoot();
-        string kernel = Script(root, "scripts/fetch-arm64.sh", "kernel");
-        string cache = Environment.GetEnvironmentVariable("JIT_CACHE") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "jit");
-        string initrd = Script(root, "guests/initramfs/build.sh", "shell", Path.Combine(cache, "initramfs-shell.cpio.gz"));
         // ./jit rebuilds a stale tool before running it; do that now, not in two processes at once later.
         Assert.Equal(0, TestProcess.Jit(["help"], TimeSpan.FromMinutes(5)).ExitCode);
 
@@ -30,8 +33,7 @@ internal sealed class ShellGuestProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "run", "--kernel", kernel, "--initrd", initrd, "--timeout", ((int)timeout.TotalSeconds).ToString() })
-            psi.ArgumentList.Add(a);
+        foreach (var a in arguments) psi.ArgumentList.Add(a);
         process = Process.Start(psi)!;
         process.OutputDataReceived += (_, e) =>
         {
@@ -39,12 +41,23 @@ internal sealed class ShellGuestProcess : IDisposable
             lock (console)
             {
                 console.AppendLine(e.Data);
-                if (e.Data.Contains("Jit: busybox shell")) shell.TrySetResult();
+                if (e.Data.Contains(ready, StringComparison.Ordinal)) shell.TrySetResult();
             }
         };
         process.BeginOutputReadLine();
         log = process.StandardError.ReadToEndAsync();
     }
+
+    private static string[] ShellArguments(TimeSpan timeout)
+    {
+        string root = TestProcess.RepositoryRoot();
+        string kernel = Script(root, "scripts/fetch-arm64.sh", "kernel");
+        string initrd = Script(root, "guests/initramfs/build.sh", "shell", Path.Combine(Cache, "initramfs-shell.cpio.gz"));
+        return ["run", "--kernel", kernel, "--initrd", initrd, "--timeout", ((int)timeout.TotalSeconds).ToString()];
+    }
+
+    public static string Cache =>
+        Environment.GetEnvironmentVariable("JIT_CACHE") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "jit");
 
     public int Id => process.Id;
     public Process Process => process;
@@ -58,8 +71,22 @@ internal sealed class ShellGuestProcess : IDisposable
     /// <summary>The emulator's own messages; complete once the process has exited.</summary>
     public Task<string> Log => log;
 
-    /// <summary>True once the init script has printed its banner: the kernel booted and its hot paths are compiled.</summary>
+    /// <summary>True once the init script has printed its banner (or the ready marker): the kernel booted and its hot paths are compiled.</summary>
     public async Task<bool> ReachesShell(TimeSpan patience) => await Task.WhenAny(shell.Task, Task.Delay(patience)) == shell.Task;
+
+    /// <summary>True once <paramref name="text"/> appears in the console after the first <paramref name="from"/> characters.</summary>
+    public async Task<bool> WaitFor(string text, TimeSpan patience, int from = 0)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < patience)
+        {
+            string c = Console();
+            if (c.IndexOf(text, Math.Min(from, c.Length), StringComparison.Ordinal) >= 0) return true;
+            if (process.HasExited) return false;
+            await Task.Delay(100);
+        }
+        return false;
+    }
 
     public async Task Type(string line)
     {
@@ -87,7 +114,7 @@ internal sealed class ShellGuestProcess : IDisposable
         process.Dispose();
     }
 
-    private static string Script(string root, string script, params string[] args)
+    public static string Script(string root, string script, params string[] args)
     {
         var r = TestProcess.Run(Path.Combine(root, script), args, TimeSpan.FromMinutes(10));
         Assert.True(r.ExitCode == 0, $"{script} {string.Join(' ', args)} failed ({r.ExitCode}): {r.Stderr}");
