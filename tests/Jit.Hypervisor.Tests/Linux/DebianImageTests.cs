@@ -46,8 +46,8 @@ public sealed class DebianImageTests(ITestOutputHelper output)
             HostTapFactAttribute.Ip("link", "set", tap, "up");
             var clock = Stopwatch.StartNew();
             using var guest = new ShellGuestProcess(["run", "--kernel", kernel, "--initrd", initrd, "--append", "console=ttyAMA0 root=/dev/vda rw",
-                "--mem", "1G", "--disk", copy, "--nic", $"tap,ifname={tap}", "--timeout", "900"], "jit login:");
-            Assert.True(await guest.ReachesShell(TimeSpan.FromMinutes(5)), await guest.Describe());
+                "--mem", "1G", "--disk", copy, "--nic", $"tap,ifname={tap}", "--timeout", "900"], "jit login: ");
+            Assert.True(await guest.ReachesShell(TimeSpan.FromMinutes(8)), await guest.Describe());
             output.WriteLine($"login prompt after {clock.Elapsed.TotalSeconds:0.0} s");
 
             await guest.Type("root");

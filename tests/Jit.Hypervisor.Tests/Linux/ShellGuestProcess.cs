@@ -14,6 +14,7 @@ internal sealed class ShellGuestProcess : IDisposable
     private readonly StringBuilder console = new();
     private readonly TaskCompletionSource shell = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task<string> log;
+    private readonly Task reader;
     private readonly string ready;
 
     public ShellGuestProcess(TimeSpan timeout) : this(ShellArguments(timeout), "Jit: busybox shell") { }
@@ -35,16 +36,19 @@ internal sealed class ShellGuestProcess : IDisposable
         };
         foreach (var a in arguments) psi.ArgumentList.Add(a);
         process = Process.Start(psi)!;
-        process.OutputDataReceived += (_, e) =>
+        // Read as characters, not lines: a login or shell prompt ends without a newline.
+        reader = Task.Run(() =>
         {
-            if (e.Data is null) return;
-            lock (console)
-            {
-                console.AppendLine(e.Data);
-                if (e.Data.Contains(ready, StringComparison.Ordinal)) shell.TrySetResult();
-            }
-        };
-        process.BeginOutputReadLine();
+            var chunk = new char[4096];
+            int n;
+            while ((n = process.StandardOutput.Read(chunk, 0, chunk.Length)) > 0)
+                lock (console)
+                {
+                    int from = Math.Max(0, console.Length - ready.Length);
+                    console.Append(chunk, 0, n);
+                    if (console.ToString(from, console.Length - from).Contains(ready, StringComparison.Ordinal)) shell.TrySetResult();
+                }
+        });
         log = process.StandardError.ReadToEndAsync();
     }
 
@@ -111,6 +115,7 @@ internal sealed class ShellGuestProcess : IDisposable
             process.Kill(entireProcessTree: true);
             process.WaitForExit();
         }
+        reader.Wait(TimeSpan.FromSeconds(10));
         process.Dispose();
     }
 
