@@ -151,27 +151,50 @@ public readonly ref struct FfaMemoryTransaction
     /// </summary>
     public static int Write(Span<byte> destination, in FfaMemoryTransaction source, uint totalPages, int ranges)
     {
-        int receivers = source.ReceiverCount;
+        int at = WriteHead(destination, source.Sender, source.Attributes, source.Flags, source.Tag, source.ReceiverCount, totalPages, ranges);
+        for (int i = 0; i < source.ReceiverCount; i++)
+            WriteReceiver(destination, i, source.Receiver(i), source.Permissions(i), source.ReceiverFlags(i), source.ReceiverCount);
+        return at;
+    }
+
+    /// <summary>
+    /// Writes a whole share descriptor, as a normal-world driver builds one: <paramref name="sender"/> shares
+    /// <paramref name="ranges"/> with <paramref name="receivers"/>. Returns its length.
+    /// </summary>
+    public static int Build(Span<byte> destination, ushort sender, ReadOnlySpan<(ushort Id, byte Permissions)> receivers,
+        ReadOnlySpan<(ulong Address, uint Pages)> ranges, ushort attributes = NormalWriteBackInnerShareable, uint flags = 0, ulong tag = 0)
+    {
+        uint total = 0;
+        foreach (var (_, pages) in ranges) total += pages;
+        int at = WriteHead(destination, sender, attributes, flags, tag, receivers.Length, total, ranges.Length);
+        for (int i = 0; i < receivers.Length; i++) WriteReceiver(destination, i, receivers[i].Id, receivers[i].Permissions, 0, receivers.Length);
+        for (int i = 0; i < ranges.Length; i++) WriteRange(destination, at, i, ranges[i].Address, ranges[i].Pages);
+        return SizeOf(receivers.Length, ranges.Length);
+    }
+
+    private static int WriteHead(Span<byte> destination, ushort sender, ushort attributes, uint flags, ulong tag, int receivers, uint totalPages, int ranges)
+    {
         int composite = HeaderSize + receivers * AccessDescriptorSize;
         destination[..(composite + CompositeSize)].Clear();
-        BinaryPrimitives.WriteUInt16LittleEndian(destination, source.Sender);
-        BinaryPrimitives.WriteUInt16LittleEndian(destination[2..], source.Attributes);
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[4..], source.Flags);
-        BinaryPrimitives.WriteUInt64LittleEndian(destination[16..], source.Tag);
+        BinaryPrimitives.WriteUInt16LittleEndian(destination, sender);
+        BinaryPrimitives.WriteUInt16LittleEndian(destination[2..], attributes);
+        BinaryPrimitives.WriteUInt32LittleEndian(destination[4..], flags);
+        BinaryPrimitives.WriteUInt64LittleEndian(destination[16..], tag);
         BinaryPrimitives.WriteUInt32LittleEndian(destination[24..], AccessDescriptorSize);
         BinaryPrimitives.WriteUInt32LittleEndian(destination[28..], (uint)receivers);
         BinaryPrimitives.WriteUInt32LittleEndian(destination[32..], HeaderSize);
-        for (int i = 0; i < receivers; i++)
-        {
-            var access = destination.Slice(HeaderSize + i * AccessDescriptorSize, AccessDescriptorSize);
-            BinaryPrimitives.WriteUInt16LittleEndian(access, source.Receiver(i));
-            access[2] = source.Permissions(i);
-            access[3] = source.ReceiverFlags(i);
-            BinaryPrimitives.WriteUInt32LittleEndian(access[4..], (uint)composite);
-        }
         BinaryPrimitives.WriteUInt32LittleEndian(destination[composite..], totalPages);
         BinaryPrimitives.WriteUInt32LittleEndian(destination[(composite + 4)..], (uint)ranges);
         return composite + CompositeSize;
+    }
+
+    private static void WriteReceiver(Span<byte> destination, int index, ushort id, byte permissions, byte flags, int receivers)
+    {
+        var access = destination.Slice(HeaderSize + index * AccessDescriptorSize, AccessDescriptorSize);
+        BinaryPrimitives.WriteUInt16LittleEndian(access, id);
+        access[2] = permissions;
+        access[3] = flags;
+        BinaryPrimitives.WriteUInt32LittleEndian(access[4..], (uint)(HeaderSize + receivers * AccessDescriptorSize));
     }
 
     /// <summary>Writes constituent <paramref name="index"/> of a descriptor whose constituents start at <paramref name="rangesOffset"/>.</summary>
