@@ -534,19 +534,7 @@ public sealed class Spmc
     public int ReadShared(ISecurePartition partition, ushort vm, ulong handle, ulong offset, Span<byte> destination)
     {
         lock (sharesGate)
-        {
-            if (!Held(partition, vm, handle, out var share, out _)) return FfaAbi.Denied;
-            if (offset > share.Size || (ulong)destination.Length > share.Size - offset) return FfaAbi.InvalidParameters;
-            while (!destination.IsEmpty)
-            {
-                share.Locate(offset, out ulong address, out ulong contiguous);
-                int chunk = (int)Math.Min(contiguous, (ulong)destination.Length);
-                if (memory.Read(address, destination[..chunk]) != MemoryStatus.Ok) return FfaAbi.Aborted;
-                destination = destination[chunk..];
-                offset += (ulong)chunk;
-            }
-            return 0;
-        }
+            return Held(partition, vm, handle, out var share, out _) ? Transfer(share, offset, destination.Length, destination, default) : FfaAbi.Denied;
     }
 
     /// <summary>Writes bytes of a share the partition holds read-write.</summary>
@@ -557,17 +545,26 @@ public sealed class Spmc
             if (!Held(partition, vm, handle, out var share, out int index)
                 || (share.Permissions[index] & FfaMemoryTransaction.DataAccessMask) != FfaMemoryTransaction.DataReadWrite)
                 return FfaAbi.Denied;
-            if (offset > share.Size || (ulong)source.Length > share.Size - offset) return FfaAbi.InvalidParameters;
-            while (!source.IsEmpty)
-            {
-                share.Locate(offset, out ulong address, out ulong contiguous);
-                int chunk = (int)Math.Min(contiguous, (ulong)source.Length);
-                if (memory.Write(address, source[..chunk]) != MemoryStatus.Ok) return FfaAbi.Aborted;
-                source = source[chunk..];
-                offset += (ulong)chunk;
-            }
-            return 0;
+            return Transfer(share, offset, source.Length, default, source);
         }
+    }
+
+    /// <summary>
+    /// Copies <paramref name="length"/> bytes at <paramref name="offset"/> of the region into <paramref name="read"/>,
+    /// or from <paramref name="write"/> when that is not empty, range by range of its machine ranges.
+    /// </summary>
+    private int Transfer(FfaShare share, ulong offset, int length, Span<byte> read, ReadOnlySpan<byte> write)
+    {
+        if (offset > share.Size || (ulong)length > share.Size - offset) return FfaAbi.InvalidParameters;
+        for (int done = 0; done < length;)
+        {
+            share.Locate(offset + (ulong)done, out ulong address, out ulong contiguous);
+            int chunk = (int)Math.Min(contiguous, (ulong)(length - done));
+            var status = write.IsEmpty ? memory.Read(address, read.Slice(done, chunk)) : memory.Write(address, write.Slice(done, chunk));
+            if (status != MemoryStatus.Ok) return FfaAbi.Aborted;
+            done += chunk;
+        }
+        return 0;
     }
 
     private bool Held(ISecurePartition partition, ushort vm, ulong handle, out FfaShare share, out int index)

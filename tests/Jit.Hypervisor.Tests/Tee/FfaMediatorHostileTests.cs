@@ -1,6 +1,4 @@
-using System.Runtime.InteropServices;
 using Jit.Hypervisor.Config;
-using Jit.Runtime.Memory;
 using Jit.SecureWorld;
 using Jit.SecureWorld.Ffa;
 using static Jit.Hypervisor.Tests.Tee.GuestFfaDriver;
@@ -8,35 +6,36 @@ using static Jit.Hypervisor.Tests.Tee.GuestFfaDriver;
 namespace Jit.Hypervisor.Tests.Tee;
 
 /// <summary>FF-A guests that hand the mediator what no driver should, and two domains that try to reach each other.</summary>
-public sealed unsafe class FfaMediatorHostileTests : IDisposable
+public sealed class FfaMediatorHostileTests : IDisposable
 {
-    private const ulong MmioPage = 0x0900_0000, ReadOnlyPage = 0x3000_0000, ForeignPage = 0x3000_1000;
+    private const ulong MmioPage = OddPages.Mmio, ReadOnlyPage = OddPages.ReadOnly, ForeignPage = OddPages.Foreign;
 
     private readonly HostMachine machine = new(EntropySources.Seeded(3));
     private readonly TeeGuest g, other;
-    private readonly byte* device = (byte*)NativeMemory.AlignedAlloc(4096, 4096);
-    private readonly byte* readOnly = (byte*)NativeMemory.AlignedAlloc(4096, 4096);
+    private readonly OddPages odd;
 
     public FfaMediatorHostileTests()
     {
         g = new TeeGuest(machine, 1, TeeKind.Ffa);
         other = new TeeGuest(machine, 2, TeeKind.Ffa);
-        // A device window, a read-only page and a page of the other domain's RAM lent to this one (a grant).
-        var p2m = g.Domain.Memory.P2m;
-        p2m.Map(MmioPage, 4096, device, P2mType.MmioTrap);
-        p2m.Map(ReadOnlyPage, 4096, readOnly, P2mType.RamReadOnly);
-        p2m.Map(ForeignPage, 4096, other.Domain.Memory.Banks[0].Host + 0x20_0000, P2mType.Foreign);
+        odd = new OddPages(g, other);
     }
 
     public void Dispose()
     {
         g.Dispose();
         other.Dispose();
-        NativeMemory.AlignedFree(device);
-        NativeMemory.AlignedFree(readOnly);
+        odd.Dispose();
     }
 
     private Spmc Spmc => machine.SecureWorld.Spmc!;
+
+    /// <summary>The domain's shares as the mediator and the SPMC count them: always the same number.</summary>
+    private void AssertShares(int count)
+    {
+        Assert.Equal(count, g.FfaMediator.ShareCount);
+        Assert.Equal(count, Spmc.ShareCount(2));
+    }
 
     [Theory]
     [InlineData(0x1000UL)]                                   // below RAM, unmapped
@@ -85,8 +84,7 @@ public sealed unsafe class FfaMediatorHostileTests : IDisposable
             AssertError(FfaAbi.Denied, g.Ffa.Share([(own, 1), (page, 1)]));
         }
         AssertError(FfaAbi.Denied, g.Ffa.Share([(TeeGuest.RamBase + TeeGuest.RamSize - 4096, 2)]));
-        Assert.Equal(0, g.FfaMediator.ShareCount);
-        Assert.Equal(0, Spmc.ShareCount(2));
+        AssertShares(0);
     }
 
     [Fact]
@@ -123,8 +121,7 @@ public sealed unsafe class FfaMediatorHostileTests : IDisposable
             var r = g.Ffa.Call(FfaAbi.MemShare64, 96, 96);
             Assert.Equal(FfaAbi.Error, (uint)r.X0);
         }
-        Assert.Equal(1, g.FfaMediator.ShareCount);
-        Assert.Equal(1, Spmc.ShareCount(2));
+        AssertShares(1);
     }
 
     [Fact]
