@@ -5,6 +5,7 @@ using Jit.Tool.Bench;
 using Jit.Runtime;
 
 using Jit.Hypervisor;
+using Jit.Hypervisor.Config;
 
 namespace Jit.Tool.Cli;
 
@@ -39,7 +40,8 @@ internal static class BenchCommand
                    ~40 KiB video and three ~1 KiB audio samples per frame, each decrypted by one invoke of
                    the content-decryption TA: per-invoke p50/p99/max, the share of the 33.3 ms frame budget
                    spent in TEE calls, and the null invoke's p50; then guests/sys/tee-latency from EL1: the
-                   p50 of the OP-TEE fast call and of a null yielding call
+                   p50 of the OP-TEE fast call and of a null yielding call; and guests/sys/ffa with --tee ffa:
+                   the p50 of an FF-A direct request and response
           debian   Debian 12 from scripts/make-rootfs.sh (built on first use: root, about 7 minutes) booted
                    read-write from a virtio-blk disk with systemd on 1 GiB: wall time from start to the serial
                    console's login banner; each run boots a fresh copy of the image
@@ -153,18 +155,20 @@ internal static class BenchCommand
             if (debianImage is null) return CommandLine.ExitCodes.Failure;
             workloads.Add(new DebianBootWorkload(smp));
         }
-        string? teeBenchInitrd = null, teeLatency = null;
+        string? teeBenchInitrd = null, teeLatency = null, ffa = null;
         if (only.Contains("drm"))
         {
-            if (!Make(root, stderr, "tee")) return CommandLine.ExitCodes.Failure;
+            if (!Make(root, stderr, "tee") || !Make(root, stderr, "ffa")) return CommandLine.ExitCodes.Failure;
             teeLatency = Path.Combine(root, "guests", "build", "sys-tee-latency.elf");
+            ffa = Path.Combine(root, "guests", "build", "sys-ffa.elf");
             teeBenchInitrd = BootCommand.Script(root, stderr, "guests/initramfs/build.sh", "bench", Path.Combine(cache, "initramfs-bench-tee.cpio.gz"),
                 "--modules", "tee,optee,optee-rng", "--add", Path.Combine(root, "guests", "build", "tee-client"));
             if (teeBenchInitrd is null) return CommandLine.ExitCodes.Failure;
             workloads.Add(new DrmWorkload());
             workloads.Add(new TeeLatencyWorkload());
+            workloads.Add(new TeeLatencyWorkload(TeeKind.Ffa));
         }
-        var tools = new BenchTools(jit, qemu, kernel, testInitrd, benchInitrd, latency, latencyMmu, rootInitrd, debianImage, teeBenchInitrd, teeLatency);
+        var tools = new BenchTools(jit, qemu, kernel, testInitrd, benchInitrd, latency, latencyMmu, rootInitrd, debianImage, teeBenchInitrd, teeLatency, ffa);
         var machines = qemu is null ? new[] { BenchMachine.Jit } : [BenchMachine.Jit, BenchMachine.Qemu];
 
         var results = new List<MetricResult>();
