@@ -102,11 +102,11 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
     public ITeeMediator? Tee { get; private set; }
 
     /// <summary>
-    /// Gives the domain the TEE its configuration names: routes the Trusted Application and Trusted OS owners to the
-    /// mediator and tells the secure world about the domain (VM_CREATED). Once, after the domain's RAM exists and
-    /// before its vCPUs run; the policy still decides whether a call gets there.
+    /// Gives the domain the TEE its configuration names: routes the mediator's calls to it (OP-TEE: the Trusted
+    /// Application and Trusted OS owners; FF-A: its range of the Standard Secure Service) and tells the secure
+    /// world about the domain. Once, after the domain's RAM exists and before its vCPUs run; the policy still
+    /// decides whether a call gets there.
     /// </summary>
-    /// <exception cref="NotSupportedException">A TEE without a mediator yet (FF-A).</exception>
     /// <exception cref="InvalidOperationException">The secure world refused the domain, or a TEE is already attached.</exception>
     public void AttachTee(TeeKind kind)
     {
@@ -115,7 +115,8 @@ public sealed unsafe class Domain : IPsciPlatform, IDisposable
         if (mediator is null) return;
         mediator.DomainCreated();
         Tee = mediator;
-        Smccc.Route(SmcccOwner.TrustedApplication, SmcccOwner.TrustedOsLast, mediator);
+        if (kind == TeeKind.Ffa) Smccc.RouteFfa(mediator);
+        else Smccc.Route(SmcccOwner.TrustedApplication, SmcccOwner.TrustedOsLast, mediator);
     }
 
     /// <summary>The TRNG's seed in instruction-count time (any fixed value would do).</summary>

@@ -452,6 +452,12 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
         s->X[1] = call.X1;
         s->X[2] = call.X2;
         s->X[3] = call.X3;
+        // SMCCC 1.2 results may use X4–X17 (FF-A's direct responses do, up to X7); a service that leaves them
+        // alone leaves them as they were, which is what "preserved" asks.
+        s->X[4] = call.X4;
+        s->X[5] = call.X5;
+        s->X[6] = call.X6;
+        s->X[7] = call.X7;
         return outcome != SmcccOutcome.StopVcpu;
     }
 

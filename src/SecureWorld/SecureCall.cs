@@ -15,6 +15,14 @@ public struct SecureCall
 {
     public ulong A0, A1, A2, A3, A4, A5, A6, A7;
 
+    /// <summary>
+    /// FF-A calls only: the normal-world endpoint the hypervisor makes the call for, 0 for itself and domid + 1
+    /// for a domain (the same number as <see cref="ClientIdForDomain"/>). FF-A uses all of w1–w7 (a direct
+    /// message carries five arguments in w3–w7), so the caller's identity travels beside the registers; only the
+    /// hypervisor sets it, so the SPMC trusts it.
+    /// </summary>
+    public ushort Endpoint;
+
     /// <summary>The client ID the hypervisor uses for its own calls (VM_CREATED, VM_DESTROYED, probing).</summary>
     public const uint HypervisorClientId = 0;
 

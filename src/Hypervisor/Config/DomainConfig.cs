@@ -109,7 +109,7 @@ public sealed record DomainConfig
     public IReadOnlyList<SmcccPermit> SmcccPermit { get; init; } = [];
 
     /// <summary>The SMCCC calls the domain may make: the defaults for its domid and TEE, changed by <see cref="SmcccPermit"/>.</summary>
-    public SmcccPolicy SmcccPolicyFor(int domid) => SmcccPolicy.Create(domid == 0, Tee != TeeKind.None, SmcccPermit);
+    public SmcccPolicy SmcccPolicyFor(int domid) => SmcccPolicy.Create(domid == 0, Tee == TeeKind.Optee, SmcccPermit);
 
     /// <summary>
     /// Keys that later work gives meaning to (<c>disk</c>, <c>vif</c>, <c>pci</c>), kept as

@@ -21,15 +21,17 @@ public sealed class SmcccDispatcher
     private const int PsciFirst = 0x00, PsciLast = 0x1F;
     // ... and the TRNG interface 0x50–0x5F (DEN0098).
     private const int TrngFirst = 0x50, TrngLast = 0x5F;
+    // ... and FF-A 0x60–0xFF (DEN0077A), routed to a domain's FF-A mediator when it has one.
+    private const int FfaFirst = 0x60, FfaLast = 0xFF;
 
     private readonly ISmcccService?[] byOwner = new ISmcccService?[64];
-    private ISmcccService? psci, trng;
+    private ISmcccService? psci, trng, ffa;
 
     /// <summary>Sends calls of <paramref name="owner"/> to <paramref name="service"/>. Use <see cref="RoutePsci"/> for PSCI.</summary>
     public void Route(SmcccOwner owner, ISmcccService service)
     {
         if (owner == SmcccOwner.StandardSecure)
-            throw new ArgumentException("the Standard Secure Service is split by range; route PSCI with RoutePsci and the TRNG with RouteTrng");
+            throw new ArgumentException("the Standard Secure Service is split by range; route PSCI with RoutePsci, the TRNG with RouteTrng and FF-A with RouteFfa");
         byOwner[(int)owner] = service;
     }
 
@@ -42,6 +44,8 @@ public sealed class SmcccDispatcher
     public void RoutePsci(ISmcccService service) => psci = service;
 
     public void RouteTrng(ISmcccService service) => trng = service;
+
+    public void RouteFfa(ISmcccService service) => ffa = service;
 
     private SmcccPolicy policy = SmcccPolicy.PermitAll;
 
@@ -105,6 +109,7 @@ public sealed class SmcccDispatcher
             {
                 >= PsciFirst and <= PsciLast => psci,
                 >= TrngFirst and <= TrngLast => trng,
+                >= FfaFirst and <= FfaLast => ffa,
                 _ => null,
             };
         return byOwner[owner];

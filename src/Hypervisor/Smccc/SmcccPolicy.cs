@@ -10,7 +10,9 @@ namespace Jit.Hypervisor.Smccc;
 /// <remarks>
 /// <para>The defaults (<see cref="Create"/> without entries): every domain may call the standard services —
 /// arch, std (PSCI, TRNG, …), hyp and vendor-hyp; the control domain (domid 0) the SiP service too; a domain
-/// with a TEE (<c>tee</c> not "none") the Trusted OS and Trusted Applications (tos, tapp). cpu and oem: nobody.</para>
+/// with OP-TEE (<c>tee = "optee"</c>) the Trusted OS and Trusted Applications (tos, tapp). cpu and oem: nobody.
+/// FF-A's calls (<c>tee = "ffa"</c>) are the standard secure service's, 0x60–0xFF: permitted like the rest of std,
+/// they reach a service only in a domain that has the FF-A mediator, and are NOT_SUPPORTED elsewhere.</para>
 /// <para>Entries of <c>smccc_permit</c> (<see cref="SmcccPermit"/>) change owners one at a time: an owner an
 /// entry names gets exactly what its entries grant, together, instead of its default; <c>!OWNER</c> names it
 /// and grants nothing; owners no entry names keep their default. So <c>["sip:0x82000001"]</c> gives a domU
@@ -66,7 +68,7 @@ public sealed class SmcccPolicy
 
     /// <summary>The policy of a domain: the defaults for its domid and TEE, changed by its <c>smccc_permit</c> entries.</summary>
     /// <param name="controlDomain">Domid 0, which may call the SiP service by default.</param>
-    /// <param name="tee">The domain has a TEE mediator (<c>tee</c> not "none"): the Trusted OS and TAs by default.</param>
+    /// <param name="tee">The domain has the OP-TEE mediator (<c>tee = "optee"</c>): the Trusted OS and TAs by default.</param>
     public static SmcccPolicy Create(bool controlDomain, bool tee, IEnumerable<SmcccPermit>? permits = null)
     {
         int owners = SmcccPermit.Owners.Length;

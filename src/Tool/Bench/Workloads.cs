@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 
 using Jit.Hypervisor;
+using Jit.Hypervisor.Config;
 
 namespace Jit.Tool.Bench;
 
@@ -56,7 +57,7 @@ public abstract class Workload
 /// latency guest in both of its modes, MMU off and on).
 /// </summary>
 public sealed record BenchTools(string Jit, string? Qemu, string? Kernel, string? TestInitrd, string? BenchInitrd, string? LatencyGuest, string? LatencyMmuGuest = null,
-    string? RootInitrd = null, string? DebianImage = null, string? TeeBenchInitrd = null, string? TeeLatencyGuest = null, string? IoBenchInitrd = null);
+    string? RootInitrd = null, string? DebianImage = null, string? TeeBenchInitrd = null, string? TeeLatencyGuest = null, string? FfaGuest = null, string? IoBenchInitrd = null);
 
 /// <summary>
 /// Debian 12 (scripts/make-rootfs.sh) booted read-write from a virtio-blk disk with systemd, on 1 GiB: wall time
@@ -420,21 +421,24 @@ public sealed class DrmWorkload(int frames = DrmWorkload.DefaultFrames, int null
 }
 
 /// <summary>
-/// guests/sys/tee-latency on Jit with <c>--tee optee</c>: from EL1 with no operating system, the p50 of the
-/// OP-TEE fast call (CALLS_UID) and of a null yielding call (CALL_WITH_ARG invoking the echo TA's null command).
+/// A bare-metal TEE guest on Jit, timing round trips from EL1 with no operating system: guests/sys/tee-latency with
+/// <c>--tee optee</c>, the p50 of the OP-TEE fast call (CALLS_UID) and of a null yielding call (CALL_WITH_ARG
+/// invoking the echo TA's null command); or, with <c>--tee ffa</c>, guests/sys/ffa, the p50 of an FF-A direct
+/// request to the secure partition and its response.
 /// </summary>
-public sealed class TeeLatencyWorkload : Workload
+public sealed class TeeLatencyWorkload(TeeKind tee = TeeKind.Optee) : Workload
 {
-    public static readonly string[] Operations = ["tee-fast", "tee-null"];
+    private string[] Operations => tee == TeeKind.Ffa ? ["ffa-direct"] : ["tee-fast", "tee-null"];
 
     private static Metric Of(string op) => new("drm", $"bare-metal {op} p50", "ns");
 
-    public override string Name => "tee-latency";
+    public override string Name => tee == TeeKind.Ffa ? "ffa-latency" : "tee-latency";
     public override IEnumerable<Metric> Metrics => Operations.Select(Of);
     public override bool RunsOn(BenchMachine machine) => machine == BenchMachine.Jit;
 
-    public override (string File, string[] Args) Command(BenchMachine machine, BenchTools t) =>
-        (t.Jit, ["run", "--kernel", t.TeeLatencyGuest!, "--tee", "optee", "--timeout", "300"]);
+    public override (string File, string[] Args) Command(BenchMachine machine, BenchTools t) => tee == TeeKind.Ffa
+        ? (t.Jit, ["run", "--kernel", t.FfaGuest!, "--tee", "ffa", "--timeout", "300"])
+        : (t.Jit, ["run", "--kernel", t.TeeLatencyGuest!, "--tee", "optee", "--timeout", "300"]);
 
     public override IEnumerable<(Metric Metric, double? Value)> Parse(IReadOnlyList<(double Seconds, string Line)> output)
     {

@@ -5,6 +5,7 @@ using Jit.Tool.Bench;
 using Jit.Runtime;
 
 using Jit.Hypervisor;
+using Jit.Hypervisor.Config;
 
 namespace Jit.Tool.Cli;
 
@@ -39,7 +40,8 @@ internal static class BenchCommand
                    ~40 KiB video and three ~1 KiB audio samples per frame, each decrypted by one invoke of
                    the content-decryption TA: per-invoke p50/p99/max, the share of the 33.3 ms frame budget
                    spent in TEE calls, and the null invoke's p50; then guests/sys/tee-latency from EL1: the
-                   p50 of the OP-TEE fast call and of a null yielding call
+                   p50 of the OP-TEE fast call and of a null yielding call; and guests/sys/ffa with --tee ffa:
+                   the p50 of an FF-A direct request and response
           disk     the bench initramfs with the virtio modules: N MiB written to a virtio-blk disk and read
                    back with dd's direct I/O, 1 MiB a request, each pass timed in the guest; QEMU gets an
                    SMMUv3 as Jit has by default (iommu=smmuv3; modern virtio-pci with iommu_platform)
@@ -165,16 +167,18 @@ internal static class BenchCommand
             if (debianImage is null) return CommandLine.ExitCodes.Failure;
             workloads.Add(new DebianBootWorkload(smp));
         }
-        string? teeBenchInitrd = null, teeLatency = null;
+        string? teeBenchInitrd = null, teeLatency = null, ffa = null;
         if (only.Contains("drm"))
         {
-            if (!Make(root, stderr, "tee")) return CommandLine.ExitCodes.Failure;
+            if (!Make(root, stderr, "tee") || !Make(root, stderr, "ffa")) return CommandLine.ExitCodes.Failure;
             teeLatency = Path.Combine(root, "guests", "build", "sys-tee-latency.elf");
+            ffa = Path.Combine(root, "guests", "build", "sys-ffa.elf");
             teeBenchInitrd = BootCommand.Script(root, stderr, "guests/initramfs/build.sh", "bench", Path.Combine(cache, "initramfs-bench-tee.cpio.gz"),
                 "--modules", "tee,optee,optee-rng", "--add", Path.Combine(root, "guests", "build", "tee-client"));
             if (teeBenchInitrd is null) return CommandLine.ExitCodes.Failure;
             workloads.Add(new DrmWorkload());
             workloads.Add(new TeeLatencyWorkload());
+            workloads.Add(new TeeLatencyWorkload(TeeKind.Ffa));
         }
         string? ioBenchInitrd = null;
         if (devices)
@@ -195,7 +199,7 @@ internal static class BenchCommand
                 workloads.Add(tcp);
             }
         }
-        var tools = new BenchTools(jit, qemu, kernel, testInitrd, benchInitrd, latency, latencyMmu, rootInitrd, debianImage, teeBenchInitrd, teeLatency, ioBenchInitrd);
+        var tools = new BenchTools(jit, qemu, kernel, testInitrd, benchInitrd, latency, latencyMmu, rootInitrd, debianImage, teeBenchInitrd, teeLatency, ffa, ioBenchInitrd);
         var machines = qemu is null ? new[] { BenchMachine.Jit } : [BenchMachine.Jit, BenchMachine.Qemu];
 
         var results = new List<MetricResult>();

@@ -22,7 +22,7 @@ internal static class RunCommand
 {
     public const string Usage =
         "jit run (--bare <file.elf|file.bin> | --kernel <Image> [--initrd F] [--append \"…\"] [--smp N] [--disk FILE[,ro][,format=F][,if=virtio|nvme]]… [--virtio-rng] [--nic switch[,name=N]|tap[,ifname=N][,mac=M]]… [--smmu[=on|off]] [--dtb-out F] [--dtb F]) " +
-        "[--mem SIZE] [--tee optee|none] [--timeout SECONDS] [--max-instructions N] [--icount[=SHIFT]] [--trace KINDS] [--jit OPTIONS] [--stats] [--stats-json FILE]";
+        "[--mem SIZE] [--tee optee|ffa|none] [--timeout SECONDS] [--max-instructions N] [--icount[=SHIFT]] [--trace KINDS] [--jit OPTIONS] [--stats] [--stats-json FILE]";
 
     private const string Help = """
         --bare FILE: runs a bare-metal AArch64 program on a minimal machine: RAM at 0x40000000 (default 128M), a
@@ -63,9 +63,11 @@ internal static class RunCommand
           --dtb-out FILE        also write the generated device tree to FILE
           --dtb FILE            use this device tree instead of the generated one
           --mem SIZE            RAM size, e.g. 64M or 1G (at most 3G)
-          --tee optee|none      the guest's TEE, as xl.cfg's tee: with optee its Trusted OS calls go
+          --tee optee|ffa|none  the guest's TEE, as xl.cfg's tee: with optee its Trusted OS calls go
                                 through the OP-TEE mediator to the modelled OP-TEE (and are permitted);
-                                none (the default) answers them NOT_SUPPORTED. ffa is not implemented yet
+                                with ffa its FF-A 1.1 calls go through the FF-A mediator to the modelled
+                                SPMC and its secure partition; none (the default) answers them
+                                NOT_SUPPORTED
           --timeout SECONDS     stop the guest after this much wall time
           --max-instructions N  stop after about N guest instructions of vCPU 0 (k, M, G suffixes)
           --icount[=SHIFT]      instruction-count time, for reproducible runs: the system counter (CNTVCT,
@@ -181,24 +183,26 @@ internal static class RunCommand
         _ => null,
     };
 
-    /// <summary><c>--tee</c>: xl.cfg's tee values; FF-A has no mediator yet.</summary>
+    /// <summary><c>--tee</c>: xl.cfg's tee values.</summary>
     internal static TeeKind Tee(string text) => text switch
     {
         "optee" => TeeKind.Optee,
         "none" => TeeKind.None,
-        "ffa" => throw new UsageError("--tee ffa: the FF-A mediator is not implemented yet; use --tee optee or none"),
-        _ => throw new UsageError($"--tee '{text}': optee or none"),
+        "ffa" => TeeKind.Ffa,
+        _ => throw new UsageError($"--tee '{text}': optee, ffa or none"),
     };
 
     /// <summary>
     /// Gives a one-domain machine its TEE: the policy of a control domain with that TEE (the Trusted OS permitted
-    /// with one) and the mediator, which tells the machine's own secure world about the domain.
+    /// with OP-TEE; FF-A's calls are the standard secure service's, permitted to every domain, and reach a
+    /// service only with the FF-A mediator) and the mediator, which tells the machine's own secure world about
+    /// the domain.
     /// </summary>
     internal static T WithTee<T>(T machine, TeeKind tee) where T : Machine
     {
         try
         {
-            machine.Domain.Smccc.Policy = SmcccPolicy.Create(controlDomain: true, tee: tee != TeeKind.None);
+            machine.Domain.Smccc.Policy = SmcccPolicy.Create(controlDomain: true, tee: tee == TeeKind.Optee);
             machine.Domain.AttachTee(tee);
             return machine;
         }

@@ -46,4 +46,14 @@ public class DrmWorkloadTests
         Assert.Equal([66.0, 364.0], values.Select(v => v.Value));
         Assert.False(new TeeLatencyWorkload().RunsOn(BenchMachine.Qemu));
     }
+
+    [Fact]
+    public void FfaLatencyReadsTheDirectRequestAmongTheGuestsOtherLines()
+    {
+        var w = new TeeLatencyWorkload(Jit.Hypervisor.Config.TeeKind.Ffa);
+        var values = w.Parse(Lines("mem reclaim: success", "latency ffa-direct mean=181.6 p50=92.0 p99=98.0 n=1000", "ffa done")).ToList();
+        Assert.Equal("bare-metal ffa-direct p50", Assert.Single(values).Metric.Name);
+        Assert.Equal(92.0, values[0].Value);
+        Assert.Contains("--tee", w.Command(BenchMachine.Jit, new BenchTools("jit", null, null, null, null, null, FfaGuest: "sys-ffa.elf")).Args);
+    }
 }

@@ -36,14 +36,26 @@ public class HostTeeTests
     }
 
     [Fact]
-    public void FfaIsNotYetAndTheDomainIsNotCreated()
+    public void ADomainWithFfaIsAnSpmcEndpointFromCreationToDestruction()
     {
         string folder = Directory.CreateTempSubdirectory("jit-tee-").FullName;
         using var host = new Host(folder);
-        var e = Assert.Throws<InvalidOperationException>(() => host.Create(Config("ffa", TeeKind.Ffa)));
-        Assert.Contains("FF-A", e.Message);
-        Assert.Empty(host.Domains);
-        Assert.DoesNotContain(host.HostMachine.Memory.Regions, r => r.Kind == MachineRegionKind.DomainRam);
+        var spmc = host.SecureWorld.Spmc!;
+        var partition = (Jit.SecureWorld.Ffa.ServicePartition)spmc.Partitions[0];
+        var with = host.Create(Config("ffa", TeeKind.Ffa));
+        var without = host.Create(Config("none", TeeKind.None));
+        ushort endpoint = (ushort)(with.DomId + 1);
+        Assert.IsType<Jit.Hypervisor.Tee.FfaMediator>(with.Domain.Tee);
+        Assert.True(partition.Knows(endpoint));
+        Assert.True(spmc.HasBuffers(endpoint));
+        Assert.False(spmc.HasEndpoint((ushort)(without.DomId + 1)));
+        // FF-A domains are no OP-TEE clients.
+        Assert.False(host.SecureWorld.TrustedOs.HasClient(endpoint));
+
+        Assert.True(host.Destroy(with));
+        Assert.False(partition.Knows(endpoint));
+        Assert.False(spmc.HasEndpoint(endpoint));
+        Assert.DoesNotContain(host.HostMachine.Memory.Regions, r => r.Kind == MachineRegionKind.HypervisorShared);
         Directory.Delete(folder, recursive: true);
     }
 }

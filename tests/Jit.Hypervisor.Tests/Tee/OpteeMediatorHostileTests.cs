@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-using Jit.Runtime.Memory;
 using Jit.SecureWorld;
 using Jit.SecureWorld.Optee;
 using Jit.SecureWorld.TrustedApplications;
@@ -7,14 +5,13 @@ using Jit.SecureWorld.TrustedApplications;
 namespace Jit.Hypervisor.Tests.Tee;
 
 /// <summary>Guests that hand the mediator what no driver should: each gets an error code, nothing throws, nothing leaks.</summary>
-public sealed unsafe class OpteeMediatorHostileTests : IDisposable
+public sealed class OpteeMediatorHostileTests : IDisposable
 {
-    private const ulong MmioPage = 0x0900_0000, ReadOnlyPage = 0x3000_0000, ForeignPage = 0x3000_1000;
+    private const ulong MmioPage = OddPages.Mmio, ReadOnlyPage = OddPages.ReadOnly, ForeignPage = OddPages.Foreign;
 
     private readonly HostMachine machine = new(EntropySources.Seeded(3));
     private readonly TeeGuest g, other;
-    private readonly byte* device = (byte*)NativeMemory.AlignedAlloc(4096, 4096);
-    private readonly byte* readOnly = (byte*)NativeMemory.AlignedAlloc(4096, 4096);
+    private readonly OddPages odd;
 
     public OpteeMediatorHostileTests()
     {
@@ -22,19 +19,14 @@ public sealed unsafe class OpteeMediatorHostileTests : IDisposable
         other = new TeeGuest(machine, 2);
         g.Driver.Probe();
         other.Driver.Probe();
-        // A device window, a read-only page and a page of the other domain's RAM lent to this one (a grant).
-        var p2m = g.Domain.Memory.P2m;
-        p2m.Map(MmioPage, 4096, device, P2mType.MmioTrap);
-        p2m.Map(ReadOnlyPage, 4096, readOnly, P2mType.RamReadOnly);
-        p2m.Map(ForeignPage, 4096, other.Domain.Memory.Banks[0].Host + 0x20_0000, P2mType.Foreign);
+        odd = new OddPages(g, other);
     }
 
     public void Dispose()
     {
         g.Dispose();
         other.Dispose();
-        NativeMemory.AlignedFree(device);
-        NativeMemory.AlignedFree(readOnly);
+        odd.Dispose();
     }
 
     private OpteeOs Os => machine.SecureWorld.TrustedOs;

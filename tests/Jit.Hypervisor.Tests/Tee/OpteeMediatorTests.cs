@@ -60,15 +60,6 @@ public class OpteeMediatorTests
         Assert.Null(g.Domain.Tee);
     }
 
-    [Fact]
-    public void FfaIsRefusedClearly()
-    {
-        using var d = new Domain("ffa", domid: 1);
-        d.Memory.AddRam(TeeGuest.RamBase, TeeGuest.RamSize);
-        var e = Assert.Throws<NotSupportedException>(() => d.AttachTee(TeeKind.Ffa));
-        Assert.Contains("not implemented yet", e.Message);
-    }
-
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

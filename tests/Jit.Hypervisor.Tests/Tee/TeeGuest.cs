@@ -7,7 +7,7 @@ using Jit.SecureWorld.Optee;
 
 namespace Jit.Hypervisor.Tests.Tee;
 
-/// <summary>A domain with 16 MiB of RAM at 0x40000000 on a shared host machine, its Trusted OS calls going to the OP-TEE mediator.</summary>
+/// <summary>A domain with 16 MiB of RAM at 0x40000000 on a shared host machine, its TEE calls going to the OP-TEE (or FF-A) mediator.</summary>
 public sealed class TeeGuest : IDisposable
 {
     public const ulong RamBase = 0x4000_0000;
@@ -17,17 +17,20 @@ public sealed class TeeGuest : IDisposable
     {
         Domain = new Domain($"guest{domid}", domid: domid) { HostMachine = machine };
         Domain.Memory.AddRam(RamBase, RamSize);
-        Domain.Smccc.Policy = SmcccPolicy.Create(controlDomain: domid == 0, tee: tee != TeeKind.None);
+        Domain.Smccc.Policy = SmcccPolicy.Create(controlDomain: domid == 0, tee: tee == TeeKind.Optee);
         _ = Domain.MachineRam;
         Domain.AttachTee(tee);
         Pages = new GuestPages(RamBase + (1 << 20), RamBase + RamSize);
         Driver = new GuestOpteeDriver(this);
+        Ffa = new GuestFfaDriver(this);
     }
 
     public Domain Domain { get; }
     public GuestPages Pages { get; }
     public GuestOpteeDriver Driver { get; }
+    public GuestFfaDriver Ffa { get; }
     public OpteeMediator Mediator => (OpteeMediator)Domain.Tee!;
+    public FfaMediator FfaMediator => (FfaMediator)Domain.Tee!;
     public uint ClientId => SecureCall.ClientIdForDomain(Domain.DomId);
 
     public void Write(ulong ipa, ReadOnlySpan<byte> data) => Domain.Memory.Write(ipa, data);
