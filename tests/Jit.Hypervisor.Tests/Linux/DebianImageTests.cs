@@ -47,15 +47,15 @@ public sealed class DebianImageTests(ITestOutputHelper output)
             var clock = Stopwatch.StartNew();
             using var guest = new ShellGuestProcess(["run", "--kernel", kernel, "--initrd", initrd, "--append", "console=ttyAMA0 root=/dev/vda rw",
                 "--mem", "1G", "--disk", copy, "--nic", $"tap,ifname={tap}", "--timeout", "900"], "jit login: ");
-            Assert.True(await guest.ReachesShell(TimeSpan.FromMinutes(8)), await guest.Describe());
+            if (!await guest.ReachesShell(TimeSpan.FromMinutes(8))) Assert.Fail(await guest.Describe());
             output.WriteLine($"login prompt after {clock.Elapsed.TotalSeconds:0.0} s");
 
             await guest.Type("root");
-            Assert.True(await guest.WaitFor(Prompt, TimeSpan.FromSeconds(60)), await guest.Describe());
+            if (!await guest.WaitFor(Prompt, TimeSpan.FromSeconds(60))) Assert.Fail(await guest.Describe());
             int mark = guest.Console().Length;
-            await guest.Type("systemctl is-system-running --wait; systemctl --failed --no-legend --plain; " +
+            await guest.Type("systemctl is-system-running --wait; systemctl --no-pager --failed --no-legend --plain; " +
                              "ip addr add 10.77.214.2/24 dev $(ls /sys/class/net | grep -v '^lo$' | head -n 1); echo net-$((40+2))");
-            Assert.True(await guest.WaitFor("net-42", TimeSpan.FromMinutes(3), mark), await guest.Describe());
+            if (!await guest.WaitFor("net-42", TimeSpan.FromMinutes(3), mark)) Assert.Fail(await guest.Describe());
             string state = guest.Console()[mark..];
             Assert.True(state.Contains("\nrunning", StringComparison.Ordinal) || state.Contains("\ndegraded", StringComparison.Ordinal), state);
             Assert.DoesNotContain("failed", state.Replace("--failed", "", StringComparison.Ordinal), StringComparison.Ordinal);
@@ -66,8 +66,8 @@ public sealed class DebianImageTests(ITestOutputHelper output)
             Assert.Contains("ssh-42 jit active", ssh.Stdout);
 
             await guest.Type("poweroff");
-            Assert.True(guest.Process.WaitForExit(TimeSpan.FromMinutes(3)), await guest.Describe());
-            Assert.True(guest.Process.ExitCode == 0, await guest.Describe());
+            if (!guest.Process.WaitForExit(TimeSpan.FromMinutes(3))) Assert.Fail(await guest.Describe());
+            if (guest.Process.ExitCode != 0) Assert.Fail(await guest.Describe());
             output.WriteLine($"powered off after {clock.Elapsed.TotalSeconds:0.0} s");
         }
         finally

@@ -94,11 +94,18 @@ internal sealed class ShellGuestProcess : IDisposable
 
     public async Task Type(string line)
     {
-        await process.StandardInput.WriteLineAsync(line);
-        await process.StandardInput.FlushAsync();
+        try
+        {
+            await process.StandardInput.WriteLineAsync(line);
+            await process.StandardInput.FlushAsync();
+        }
+        catch (IOException e)
+        {
+            Assert.Fail($"typing '{line}' failed ({e.Message}): {await Describe()}");
+        }
     }
 
-    /// <summary>The last 2000 characters of the console and of the log, for a failure message.</summary>
+    /// <summary>The last 2000 characters of the console and of the log, for a failure message; ends the guest.</summary>
     public async Task<string> Describe()
     {
         bool exited = process.HasExited;
