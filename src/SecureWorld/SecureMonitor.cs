@@ -1,3 +1,4 @@
+using Jit.Runtime;
 using Jit.SecureWorld.Optee;
 using Jit.SecureWorld.Sip;
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Jit.Runtime;
 using Jit.SecureWorld.TrustedApplications;
 
 namespace Jit.SecureWorld.Optee;
