@@ -1,6 +1,6 @@
 /* Round trips of OP-TEE calls from EL1 with no operating system in the way, timed with the virtual counter like
    guests/sys/latency, one line each:
-       latency tee-fast mean=<ns> p50=<ns> p99=<ns> n=<samples>    OPTEE_SMC_CALLS_UID: dispatcher, rights, mediator
+       latency tee-fast mean=<ns> p50=<ns> p99=<ns> n=<samples>    OPTEE_CALLS_UID: dispatcher, rights, mediator
        latency tee-null mean=<ns> p50=<ns> p99=<ns> n=<samples>    CALL_WITH_ARG invoking the echo TA's null command:
                                                                   argument shadowed by the mediator, the OS model,
                                                                   the TA, the result copied back
@@ -14,6 +14,7 @@
    optee_msg.h: a 32-byte header and 32-byte parameters) lives in the guest's RAM, addressed physically, as the
    MMU is off. */
 #include "sys.h"
+#include "optee.h"
 #include "smccc.h"
 #include "timing.h"
 
@@ -24,30 +25,13 @@
    tenth of a second or more, and a warm-up of other code (or of a few thousand calls) measured the interpreter. */
 #define WARMUP_MS 400
 
-#define OPTEE_SMC_CALLS_UID          0xBF00FF01UL
-#define OPTEE_SMC_EXCHANGE_CAPS      0xB2000009UL
-#define OPTEE_SMC_CALL_WITH_ARG      0x32000004UL
-#define OPTEE_SMC_RETURN_OK          0
-#define OPTEE_UID0                   0x384fb3e0UL
+/* The argument struct with room for two parameters. */
+static union {
+    struct msg_arg a;
+    u64 room[ARG_SIZE(2) / 8];
+} arg_space __attribute__((aligned(256)));
+#define arg (arg_space.a)
 
-#define MSG_CMD_OPEN_SESSION   0
-#define MSG_CMD_INVOKE         1
-#define MSG_CMD_CLOSE_SESSION  2
-#define MSG_ATTR_VALUE_INPUT   1
-#define MSG_ATTR_META          (1UL << 8)
-#define MSG_ATTR_VALUE_OUTPUT  2
-#define ECHO_CMD_NULL          0
-#define ECHO_CMD_VALUE         1
-
-struct msg_param {
-    u64 attr, a, b, c;
-};
-struct msg_arg {
-    u32 cmd, func, session, cancel_id, pad, ret, ret_origin, num_params;
-    struct msg_param params[2];
-};
-
-static struct msg_arg arg __attribute__((aligned(256)));
 static u64 samples[SAMPLES];
 static u64 freq;
 static volatile int undefined_taken;
@@ -91,7 +75,7 @@ static void report(const char *name)
 static u64 call_with_arg(void)
 {
     u64 pa = (u64)&arg;
-    return smc(OPTEE_SMC_CALL_WITH_ARG, pa >> 32, pa & 0xffffffffUL).x0;
+    return smc(OPTEE_CALL_WITH_ARG, pa >> 32, pa & 0xffffffffUL).x0;
 }
 
 static void header(u32 cmd, u32 func, u32 session, u32 params)
@@ -113,7 +97,7 @@ static u64 sample_fast(u32 unused)
     u64 wrong = 0;
     for (int i = 0; i < SAMPLES; i++) {
         u64 t0 = now();
-        for (int k = 0; k < BATCH; k++) wrong |= smc(OPTEE_SMC_CALLS_UID, 0, 0).x0 ^ OPTEE_UID0;
+        for (int k = 0; k < BATCH; k++) wrong |= smc(OPTEE_CALLS_UID, 0, 0).x0 ^ OPTEE_UID0;
         samples[i] = now() - t0;
     }
     return wrong;
@@ -125,7 +109,7 @@ static u64 sample_null(u32 session)
     for (int i = 0; i < SAMPLES; i++) {
         u64 t0 = now();
         for (int k = 0; k < BATCH; k++) {
-            header(MSG_CMD_INVOKE, ECHO_CMD_NULL, session, 0);
+            header(CMD_INVOKE, ECHO_NULL, session, 0);
             wrong |= call_with_arg() | arg.ret;
         }
         samples[i] = now() - t0;
@@ -135,11 +119,11 @@ static u64 sample_null(u32 session)
 
 /* Untimed rounds of the measurement itself until WARMUP_MS have passed, so the figures are of the steady state
    (the JIT's tiers, the OS's buffers). */
-static void warm_up(u64 (*sample)(u32), u32 arg)
+static void warm_up(u64 (*sample)(u32), u32 session)
 {
     u64 start = now(), rounds = 0;
     while (rounds < 2 || now() - start < freq / 1000 * WARMUP_MS) {
-        if (sample(arg)) fail("a call failed during the warm-up");
+        if (sample(session)) fail("a call failed during the warm-up");
         rounds++;
     }
 }
@@ -150,15 +134,15 @@ static void soak(u32 session, u64 seconds)
     u64 calls = 0, start = now();
     for (u64 second = 1; second <= seconds; second++) {
         while (now() - start < freq * second) {
-            if (smc(OPTEE_SMC_CALLS_UID, 0, 0).x0 != OPTEE_UID0) fail("tee-latency soak: a fast call answered wrong");
-            header(MSG_CMD_INVOKE, ECHO_CMD_NULL, session, 0);
-            if (call_with_arg() != OPTEE_SMC_RETURN_OK || arg.ret != 0) fail("tee-latency soak: a null invoke failed");
+            if (smc(OPTEE_CALLS_UID, 0, 0).x0 != OPTEE_UID0) fail("tee-latency soak: a fast call answered wrong");
+            header(CMD_INVOKE, ECHO_NULL, session, 0);
+            if (call_with_arg() != RETURN_OK || arg.ret != 0) fail("tee-latency soak: a null invoke failed");
             /* A TA's values are 32-bit (GlobalPlatform's TEE_Param). */
             u64 a = (u32)(calls * 0x9E3779B9UL), b = (u32)~a ^ second;
-            header(MSG_CMD_INVOKE, ECHO_CMD_VALUE, session, 2);
-            arg.params[0] = (struct msg_param){ MSG_ATTR_VALUE_INPUT, a, b, 0 };
-            arg.params[1] = (struct msg_param){ MSG_ATTR_VALUE_OUTPUT, 0, 0, 0 };
-            if (call_with_arg() != OPTEE_SMC_RETURN_OK || arg.ret != 0 || arg.params[1].a != b || arg.params[1].b != a)
+            header(CMD_INVOKE, ECHO_VALUE, session, 2);
+            arg.params[0] = (struct msg_param){ ATTR_VALUE_INPUT, a, b, 0 };
+            arg.params[1] = (struct msg_param){ ATTR_VALUE_OUTPUT, 0, 0, 0 };
+            if (call_with_arg() != RETURN_OK || arg.ret != 0 || arg.params[1].a != b || arg.params[1].b != a)
 fail("tee-latency soak: a value echo answered wrong");
             calls += 3;
         }
@@ -172,25 +156,24 @@ int main(void)
     freq = sysreg_read(cntfrq_el0);
     say("tee-latency-guest freq=%lu samples=%d batch=%d\n", freq, SAMPLES, BATCH);
 
-    struct smccc_result uid = smc(OPTEE_SMC_CALLS_UID, 0, 0);
+    struct smccc_result uid = smc(OPTEE_CALLS_UID, 0, 0);
     if (undefined_taken || uid.x0 != OPTEE_UID0) {
         say("tee-latency: no OP-TEE (calls UID a0=0x%lx)\n", uid.x0);
         say("latency tee-fast n/a\nlatency tee-null n/a\n");
         return 0;
     }
-    struct smccc_result caps = smc(OPTEE_SMC_EXCHANGE_CAPS, 1 /* uniprocessor */, 0);
-    if (caps.x0 != OPTEE_SMC_RETURN_OK) fail("exchange capabilities");
+    struct smccc_result caps = smc(OPTEE_EXCHANGE_CAPS, 1 /* uniprocessor */, 0);
+    if (caps.x0 != RETURN_OK) fail("exchange capabilities");
 
     warm_up(sample_fast, 0);
     if (sample_fast(0)) fail("a fast call failed");
     report("tee-fast");
 
-    /* The echo TA, 1ca132ce-98f6-4c60-8132-33281bc6e3f6: its octets as two little-endian words. */
-    header(MSG_CMD_OPEN_SESSION, 0, 0, 2);
-    arg.params[0] = (struct msg_param){ MSG_ATTR_VALUE_INPUT | MSG_ATTR_META, 0x604cf698ce32a11cUL, 0xf6e3c61b28333281UL, 0 };
-    arg.params[1] = (struct msg_param){ MSG_ATTR_VALUE_INPUT | MSG_ATTR_META, 0, 0, 0 /* public login */ };
+    header(CMD_OPEN_SESSION, 0, 0, 2);
+    arg.params[0] = (struct msg_param){ ATTR_VALUE_INPUT | ATTR_META, ECHO_UUID_LO, ECHO_UUID_HI, 0 };
+    arg.params[1] = (struct msg_param){ ATTR_VALUE_INPUT | ATTR_META, 0, 0, 0 /* public login */ };
     u64 r = call_with_arg();
-    if (r != OPTEE_SMC_RETURN_OK || arg.ret != 0) {
+    if (r != RETURN_OK || arg.ret != 0) {
         say("tee-latency: open session: a0=0x%lx ret=0x%x origin=%u\n", r, arg.ret, arg.ret_origin);
         fail("open session");
     }
@@ -202,8 +185,8 @@ int main(void)
 
     soak(session, argument(bootargs(), "tee.soak", 0));
 
-    header(MSG_CMD_CLOSE_SESSION, 0, session, 0);
-    if (call_with_arg() != OPTEE_SMC_RETURN_OK || arg.ret != 0) fail("close session");
+    header(CMD_CLOSE_SESSION, 0, session, 0);
+    if (call_with_arg() != RETURN_OK || arg.ret != 0) fail("close session");
     say("tee-latency done\n");
     return 0;
 }

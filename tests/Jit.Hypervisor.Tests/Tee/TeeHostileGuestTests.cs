@@ -20,7 +20,6 @@ public class TeeHostileGuestTests(ITestOutputHelper output)
 {
     /// <summary>The guest's default: the whole 10^6 fits, about a second in tier 1 and two in tier 0.</summary>
     private const int RandomCalls = 1_000_000;
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     [Fact]
     public void AHostileClientGetsItsErrorsLeavesItsNeighbourAloneAndNothingInTheSecureWorld()
@@ -108,6 +107,9 @@ public class TeeHostileGuestTests(ITestOutputHelper output)
     }
 
     private static int Count(string text, string what) => Regex.Matches(text, Regex.Escape(what)).Count;
+
+    /// <summary>How long either guest may take to print what is waited for: both take seconds.</summary>
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     /// <summary>Waits until <paramref name="what"/> is in the domain's console log <paramref name="times"/> times; returns the log.</summary>
     private static string WaitFor(HostedDomain d, string what, int times)

@@ -61,7 +61,7 @@ public class TeeTrapAllocationTests
     }
 
     /// <summary>The guest's console, watched for "soak" and "FAIL" without allocating (it is written on the vCPU thread).</summary>
-    private sealed class SoakWatch : Stream
+    private sealed class SoakWatch : ConsoleBackend.WriteOnlyStream
     {
         private static readonly byte[] Soak = "soak"u8.ToArray(), Fail = "FAIL"u8.ToArray();
         private int soakAt, failAt;
@@ -94,14 +94,6 @@ public class TeeTrapAllocationTests
             Write(one);
         }
 
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
         public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }
