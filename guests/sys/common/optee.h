@@ -58,6 +58,7 @@
 #define TEE_SUCCESS           0x00000000U
 #define TEE_ERROR_BAD_PARAMS  0xFFFF0006U
 #define TEE_ERROR_OUT_OF_MEM  0xFFFF000CU
+#define TEE_ERROR_BUSY        0xFFFF000DU
 
 /* The echo TA (src/SecureWorld/TrustedApplications/EchoTa.cs): 1ca132ce-98f6-4c60-8132-33281bc6e3f6. */
 #define ECHO_UUID_LO 0x604cf698ce32a11cUL

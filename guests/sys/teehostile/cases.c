@@ -321,6 +321,47 @@ static u64 drive(struct rpc_call *c, struct smccc_result r, enum answer how)
     return r.x0;
 }
 
+/* CALL_WITH_REGD_ARG: the argument at an offset in registered shared memory, which must hold it and the inline
+   RPC argument after it; a buffer that holds the argument of a call waiting at an RPC cannot be unregistered. */
+static void registered_arguments(u32 session, u64 pass)
+{
+    if (!(caps & SEC_CAP_RPC_ARG)) return;
+    u64 data = pages(2);
+    u64 list = list_of(2, data, -1, 0, 0);
+    ((volatile u64 *)list)[1] = data + PAGE;
+    u64 cookie = 0xA4600000000000UL | pass;
+    struct msg_arg *reg = header(pages(1), CMD_REGISTER_SHM, 0, 0, 1);
+    reg->params[0] = (struct msg_param){ ATTR_TMEM_INOUT | ATTR_NONCONTIG, list, 2 * PAGE, cookie };
+    expect_ret("REGISTER_SHM for arguments (works)", OPTEE_CALL_WITH_ARG, reg, TEE_SUCCESS);
+    u64 hi = cookie >> 32, lo = cookie & 0xffffffffUL;
+    static const struct { u64 offset; const char *what; } outside[] = {
+        {2 * PAGE - 16, "CALL_WITH_REGD_ARG, the header across the buffer's end"},
+        {2 * PAGE - 32, "CALL_WITH_REGD_ARG, the RPC argument past the buffer's end"},
+        {4, "CALL_WITH_REGD_ARG, a misaligned offset"},
+        {0xfffffff8, "CALL_WITH_REGD_ARG, an offset far past the buffer"},
+    };
+    header(data + 2 * PAGE - 32, CMD_INVOKE, ECHO_NULL, session, 0);
+    for (unsigned i = 0; i < sizeof outside / sizeof outside[0]; i++)
+        expect(outside[i].what, tee(OPTEE_CALL_WITH_REGD_ARG, hi, lo, outside[i].offset, 0, 0).x0, RETURN_EBADADDR);
+    struct msg_arg *a = header(data + PAGE - 32, CMD_INVOKE, ECHO_NULL, session, 0);
+    u64 status = tee(OPTEE_CALL_WITH_REGD_ARG, hi, lo, PAGE - 32, 0, 0).x0;
+    expect("CALL_WITH_REGD_ARG across the buffer's two pages (works)", status == RETURN_OK ? a->ret : status, TEE_SUCCESS);
+
+    struct rpc_call c = {header(data, CMD_INVOKE, ECHO_RPC, session, 1), pages(1), 0, 0};
+    c.list = list_of(1, c.data, -1, 0, 0);
+    c.arg->params[0] = (struct msg_param){ ATTR_TMEM_INOUT | ATTR_NONCONTIG, c.list, 256, 0 };
+    struct smccc_result r = tee(OPTEE_CALL_WITH_REGD_ARG, hi, lo, 0, 0, 0);
+    expect("CALL_WITH_REGD_ARG of an RPC round trip waits at its RPC", r.x0, RETURN_RPC_CMD);
+    struct msg_arg *un = header(pages(1), CMD_UNREGISTER_SHM, 0, 0, 1);
+    un->params[0] = (struct msg_param){ ATTR_RMEM_INPUT, 0, 0, cookie };
+    expect_ret("UNREGISTER_SHM of the buffer a waiting call's argument is in", OPTEE_CALL_WITH_ARG, un, TEE_ERROR_BUSY);
+    status = drive(&c, r, ANSWER_NO_MEMORY);
+    expect("the waiting call, answered, completes", status == RETURN_OK ? c.arg->ret : status, TEE_ERROR_OUT_OF_MEM);
+    un = header(pages(1), CMD_UNREGISTER_SHM, 0, 0, 1);
+    un->params[0] = (struct msg_param){ ATTR_RMEM_INPUT, 0, 0, cookie };
+    expect_ret("UNREGISTER_SHM once the call is over (works)", OPTEE_CALL_WITH_ARG, un, TEE_SUCCESS);
+}
+
 static void rpcs(u32 session)
 {
     for (u64 thread = 0; thread < 3; thread++)
@@ -359,10 +400,10 @@ static void rpcs(u32 session)
 
     /* Every thread waiting at an RPC: the next call gets ETHREAD_LIMIT, the shm cache cannot be turned off. A
        session runs one command at a time, so each call has its own. */
-    struct rpc_call waiting[8];
-    u32 sessions[9];
-    u64 count = tee(OPTEE_GET_THREAD_COUNT, 0, 0, 0, 0, 0).x1;
-    if (count > 8) count = 8;
+    struct rpc_call waiting[16];
+    u32 sessions[17];
+    u64 count = tee(OPTEE_GET_THREAD_COUNT, 0, 0, 0, 0, 0).x1; /* at most 16, the mediator's calls in flight */
+    if (count > 16) count = 16;
     for (u64 i = 0; i <= count; i++) sessions[i] = open_echo(pages(1));
     for (u64 i = 0; i < count; i++) {
         r = start_rpc_call(&waiting[i], sessions[i]);
@@ -392,6 +433,7 @@ void specific_cases(void)
         page_lists(session);
         shared_memory((u64)use_hvc);
         rpcs(session);
+        registered_arguments(session, (u64)use_hvc);
         close_session(pages(1), session);
         say("teehostile: %s: %lu checks, %lu failed\n", use_hvc ? "hvc" : "smc", checks - first, failures - before);
     }
