@@ -326,9 +326,11 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
     private bool HypervisorCall(in Inst I, ulong pc)
     {
         s->PC = pc + 4;
+        bool done = I.Op == Op.Hvc ? hypervisor!.Hvc(s, (ushort)I.Imm) : hypervisor!.Smc(s, (ushort)I.Imm);
+        // Retired after the call, as Execute counts it: a service that reads guest time (instruction-count
+        // mode) sees the same count from either tier.
         s->Retired++;
         interpreted++;
-        bool done = I.Op == Op.Hvc ? hypervisor!.Hvc(s, (ushort)I.Imm) : hypervisor!.Smc(s, (ushort)I.Imm);
         if (!done)
         {
             pendingExit = (int)(I.Op == Op.Hvc ? ExitReason.Hvc : ExitReason.Smc);
