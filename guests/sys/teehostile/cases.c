@@ -70,7 +70,7 @@ static void close_session(u64 at, u32 session)
     expect_ret("close a session", OPTEE_CALL_WITH_ARG, header(at, CMD_CLOSE_SESSION, 0, session, 0), TEE_SUCCESS);
 }
 
-/* One temporary-memory parameter of an invoke of `func` that the mediator must refuse with `want`. */
+/* An invoke of `func` with one temporary-memory parameter, answered with `want` (a refusal, or success). */
 static void expect_tmem(const char *what, u32 session, u32 func, u64 attr, u64 buf_ptr, u64 size, u32 want)
 {
     struct msg_arg *a = header(pages(1), CMD_INVOKE, func, session, 1);
