@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Jit.Runtime;
 
 /// <summary>
@@ -26,10 +28,17 @@ public sealed class UnknownCallLog(string service, string what = "function")
     /// Whether <paramref name="functionId"/> is to be reported now, by a caller that words the line itself: not
     /// when it was just reported, nor once <see cref="Limit"/> IDs have been.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Take(uint functionId)
     {
         ref uint slot = ref reported[(int)(functionId ^ (functionId >> 24)) & 63];
-        if (slot == functionId + 1 || Volatile.Read(ref count) > Limit) return false;
+        return slot != functionId + 1 && Record(ref slot, functionId);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool Record(ref uint slot, uint functionId)
+    {
+        if (Volatile.Read(ref count) > Limit) return false;
         slot = functionId + 1;
         int n = Interlocked.Increment(ref count);
         if (n == Limit + 1)
