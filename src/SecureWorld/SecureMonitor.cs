@@ -1,3 +1,4 @@
+using Jit.Runtime;
 using Jit.SecureWorld.Ffa;
 using Jit.SecureWorld.Optee;
 using Jit.SecureWorld.Sip;

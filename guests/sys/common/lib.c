@@ -156,6 +156,58 @@ void fail(const char *what)
     for (;;) __asm__ volatile("wfi");
 }
 
+/* The command line: /chosen/bootargs of the tree the guest was entered with, or "" without one. */
+const char *bootargs(void)
+{
+    const unsigned char *fdt = (const unsigned char *)platform.fdt;
+    if (!fdt || be32(fdt) != FDT_MAGIC) return "";
+    const unsigned char *p = fdt + be32(fdt + 8);
+    const char *strings = (const char *)fdt + be32(fdt + 12);
+    int depth = 0, chosen = 0;
+    for (;;) {
+        u32 token = be32(p);
+        p += 4;
+        if (token == FDT_BEGIN_NODE) {
+            const char *name = (const char *)p;
+            while (*p) p++;
+            p = (const unsigned char *)(((u64)p + 4) & ~3UL);
+            depth++;
+            if (depth == 2) chosen = str_eq(name, "chosen");
+        } else if (token == FDT_END_NODE) {
+            depth--;
+        } else if (token == FDT_PROP) {
+            u32 len = be32(p);
+            const char *name = strings + be32(p + 4);
+            if (depth == 2 && chosen && str_eq(name, "bootargs")) return (const char *)(p + 8);
+            p += 8 + ((len + 3) & ~3u);
+        } else if (token != FDT_NOP) {
+            return "";
+        }
+    }
+}
+
+u64 argument(const char *args, const char *key, u64 otherwise)
+{
+    for (const char *s = args; *s; s++) {
+        if (s != args && s[-1] != ' ') continue;
+        const char *k = key, *v = s;
+        while (*k && *v == *k) k++, v++;
+        if (*k || *v != '=') continue;
+        v++;
+        u64 n = 0, base = 10;
+        if (v[0] == '0' && v[1] == 'x') base = 16, v += 2;
+        for (;; v++) {
+            u64 d;
+            if (*v >= '0' && *v <= '9') d = *v - '0';
+            else if (base == 16 && *v >= 'a' && *v <= 'f') d = *v - 'a' + 10;
+            else break;
+            n = n * base + d;
+        }
+        return n;
+    }
+    return otherwise;
+}
+
 u64 hvc_call(u64 fid, u64 a1, u64 a2, u64 a3)
 {
     register u64 x0 __asm__("x0") = fid;

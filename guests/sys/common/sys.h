@@ -80,6 +80,11 @@ void fail(const char *what);
 
 u64 hvc_call(u64 fid, u64 a1, u64 a2, u64 a3);
 
+/* The command line (/chosen/bootargs), or "" when the tree has none. */
+const char *bootargs(void);
+/* The value of "key=N" (decimal, or hex with 0x) in the command line `args`, or `otherwise`. */
+u64 argument(const char *args, const char *key, u64 otherwise);
+
 #define PSCI_VERSION       0x84000000UL
 #define PSCI_CPU_OFF       0x84000002UL
 #define PSCI_CPU_ON        0xC4000003UL

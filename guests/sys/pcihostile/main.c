@@ -132,68 +132,6 @@ static void hook(struct frame *f, u64 vector)
     fail("HOSTILE-DONE canary=unchecked (unexpected exception)");
 }
 
-/* ---- the command line: /chosen/bootargs ---- */
-
-static u32 be32(const u8 *p) { return (u32)p[0] << 24 | (u32)p[1] << 16 | (u32)p[2] << 8 | p[3]; }
-
-static int str_eq(const char *a, const char *b)
-{
-    while (*a && *a == *b) a++, b++;
-    return *a == *b;
-}
-
-static const char *bootargs(void)
-{
-    const u8 *fdt = (const u8 *)platform.fdt;
-    if (!fdt || be32(fdt) != 0xd00dfeed) return "";
-    const u8 *p = fdt + be32(fdt + 8);
-    const char *strings = (const char *)fdt + be32(fdt + 12);
-    int depth = 0, chosen = 0;
-    for (;;) {
-        u32 token = be32(p);
-        p += 4;
-        if (token == 1) {
-            const char *name = (const char *)p;
-            while (*p) p++;
-            p = (const u8 *)(((u64)p + 4) & ~3UL);
-            depth++;
-            if (depth == 2) chosen = str_eq(name, "chosen");
-        } else if (token == 2) {
-            depth--;
-        } else if (token == 3) {
-            u32 len = be32(p);
-            const char *name = strings + be32(p + 4);
-            if (depth == 2 && chosen && str_eq(name, "bootargs")) return (const char *)(p + 8);
-            p += 8 + ((len + 3) & ~3u);
-        } else if (token != 4) {
-            return "";
-        }
-    }
-}
-
-/* The value of "key=N" (decimal, or hex with 0x) in the command line, or `otherwise`. */
-static u64 argument(const char *args, const char *key, u64 otherwise)
-{
-    for (const char *s = args; *s; s++) {
-        if (s != args && s[-1] != ' ') continue;
-        const char *k = key, *v = s;
-        while (*k && *v == *k) k++, v++;
-        if (*k || *v != '=') continue;
-        v++;
-        u64 n = 0, base = 10;
-        if (v[0] == '0' && v[1] == 'x') base = 16, v += 2;
-        for (;; v++) {
-            u64 d;
-            if (*v >= '0' && *v <= '9') d = *v - '0';
-            else if (base == 16 && *v >= 'a' && *v <= 'f') d = *v - 'a' + 10;
-            else break;
-            n = n * base + d;
-        }
-        return n;
-    }
-    return otherwise;
-}
-
 /* ---- the canary ---- */
 
 #define PATTERN(a) ((a) * 0x9E3779B97F4A7C15UL ^ 0xC0FFEE5A5A5A5A5AUL)

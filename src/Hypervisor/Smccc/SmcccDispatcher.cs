@@ -145,17 +145,15 @@ public sealed class SmcccDispatcher
             "(smccc_permit); answered NOT_SUPPORTED. Further denied calls of this owner are counted (--stats), not logged");
     }
 
-    // The unknown function IDs this dispatcher has reported, direct-mapped: a guest that probes one again and
-    // again (Linux asks for the vendor hypervisor UID at every boot, a DRM player's library in a loop) pays one
-    // compare on the way to NOT_SUPPORTED, not a string, a dictionary lookup and an allocation per call.
-    private readonly uint[] reported = new uint[64];
+    // The unknown function IDs this dispatcher has reported: a guest that probes one again and again (Linux asks
+    // for the vendor hypervisor UID at every boot, a DRM player's library in a loop) pays one compare on the way
+    // to NOT_SUPPORTED, not a string, a dictionary lookup and an allocation per call; one that tries IDs at
+    // random gets a bounded number of lines.
+    private readonly UnknownCallLog unknown = new("SMCCC", "function ID");
 
     private void ReportUnknown(uint fid, ISmcccService? service)
     {
-        ref uint slot = ref reported[(int)(fid ^ (fid >> 24)) & 63];
-        if (slot == fid + 1) return;
-        slot = fid + 1;
-        Report(fid, service);
+        if (unknown.Take(fid)) Report(fid, service);
     }
 
     private static void Report(uint fid, ISmcccService? service)

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using Jit.Runtime;
 
 namespace Jit.SecureWorld.Ffa;
 

@@ -22,7 +22,7 @@ public sealed partial class OpteeOs
             return;
         }
         // The hypervisor has no sessions of its own, and an unknown guest has nothing at all.
-        if (!clients.TryGetValue(call.ClientId, out var client))
+        if (Find(call.ClientId) is not { } client)
         {
             call.Return32Only(OpteeSmc.ReturnENotAvail);
             return;

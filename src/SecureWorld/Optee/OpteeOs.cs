@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using Jit.Runtime;
 using Jit.SecureWorld.TrustedApplications;
 
 namespace Jit.SecureWorld.Optee;
@@ -19,7 +19,10 @@ public sealed partial class OpteeOs
     private readonly IMachineMemory memory;
     private readonly OpteeOptions options;
     private readonly Dictionary<Guid, ITrustedApplication> applications = [];
-    private readonly ConcurrentDictionary<uint, OpteeClient> clients = new();
+    // Clients by ID, for every call to find its own without a lock or a hash: entries are set and cleared, and
+    // the array replaced by a longer copy, only under lifecycle; IDs are domid + 1, so the array stays short.
+    private volatile OpteeClient?[] clients = new OpteeClient?[16];
+    private int clientCount;
     private readonly Lock lifecycle = new();
     private readonly UnknownCallLog unknown = new("OP-TEE");
     private readonly UnknownCallLog unknownCommand = new("OP-TEE", "message command");
@@ -79,7 +82,7 @@ public sealed partial class OpteeOs
                 call.Return32Only(client == SecureCall.HypervisorClientId ? VmDestroyed((uint)call.A1) : OpteeSmc.ReturnENotAvail);
                 return;
         }
-        if (Array.IndexOf(Implemented, fid) < 0 && fid is not (OpteeSmc.GetShmConfig or OpteeSmc.EnableAsyncNotif or OpteeSmc.GetAsyncNotifValue))
+        if (!IsFastFunction(fid))
         {
             // SMCCC: a function the OS does not implement is NOT_SUPPORTED whoever asks.
             unknown.Report(fid, "OPTEE_SMC_RETURN_UNKNOWN_FUNCTION");
@@ -88,7 +91,7 @@ public sealed partial class OpteeOs
         }
         // A guest the OS has not been told about gets nothing; the hypervisor may still probe.
         OpteeClient? known = null;
-        if (client != SecureCall.HypervisorClientId && !clients.TryGetValue(client, out known))
+        if (client != SecureCall.HypervisorClientId && (known = Find(client)) is null)
         {
             call.Return32Only(OpteeSmc.ReturnENotAvail);
             return;
@@ -130,13 +133,17 @@ public sealed partial class OpteeOs
                 // Asynchronous notifications are not offered in the capabilities.
                 call.Return32Only(OpteeSmc.ReturnENotAvail);
                 return;
-            default:
-                // A yielding function ID with the fast bit: Implemented holds both kinds.
-                unknown.Report(fid, "OPTEE_SMC_RETURN_UNKNOWN_FUNCTION");
-                call.ReturnStatus(SmcccStatus.NotSupported);
-                return;
         }
     }
+
+    /// <summary>
+    /// The fast functions the OS answers, VM_CREATED and VM_DESTROYED apart: the fast ones of <see cref="Implemented"/>
+    /// and those it answers ENOTAVAIL. A switch, not a search of that table: every fast call asks.
+    /// </summary>
+    private static bool IsFastFunction(uint fid) => fid is OpteeSmc.CallsCount or OpteeSmc.CallsUid or OpteeSmc.CallsRevision
+        or OpteeSmc.GetOsUuid or OpteeSmc.GetOsRevision or OpteeSmc.ExchangeCapabilities or OpteeSmc.DisableShmCache
+        or OpteeSmc.EnableShmCache or OpteeSmc.GetThreadCount or OpteeSmc.GetShmConfig or OpteeSmc.EnableAsyncNotif
+        or OpteeSmc.GetAsyncNotifValue;
 
     private uint VmCreated(uint id)
     {
@@ -144,17 +151,37 @@ public sealed partial class OpteeOs
         if (id is 0 or > 0xFFFF) return OpteeSmc.ReturnENotAvail;
         lock (lifecycle)
         {
-            if (clients.Count >= options.MaxClients || clients.ContainsKey(id)) return OpteeSmc.ReturnENotAvail;
-            clients[id] = new OpteeClient(id, options);
+            if (clientCount >= options.MaxClients || Find(id) is not null) return OpteeSmc.ReturnENotAvail;
+            var table = clients;
+            if (id >= (uint)table.Length)
+            {
+                var longer = new OpteeClient?[Math.Max(2 * table.Length, (int)id + 1)];
+                table.CopyTo(longer, 0);
+                clients = table = longer;
+            }
+            Volatile.Write(ref table[id], new OpteeClient(id, options));
+            clientCount++;
         }
         return OpteeSmc.ReturnOk;
+    }
+
+    /// <summary>The client <paramref name="id"/>, or null: lock-free, for every call.</summary>
+    private OpteeClient? Find(uint id)
+    {
+        var table = clients;
+        return id < (uint)table.Length ? Volatile.Read(ref table[id]) : null;
     }
 
     private uint VmDestroyed(uint id)
     {
         OpteeClient? client;
         lock (lifecycle)
-            if (!clients.TryRemove(id, out client)) return OpteeSmc.ReturnOk;
+        {
+            client = Find(id);
+            if (client is null) return OpteeSmc.ReturnOk;
+            Volatile.Write(ref clients[id], null);
+            clientCount--;
+        }
         lock (client.Gate)
         {
             client.Destroyed = true;
@@ -224,9 +251,9 @@ public sealed partial class OpteeOs
     }
 
     // What the OS holds for a client, for the hypervisor's statistics and for tests that a destroyed client left nothing.
-    public bool HasClient(uint id) => clients.ContainsKey(id);
-    public int ClientCount => clients.Count;
-    public IReadOnlyCollection<uint> ClientIds => clients.Keys.ToArray();
+    public bool HasClient(uint id) => Find(id) is not null;
+    public int ClientCount { get { lock (lifecycle) return clientCount; } }
+    public IReadOnlyCollection<uint> ClientIds { get { lock (lifecycle) return clients.OfType<OpteeClient>().Select(c => c.Id).ToArray(); } }
 
     public int SessionCount(uint id) => Inspect(id, c => c.Sessions.Count);
     public int SharedMemoryCount(uint id) => Inspect(id, c => c.SharedMemory.Count);
@@ -234,7 +261,7 @@ public sealed partial class OpteeOs
 
     private int Inspect(uint id, Func<OpteeClient, int> what)
     {
-        if (!clients.TryGetValue(id, out var client)) return 0;
+        if (Find(id) is not { } client) return 0;
         lock (client.Gate) return client.Destroyed ? 0 : what(client);
     }
 }

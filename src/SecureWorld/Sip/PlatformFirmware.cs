@@ -1,3 +1,5 @@
+using Jit.Runtime;
+
 namespace Jit.SecureWorld.Sip;
 
 /// <summary>

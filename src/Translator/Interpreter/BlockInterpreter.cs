@@ -303,6 +303,8 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
     /// <summary>Runs one instruction for a compiled region (see <see cref="ISingleInstruction"/>), on this vCPU's thread.</summary>
     public bool ExecuteOne(Block single, ulong pc)
     {
+        ref readonly Inst call = ref single.Insts[0];
+        if (call.Op is Op.Hvc or Op.Smc && s->EL != 0 && hypervisor is not null) return HypervisorCall(in call, pc);
         ulong budget = 1, before = s->Retired;
         int exit = Execute(single, pc, ref budget);
         if (exit >= 0)
@@ -315,6 +317,27 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
         // changed DAIF, the EL, translation or the code itself, and a fault went to a vector: leave.
         ref readonly Inst inst = ref single.Insts[0];
         return s->Retired != before && s->PC == pc + 4 && (!Predecoder.EndsBlock(in inst) || ContinuesInRegion(in inst));
+    }
+
+    /// <summary>
+    /// HVC or SMC at EL1 for a compiled region, as <see cref="Execute"/> runs it but without the interpreter's
+    /// loop around one instruction: the SMCCC fast path (a TEE's fast call, PSCI) is mostly this call.
+    /// </summary>
+    private bool HypervisorCall(in Inst I, ulong pc)
+    {
+        s->PC = pc + 4;
+        bool done = I.Op == Op.Hvc ? hypervisor!.Hvc(s, (ushort)I.Imm) : hypervisor!.Smc(s, (ushort)I.Imm);
+        // Retired after the call, as Execute counts it: a service that reads guest time (instruction-count
+        // mode) sees the same count from either tier.
+        s->Retired++;
+        interpreted++;
+        if (!done)
+        {
+            pendingExit = (int)(I.Op == Op.Hvc ? ExitReason.Hvc : ExitReason.Smc);
+            return false;
+        }
+        // An HVC the hypervisor turned into an exception (an unknown immediate) went to a vector: leave.
+        return s->PC == pc + 4;
     }
 
     /// <summary>

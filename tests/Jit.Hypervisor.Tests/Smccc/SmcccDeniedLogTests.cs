@@ -1,4 +1,5 @@
 using Jit.Hypervisor.Smccc;
+using Jit.Runtime;
 
 namespace Jit.Hypervisor.Tests.Smccc;
 
@@ -46,5 +47,31 @@ public sealed class SmcccDeniedLogTests
         Assert.All(lines, l => Assert.Contains("answered NOT_SUPPORTED", l));
         Assert.Equal(200UL, d1.Smccc.Denied[(int)SmcccOwner.SiP]);
         Assert.Equal(200UL, d1.Smccc.Denied[(int)SmcccOwner.TrustedOs] + d1.Smccc.Denied[(int)SmcccOwner.TrustedOsLast]);
+    }
+
+    /// <summary>A guest that tries function IDs at random (the hostile TEE guest makes 10^6 calls) gets a bounded log.</summary>
+    [Fact]
+    public void UnknownFunctionIdsAreLoggedAtMost32PerDomain()
+    {
+        using var d = new Domain("prober", domid: 3);
+        var captured = new StringWriter();
+        var original = Console.Error;
+        Console.SetError(captured);
+        try
+        {
+            for (uint i = 0; i < 1000; i++)
+            {
+                var c = new SmcccCall { X0 = 0x8000_7000 + i, DomId = d.DomId, Conduit = SmcccConduit.Hvc };
+                d.Smccc.Dispatch(ref c);
+                Assert.Equal(ulong.MaxValue, c.X0);
+            }
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+        string[] lines = captured.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(UnknownCallLog.Limit + 1, lines.Length);
+        Assert.Contains("more than 32 different unknown function IDs", lines[^1]);
     }
 }
