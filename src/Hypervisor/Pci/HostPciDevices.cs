@@ -146,7 +146,7 @@ public sealed class HostPciDevices : IDisposable
     /// <summary>
     /// xl pci-assignable-add: takes the device from the control domain into the pool. A control domain that has
     /// not removed it first (its driver still has memory decoding or bus mastering on) loses it anyway, as Xen's
-    /// pciback takes a device whose driver it unbound; <paramref name="warnings"/> hears of it.
+    /// pciback takes a device whose driver it unbound; <paramref name="warnings"/> hears of it (bus mastering still on).
     /// </summary>
     public string? MakeAssignable(PciAddress address, TextWriter warnings)
     {
@@ -197,9 +197,11 @@ public sealed class HostPciDevices : IDisposable
     {
         var owner = device.Owner!;
         var view = device.View!;
-        if (warnings is not null && (view.BusMasterEnabled || view.MemorySpaceEnabled))
-            warnings.WriteLine($"xl: warning: {device.Address} was still enabled in {Describe(owner)} (its driver had not released it: " +
-                $"echo 1 > /sys/bus/pci/devices/0000:{view.Location}/remove there first); taken anyway");
+        // Linux's pci_disable_device, on a driver's unbind or a device's removal, clears bus mastering (memory
+        // decoding stays): bus mastering on means a driver still has the device.
+        if (warnings is not null && view.BusMasterEnabled)
+            warnings.WriteLine($"xl: warning: {device.Address} was still in use in {Describe(owner)} (bus mastering on: remove it there first, " +
+                $"echo 1 > /sys/bus/pci/devices/0000:{view.Location}/remove); taken anyway");
         ((LinuxMachine)owner.Machine).Pci.Unregister(0, device.VirtualSlot, 0);
         device.Function.Reset();
         device.Resets++;

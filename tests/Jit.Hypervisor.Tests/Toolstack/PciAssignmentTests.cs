@@ -86,7 +86,7 @@ public sealed class PciAssignmentTests : IDisposable
         ConfigWrite(dom0, 1, PciFunction.CommandRegister, PciFunction.CommandMemorySpace | PciFunction.CommandBusMaster);
         var add = Xl("pci-assignable-add", "01:00.0");
         Assert.Equal(0, add.Exit);
-        Assert.Contains("0000:01:00.0 was still enabled in the control domain", add.Stderr);
+        Assert.Contains("0000:01:00.0 was still in use in the control domain (bus mastering on", add.Stderr);
         Assert.Contains("taken anyway", add.Stderr);
         Assert.Equal(0xFFFF_FFFFu, ConfigRead(dom0, 1, 0));
         Assert.Equal("0000:01:00.0\n", Xl("pci-assignable-list").Stdout);
