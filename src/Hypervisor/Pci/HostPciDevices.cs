@@ -12,29 +12,20 @@ namespace Jit.Hypervisor.Pci;
 /// reaches it through an <see cref="AssignedPciFunction"/> on its own bridge; no domain owning it means it is in
 /// the assignable pool.
 /// </summary>
-public sealed class HostPciDevice
+public sealed class HostPciDevice(PciAddress address, LinuxDisk disk, IBlockImage image, PciFunction function, AssignableDmaPort dma)
 {
-    internal HostPciDevice(PciAddress address, LinuxDisk disk, IBlockImage image, PciFunction function, AssignableDmaPort dma)
-    {
-        Address = address;
-        Disk = disk;
-        Image = image;
-        Function = function;
-        Dma = dma;
-    }
-
-    public PciAddress Address { get; }
+    public PciAddress Address { get; } = address;
 
     /// <summary>What the device is: the disk image behind it and its interface.</summary>
-    public LinuxDisk Disk { get; }
+    public LinuxDisk Disk { get; } = disk;
 
-    internal IBlockImage Image { get; }
+    internal IBlockImage Image { get; } = image;
 
     /// <summary>The device model itself, on no bridge: domains see it through <see cref="View"/>.</summary>
-    public PciFunction Function { get; }
+    public PciFunction Function { get; } = function;
 
     /// <summary>Its bus-master port, pointed at its owner's DMA port or at nothing.</summary>
-    public AssignableDmaPort Dma { get; }
+    public AssignableDmaPort Dma { get; } = dma;
 
     /// <summary>The domain it is assigned to, or null while it is assignable.</summary>
     public HostedDomain? Owner { get; internal set; }

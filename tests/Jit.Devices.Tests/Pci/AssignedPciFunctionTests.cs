@@ -90,6 +90,25 @@ public class AssignedPciFunctionTests
         return view;
     }
 
+    /// <summary>Plugs the device into <paramref name="side"/> at <paramref name="slot"/> and enables it there as a driver would.</summary>
+    private ConfigPort PlugAndEnable(Side side, int slot)
+    {
+        Plug(side, slot);
+        var config = new ConfigPort(side.Bridge, 0, slot, 0);
+        Enable(config);
+        return config;
+    }
+
+    /// <summary>Vector 0 of the MSI-X table (in BAR 2, placed at the prefetchable window's base) to the doorbell with <paramref name="data"/>; MSI-X on.</summary>
+    private static void ProgramMsix(Side side, ConfigPort config, uint data)
+    {
+        var pref = side.Bridge.MemoryWindows[1];
+        Assert.True(pref.Write(0, 8, RecordingMsiSink.Doorbell));
+        Assert.True(pref.Write(8, 4, data));
+        Assert.True(pref.Write(12, 4, 0));
+        config.Write16(config.FindCapability(AssignedPciFunction.MsixId) + 2, 0x8000);
+    }
+
     private static void Enable(ConfigPort config)
     {
         config.AssignBar(0, TestLayout.MemBase, false);
@@ -134,9 +153,7 @@ public class AssignedPciFunctionTests
     public void BarsPlacedByTheDomainReachTheDeviceAndTheCommandRegisterGoesOnToIt()
     {
         var side = new Side();
-        Plug(side, 3);
-        var config = new ConfigPort(side.Bridge, 0, 3, 0);
-        Enable(config);
+        var config = PlugAndEnable(side, 3);
         Assert.True(device.BusMasterEnabled);
         Assert.True(device.MemorySpaceEnabled);
         // The device's own BAR registers are untouched: the domain's addresses are the view's.
@@ -157,15 +174,7 @@ public class AssignedPciFunctionTests
     public void MsixMessagesKeepTheDomainsAddressAndDataAndCarryTheRequesterIdOnItsBridge()
     {
         var side = new Side();
-        Plug(side, 3);
-        var config = new ConfigPort(side.Bridge, 0, 3, 0);
-        Enable(config);
-        int msix = config.FindCapability(AssignedPciFunction.MsixId);
-        var pref = side.Bridge.MemoryWindows[1];
-        Assert.True(pref.Write(0, 8, RecordingMsiSink.Doorbell));
-        Assert.True(pref.Write(8, 4, 42));
-        Assert.True(pref.Write(12, 4, 0));
-        config.Write16(msix + 2, 0x8000);
+        ProgramMsix(side, PlugAndEnable(side, 3), 42);
         Assert.True(device.Signal(0));
         Assert.Equal([(RecordingMsiSink.Doorbell, 42u, (uint)PciHostBridge.RequesterId(0, 3, 0))], side.Msi.Messages);
     }
@@ -193,11 +202,7 @@ public class AssignedPciFunctionTests
         Assert.False(device.BusMasterEnabled); // reset, and B has not enabled it yet
         Enable(configB);
         Assert.True(b.Bridge.MemoryWindows[0].Write(0, 8, 0x4000_0000));
-        int msix = configB.FindCapability(AssignedPciFunction.MsixId);
-        Assert.True(b.Bridge.MemoryWindows[1].Write(0, 8, RecordingMsiSink.Doorbell));
-        Assert.True(b.Bridge.MemoryWindows[1].Write(8, 4, 7));
-        Assert.True(b.Bridge.MemoryWindows[1].Write(12, 4, 0));
-        configB.Write16(msix + 2, 0x8000);
+        ProgramMsix(b, configB, 7);
         Assert.True(device.Signal(0));
 
         Assert.Single(a.Memory.Writes);
