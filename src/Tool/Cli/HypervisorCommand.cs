@@ -35,7 +35,10 @@ internal static class HypervisorCommand
                 if (ControlClient.Request(state, ["status"]) is { } running)
                 {
                     stderr.Write($"jit hypervisor: already {running.Stdout}");
-                    return CommandLine.ExitCodes.Ok;
+                    if (dom0 is null && options.PciDevices.Count == 0) return CommandLine.ExitCodes.Ok;
+                    // What was asked for (a control domain, host devices) is a running hypervisor's own already.
+                    stderr.WriteLine("jit hypervisor: --dom0 and --pci-device apply to a hypervisor as it starts; stop this one first");
+                    return CommandLine.ExitCodes.Failure;
                 }
                 return Start(state, dom0, stderr, options.PciDevices) is int pid
                     ? Said(stderr, $"jit hypervisor: started, pid {pid}, state folder {state.Path}", CommandLine.ExitCodes.Ok)

@@ -179,6 +179,33 @@ public class AssignedPciFunctionTests
         Assert.Equal([(RecordingMsiSink.Doorbell, 42u, (uint)PciHostBridge.RequesterId(0, 3, 0))], side.Msi.Messages);
     }
 
+    /// <summary>A hostile domain writes every register at every size with random values: no exception, and nothing it may not reach changes.</summary>
+    [Fact]
+    public void RandomWritesAllOverConfigurationSpaceChangeOnlyWhatTheDomainMayWrite()
+    {
+        var side = new Side();
+        Plug(side, 3);
+        var random = new Random(16);
+        int hidden = device.CapabilityList.Single(c => c.Id == 0x0A).Offset;
+        int vendor = device.CapabilityList.Single(c => c.Id == AssignedPciFunction.VendorSpecificId).Offset;
+        for (int round = 0; round < 4; round++)
+            for (int offset = 0; offset < PciFunction.ConfigSpaceSize; offset++)
+                foreach (int size in new[] { 1, 2, 4 })
+                {
+                    if ((offset & (size - 1)) != 0) continue;
+                    ulong at = 3UL << 15 | (uint)offset;
+                    Assert.True(side.Bridge.Write(at, size, (ulong)random.NextInt64()));
+                    Assert.True(side.Bridge.Read(at, size, out _));
+                }
+        Assert.Equal(device.Identity, new PciIdentity(0x1AF4, 0x1042, 0x018000, 1, 0x1AF4, 0x40));
+        Assert.Equal(0x1042_1AF4u, device.ReadConfig(0, 4));
+        Assert.Equal(0x1234_5678u, device.ReadConfig(hidden + 4, 4));
+        Assert.Equal(0x1234_5678u, device.ReadConfig(vendor + 4, 4));
+        Assert.Equal(0u, device.ReadConfig(0x100, 4));
+        // The device's own BARs stay where nobody put them: only the view's move.
+        Assert.Equal(0UL, device.BarAddress(0));
+    }
+
     [Fact]
     public void AfterAMoveTheDevicesDmaAndMsisReachOnlyTheNewOwner()
     {
