@@ -13,7 +13,7 @@ namespace Jit.Devices.Pci;
 /// <para>What the domain sees: vendor, device, revision, class and subsystem IDs and the interrupt pin are the
 /// device's (read-only); the status register is the device's (its error bits write-1-to-clear). BARs are the
 /// view's own, sized and typed as the device's, placed by the domain in its own windows; while memory decoding
-/// is on they reach the device's registers. The command register is the view's and goes on to the device:
+/// is on and the device is in D0 they reach the device's registers. The command register is the view's and goes on to the device:
 /// memory space, bus master (without it the device neither DMAs nor sends MSIs), interrupt disable, parity and
 /// SERR. Cache line size and interrupt line are the view's. Capabilities are filtered: PCI Express, power
 /// management, MSI and MSI-X (whose table and PBA must be in a BAR) pass through, address and data kept as the
@@ -212,12 +212,22 @@ public sealed class AssignedPciFunction : PciFunction
             device.Detach();
         });
 
-    /// <summary>One of the view's BARs: the device's BAR of the same index.</summary>
+    /// <summary>
+    /// One of the view's BARs: the device's BAR of the same index, while the device decodes (memory space on, in
+    /// D0: the domain's power management capability is the device's); otherwise a master abort.
+    /// </summary>
     private sealed class DeviceBar(PciFunction device, int index, ulong size) : IMmioDevice
     {
         public string Name => $"assigned-bar{index}";
         public ulong WindowSize => size;
-        public bool Read(ulong offset, int size, out ulong value) => device.BarRead(index, offset, size, out value);
-        public bool Write(ulong offset, int size, ulong value) => device.BarWrite(index, offset, size, value);
+
+        public bool Read(ulong offset, int size, out ulong value)
+        {
+            if (device.DecodedBars.Length > 0) return device.BarRead(index, offset, size, out value);
+            value = size == 8 ? ulong.MaxValue : (1UL << (8 * size)) - 1;
+            return true;
+        }
+
+        public bool Write(ulong offset, int size, ulong value) => device.DecodedBars.Length == 0 || device.BarWrite(index, offset, size, value);
     }
 }

@@ -45,6 +45,9 @@ public class AssignedPciFunctionTests
         public override string Name => "dma-test";
         public bool Signal(int vector) { lock (Gate) return Msix.Signal(vector); }
 
+        /// <summary>DMA the device starts on its own, as a queue it serves does: under its lock, whoever owns it.</summary>
+        public GuestMemoryStatus Work(IDmaPort port, ulong address) { lock (Gate) return port.Write(address, "work"u8); }
+
         private sealed class Doorbell(DmaDevice owner, IDmaPort dma) : IMmioDevice
         {
             public string Name => "doorbell";
@@ -73,9 +76,11 @@ public class AssignedPciFunctionTests
         public GuestMemoryStatus Read(ulong address, Span<byte> destination) => GuestMemoryStatus.Ok;
         public GuestMemoryStatus Write(ulong address, ReadOnlySpan<byte> source)
         {
-            Writes.Add((address, source.ToArray()));
+            lock (Writes) Writes.Add((address, source.ToArray()));
             return GuestMemoryStatus.Ok;
         }
+
+        public int Count { get { lock (Writes) return Writes.Count; } }
     }
 
     private readonly AssignableDmaPort dma = new();
@@ -163,6 +168,15 @@ public class AssignedPciFunctionTests
         Assert.Equal(GuestMemoryStatus.Ok, device.LastDma);
         Assert.Equal([(0x4000_1000UL, "DMA!"u8.ToArray())], side.Memory.Writes.Select(w => (w.Address, w.Data)));
 
+        // In D3hot (the device's power management capability, as the domain wrote it) the BARs decode nothing.
+        int pm = config.FindCapability(AssignedPciFunction.PowerManagementId);
+        config.Write16(pm + 4, 3);
+        Assert.True(side.Bridge.MemoryWindows[1].Read(0, 4, out ulong aborted));
+        Assert.Equal(0xFFFF_FFFFUL, aborted);
+        Assert.True(side.Bridge.MemoryWindows[0].Write(0, 8, 0x4000_3000));
+        Assert.Single(side.Memory.Writes);
+        config.Write16(pm + 4, 0);
+
         // Bus mastering off in the domain is off in the device: no DMA.
         config.Write16(PciFunction.CommandRegister, PciFunction.CommandMemorySpace);
         Assert.False(device.BusMasterEnabled);
@@ -204,6 +218,44 @@ public class AssignedPciFunctionTests
         Assert.Equal(0u, device.ReadConfig(0x100, 4));
         // The device's own BARs stay where nobody put them: only the view's move.
         Assert.Equal(0UL, device.BarAddress(0));
+    }
+
+    /// <summary>
+    /// The device DMAs without pause on a thread of its own while it is moved back and forth between two domains:
+    /// once a move returns, the domain it left gets not one more write.
+    /// </summary>
+    [Fact]
+    public void DmaRacingMovesNeverReachesTheDomainTheDeviceLeft()
+    {
+        var a = new Side();
+        var b = new Side();
+        using var stop = new CancellationTokenSource();
+        var worker = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested) device.Work(dma, 0x4000_0000);
+        });
+        worker.Start();
+        try
+        {
+            for (int move = 0; move < 20; move++)
+            {
+                var (from, slot) = move % 2 == 0 ? (a, 3) : (b, 5);
+                Plug(from, slot);
+                var deadline = DateTime.UtcNow.AddSeconds(5);
+                int before = from.Memory.Count;
+                while (from.Memory.Count == before && DateTime.UtcNow < deadline) Thread.Yield();
+                Assert.True(from.Memory.Count > before, "the device made no DMA while plugged");
+                from.Bridge.Unregister(0, slot, 0);
+                int left = from.Memory.Count;
+                Thread.Sleep(2);
+                Assert.Equal(left, from.Memory.Count);
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            worker.Join();
+        }
     }
 
     [Fact]
