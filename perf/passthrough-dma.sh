@@ -20,6 +20,7 @@ initrd="$("$root/guests/initramfs/build.sh" bench "$work/initramfs.cpio.gz" --mo
 truncate -s "$((mb + 1))M" "$work/disk.img"
 "$root/jit" hypervisor start --pci-device "disk=$work/disk.img" >&2
 
+source "$root/perf/best-of.sh"
 declare -A best
 configs=(off translated passthrough)
 for r in $(seq "$rounds"); do
@@ -53,17 +54,10 @@ CFG
     for dir in write read; do
       s=$(sed -n "s/.* $dir=\([0-9.]*\).*/\1/p" <<<"$line")
       mbs=$(awk -v s="$s" -v n="$mb" 'BEGIN { printf "%.0f\n", n * 1.048576 / s }')
-      key="$c $dir"
-      if [ -z "${best[$key]:-}" ] || [ "$mbs" -gt "${best[$key]}" ]; then best[$key]=$mbs; fi
+      keep_best "$c $dir" "$mbs"
     done
   done
 done
 [ "$("$root/jit" xl pci-assignable-list)" = "0000:01:00.0" ] || { echo "passthrough-dma: the device is not back in the pool" >&2; exit 2; }
 
-printf '%-12s %-6s %8s %8s\n' config dir MB/s "vs off"
-for c in "${configs[@]}"; do
-  for d in write read; do
-    v=${best["$c $d"]:-0}; o=${best["off $d"]:-1}
-    printf '%-12s %-6s %8s %8s\n' "$c" "$d" "$v" "$(awk -v a="$v" -v b="$o" 'BEGIN { printf "%.2f\n", a / b }')"
-  done
-done
+print_best dir off "${configs[*]}" "write read"
