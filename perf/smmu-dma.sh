@@ -22,6 +22,7 @@ t() { a=\$(cut -d' ' -f1 /proc/uptime); for i in \$(seq $repeat); do dd if=\$1 o
 t /dev/vda; t /dev/nvme0n1
 poweroff -f"
 
+source "$root/perf/best-of.sh"
 declare -A best
 configs=(off translated passthrough)
 for r in $(seq "$rounds"); do
@@ -37,16 +38,9 @@ for r in $(seq "$rounds"); do
       || { echo "smmu-dma: the $c boot failed:" >&2; tail -n 20 <<<"$out" >&2; exit 2; }
     while read -r _ dev a b; do
       mbs=$(awk -v a="$a" -v b="$b" -v n="$repeat" 'BEGIN { printf "%.0f\n", n * 64 * 1.048576 / (b - a) }')
-      key="$c ${dev#/dev/}"
-      if [ -z "${best[$key]:-}" ] || [ "$mbs" -gt "${best[$key]}" ]; then best[$key]=$mbs; fi
+      keep_best "$c ${dev#/dev/}" "$mbs"
     done < <(grep -a '^TP ' <<<"$out" | tr -d '\r')
   done
 done
 
-printf '%-12s %-8s %8s %8s\n' config disk MB/s "vs off"
-for c in "${configs[@]}"; do
-  for d in vda nvme0n1; do
-    v=${best["$c $d"]:-0}; o=${best["off $d"]:-1}
-    printf '%-12s %-8s %8s %8s\n' "$c" "$d" "$v" "$(awk -v a="$v" -v b="$o" 'BEGIN { printf "%.2f\n", a / b }')"
-  done
-done
+print_best disk off "${configs[*]}" "vda nvme0n1"

@@ -43,6 +43,9 @@ public sealed class Host : IDisposable
     /// <summary>The secure monitor behind every domain's forwarded SMCs.</summary>
     public SecureMonitor SecureWorld => HostMachine.SecureWorld;
 
+    /// <summary>The host's PCI devices that can be assigned (<c>jit hypervisor start --pci-device</c>), and who owns each.</summary>
+    public Pci.HostPciDevices PciDevices { get; } = new();
+
     /// <summary>The software switches the domains' vifs join (xl's <c>bridge=</c>), shared by all of them.</summary>
     public Network.NetworkFabric Networks { get; } = new();
 
@@ -72,10 +75,13 @@ public sealed class Host : IDisposable
     }
 
     /// <summary>
-    /// Builds and starts a domain. <paramref name="control"/> makes it domid 0. Raises <see cref="ImageError"/>
-    /// for a bad image and <see cref="InvalidOperationException"/> when the name or domid 0 is taken.
+    /// Builds and starts a domain. <paramref name="control"/> makes it domid 0; <paramref name="allHostPciDevices"/>
+    /// gives it every assignable host PCI device before it runs, as the hypervisor gives its control domain at
+    /// start. Raises <see cref="ImageError"/> for a bad image, <see cref="InvalidOperationException"/> when the
+    /// name or domid 0 is taken, and <see cref="ConfigError"/> naming the file and <c>pci</c> when a device its
+    /// configuration lists cannot be assigned.
     /// </summary>
-    public HostedDomain Create(DomainConfig config, bool control = false)
+    public HostedDomain Create(DomainConfig config, bool control = false, bool allHostPciDevices = false)
     {
         int domid;
         lock (gate)
@@ -126,6 +132,17 @@ public sealed class Host : IDisposable
         console.Uart = machine.Uart;
         if (config.CpuAffinity is { } affinity) machine.Domain.VcpuAffinity = [.. affinity.Select(set => set.Cpus)];
         var hosted = built = new HostedDomain(config, machine, console);
+        try
+        {
+            AssignPciDevices(hosted, allHostPciDevices);
+        }
+        catch
+        {
+            PciDevices.ReleaseAll(hosted);
+            machine.Dispose();
+            console.Dispose();
+            throw;
+        }
         lock (gate) domains[domid] = hosted;
         DomainCreated?.Invoke(hosted);
         var runner = new Thread(() => RunDomain(hosted)) { IsBackground = true, Name = $"d{domid} runner" };
@@ -133,6 +150,22 @@ public sealed class Host : IDisposable
         Logged?.Invoke($"d{domid} ({config.Name}): created, {config.Vcpus} vCPU(s), {config.MemoryMiB} MiB");
         runner.Start();
         return hosted;
+    }
+
+    /// <summary>Its configuration's <c>pci</c> devices (and, for the starting control domain, every assignable one), before any vCPU runs.</summary>
+    private void AssignPciDevices(HostedDomain d, bool all)
+    {
+        var control = Find(ControlDomainId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var seized = new StringWriter();
+        foreach (var spec in d.Config.Pci)
+            if (PciDevices.Assign(d, spec.Address, spec.VirtualSlot, spec.Seize, control, seized) is { } problem)
+                throw new ConfigError(spec.Origin, "pci", problem);
+        foreach (string line in seized.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            Logged?.Invoke($"d{d.DomId} ({d.Name}): {line}");
+        if (!all) return;
+        foreach (var device in PciDevices.Assignable)
+            if (PciDevices.Assign(d, device.Address) is { } problem)
+                throw new InvalidOperationException($"host PCI device {device.Address}: {problem}");
     }
 
     private void RunDomain(HostedDomain d)
@@ -182,7 +215,7 @@ public sealed class Host : IDisposable
                 {
                     Create(d.Config);
                 }
-                catch (Exception e) when (e is ImageError or InvalidOperationException or IOException)
+                catch (Exception e) when (e is ImageError or ConfigError or InvalidOperationException or IOException)
                 {
                     Logged?.Invoke($"{d.Name}: restart failed: {e.Message}");
                 }
@@ -236,6 +269,8 @@ public sealed class Host : IDisposable
             if (domains.GetValueOrDefault(d.DomId) != d) return;
             domains.Remove(d.DomId);
         }
+        // Off its bridge and reset before its memory goes: no DMA of the device can reach the freed RAM.
+        PciDevices.ReleaseAll(d);
         DomainDestroyed?.Invoke(d);
         d.Machine.Dispose();
         d.Console.Dispose();
@@ -252,6 +287,7 @@ public sealed class Host : IDisposable
     {
         lock (gate) disposed = true;
         foreach (var d in Domains) Destroy(d);
+        PciDevices.Dispose();
         Networks.Dispose();
     }
 }

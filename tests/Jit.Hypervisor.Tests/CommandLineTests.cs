@@ -38,7 +38,7 @@ public class CommandLineTests
     [InlineData("--initrd, --disk, --virtio-rng, --nic, --smmu, --dtb and --dtb-out need --kernel", "run", "--bare", "x.elf", "--virtio-rng")]
     [InlineData("--disk 'd.img,rw': unknown 'rw' (ro, readonly, format=raw, format=qcow2, if=virtio or if=nvme)", "run", "--kernel", "Image", "--disk", "d.img,rw")]
     [InlineData("--disk 'd.img,format=vmdk': unknown 'format=vmdk'", "run", "--kernel", "Image", "--disk", "d.img,format=vmdk")]
-    [InlineData("--disk ',ro' names no file", "run", "--kernel", "Image", "--disk", ",ro")]
+    [InlineData("--disk ',ro': names no file", "run", "--kernel", "Image", "--disk", ",ro")]
     [InlineData("--nic 'bridge': the backend is switch or tap, not 'bridge'", "run", "--kernel", "Image", "--nic", "bridge")]
     [InlineData("--nic 'tap,name=x': unknown 'name=x' (ifname=NAME or mac=MAC)", "run", "--kernel", "Image", "--nic", "tap,name=x")]
     [InlineData("--nic 'switch,mac=ff:ff:ff:ff:ff:ff': 'ff:ff:ff:ff:ff:ff' is not a MAC address", "run", "--kernel", "Image", "--nic", "switch,mac=ff:ff:ff:ff:ff:ff")]

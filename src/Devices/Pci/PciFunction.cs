@@ -133,6 +133,7 @@ public abstract class PciFunction
             intx = intxLine;
             decodingChanged = onDecodingChanged;
             DriveIntx();
+            Attached(intxLine);
         }
     }
 
@@ -144,7 +145,20 @@ public abstract class PciFunction
             intx = UnconnectedLine.Instance;
             MsiSink = NoMsiSink.Instance;
             decodingChanged = null;
+            Detached();
         }
+    }
+
+    /// <summary>Heard, under <see cref="Gate"/>, when a bridge has given the function its requester ID, MSI sink and INTx line.</summary>
+    private protected virtual void Attached(IInterruptLine intxLine) { }
+
+    /// <summary>Heard, under <see cref="Gate"/>, when the function left its bridge.</summary>
+    private protected virtual void Detached() { }
+
+    /// <summary>Runs <paramref name="action"/> while the function does nothing else: no access, no DMA, no interrupt.</summary>
+    internal void Quiesced(Action action)
+    {
+        lock (Gate) action();
     }
 
     /// <summary>Header type bit 7: function 0 says so when its device has other functions, or those are never scanned.</summary>
@@ -156,7 +170,7 @@ public abstract class PciFunction
     // ---- configuration space as the bridge reaches it ----
 
     /// <summary>A naturally aligned access of 1, 2 or 4 bytes at <paramref name="offset"/> (below 4096).</summary>
-    public uint ReadConfig(int offset, int size)
+    public virtual uint ReadConfig(int offset, int size)
     {
         CheckAccess(offset, size);
         lock (Gate)
@@ -174,7 +188,7 @@ public abstract class PciFunction
     }
 
     /// <summary>A naturally aligned write of 1, 2 or 4 bytes; bits the specification makes read-only keep their value.</summary>
-    public void WriteConfig(int offset, int size, uint value)
+    public virtual void WriteConfig(int offset, int size, uint value)
     {
         CheckAccess(offset, size);
         lock (Gate)
@@ -203,7 +217,7 @@ public abstract class PciFunction
     }
 
     /// <summary>The bridge checks the guest's accesses; anything else reaching here is a bug in the caller.</summary>
-    private static void CheckAccess(int offset, int size)
+    private protected static void CheckAccess(int offset, int size)
     {
         if (size is not (1 or 2 or 4) || (offset & (size - 1)) != 0 || (uint)offset > ConfigSpaceSize - size)
             throw new ArgumentOutOfRangeException(nameof(offset), $"{size}-byte configuration access at 0x{offset:x}");
@@ -232,6 +246,16 @@ public abstract class PciFunction
         SetWritable(reg, 4, (uint)addressMask & 0xFFFF_FFF0);
         if (wide) SetWritable(reg + 4, 4, (uint)(addressMask >> 32));
     }
+
+    /// <summary>The BARs the function defined: index, kind and size, in index order.</summary>
+    internal IEnumerable<(int Index, PciBarKind Kind, ulong Size)> DefinedBars()
+    {
+        for (int i = 0; i < BarCount; i++)
+            if (bars[i] is { } slot) yield return (i, slot.Kind, slot.Size);
+    }
+
+    /// <summary>The capability list in order; its structure is fixed when the function is made.</summary>
+    internal IReadOnlyList<PciCapability> CapabilityList => capabilities;
 
     /// <summary>The address the guest gave BAR <paramref name="index"/> (both halves of a 64-bit one).</summary>
     public ulong BarAddress(int index)

@@ -49,7 +49,37 @@ public sealed record LinuxOptions(string Kernel, string? Initrd, string BootArgs
 public enum DiskInterface { Virtio, Nvme }
 
 /// <summary>A disk image file given to a Linux domain, opened read-only or read-write.</summary>
-public sealed record LinuxDisk(string Path, bool ReadOnly, DiskFormat Format = DiskFormat.Raw, DiskInterface Interface = DiskInterface.Virtio);
+public sealed record LinuxDisk(string Path, bool ReadOnly, DiskFormat Format = DiskFormat.Raw, DiskInterface Interface = DiskInterface.Virtio)
+{
+    public const string Syntax = "FILE[,ro|readonly][,format=raw|qcow2][,if=virtio|nvme]";
+
+    /// <summary>Parses <see cref="Syntax"/> (<c>--disk</c>, <c>--pci-device disk=</c>); a problem is returned as text.</summary>
+    public static bool TryParse(string text, out LinuxDisk disk, out string problem)
+    {
+        string[] parts = text.Split(',');
+        disk = new LinuxDisk(parts[0], ReadOnly: false);
+        problem = "";
+        if (parts[0].Length == 0)
+        {
+            problem = "names no file";
+            return false;
+        }
+        foreach (string part in parts.AsSpan(1))
+        {
+            if (part is "ro" or "readonly") disk = disk with { ReadOnly = true };
+            else if (part.StartsWith("format=", StringComparison.Ordinal) && DiskImage.TryParseFormat(part["format=".Length..], out var format))
+                disk = disk with { Format = format };
+            else if (part is "if=virtio") disk = disk with { Interface = DiskInterface.Virtio };
+            else if (part is "if=nvme") disk = disk with { Interface = DiskInterface.Nvme };
+            else
+            {
+                problem = $"unknown '{part}' (ro, readonly, format=raw, format=qcow2, if=virtio or if=nvme)";
+                return false;
+            }
+        }
+        return true;
+    }
+}
 
 /// <summary>
 /// The platform of the design for a Linux guest, placed by <see cref="PlatformPlan"/>: RAM bank 0, a GICv3 with
@@ -242,17 +272,15 @@ public sealed class LinuxMachine : Machine
     {
         const int bus = 0, function = 0;
         int device = 1;
-        IDmaPort DmaFor(int device) => smmu?.PortFor(PciHostBridge.RequesterId(bus, device, function)) ?? (IDmaPort)domain.GuestMemory;
+        IDmaPort DmaFor(int device) => DmaPort(smmu, domain, PciHostBridge.RequesterId(bus, device, function));
         // Behind an IOMMU a virtio device says so, or Linux's virtio core hands it physical addresses the SMMU refuses.
         bool accessPlatform = smmu is not null;
         foreach (var disk in o.Disks ?? [])
         {
             var image = DiskImage.Open(disk.Path, disk.Format, disk.ReadOnly);
             disks.Add(image);
-            PciFunction controller = disk.Interface == DiskInterface.Nvme
-                // The serial names the namespace (NGUID) too, so it differs between a domain's controllers.
-                ? new NvmeController(image, DmaFor(device), $"JIT{domain.DomId:x4}{device:x2}")
-                : new VirtioPciFunction(new VirtioBlock(image), DmaFor(device), accessPlatform);
+            // The serial names the namespace (NGUID) too, so it differs between a domain's controllers.
+            var controller = DiskController(disk, image, DmaFor(device), $"JIT{domain.DomId:x4}{device:x2}", accessPlatform);
             pci.Register(bus, device++, function, controller);
         }
         if (o.Entropy)
@@ -274,6 +302,21 @@ public sealed class LinuxMachine : Machine
             index++;
         }
     }
+
+    /// <summary>The PCI function a disk is: an NVMe controller (with <paramref name="serial"/>) or a virtio-blk function.</summary>
+    public static PciFunction DiskController(LinuxDisk disk, IBlockImage image, IDmaPort dma, string serial, bool accessPlatform) =>
+        disk.Interface == DiskInterface.Nvme
+            ? new NvmeController(image, dma, serial)
+            : new VirtioPciFunction(new VirtioBlock(image), dma, accessPlatform);
+
+    private static IDmaPort DmaPort(SmmuV3? smmu, Domain domain, ushort requesterId) =>
+        smmu?.PortFor(requesterId) ?? (IDmaPort)domain.GuestMemory;
+
+    /// <summary>
+    /// The DMA port of the function with <paramref name="requesterId"/> on this domain's bridge: its SMMU stream
+    /// (the guest's stage 1 if it enabled one, then this domain's p2m), or this domain's memory through its p2m.
+    /// </summary>
+    public IDmaPort DmaPortFor(ushort requesterId) => DmaPort(Smmu, Domain, requesterId);
 
     public override void Dispose()
     {

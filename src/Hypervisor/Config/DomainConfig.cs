@@ -111,17 +111,18 @@ public sealed record DomainConfig
     /// <summary>The SMCCC calls the domain may make: the defaults for its domid and TEE, changed by <see cref="SmcccPermit"/>.</summary>
     public SmcccPolicy SmcccPolicyFor(int domid) => SmcccPolicy.Create(domid == 0, Tee == TeeKind.Optee, SmcccPermit);
 
-    /// <summary>
-    /// Keys that later work gives meaning to (<c>disk</c>, <c>vif</c>, <c>pci</c>), kept as
-    /// parsed so a configuration that has them still loads; nothing acts on them yet.
-    /// </summary>
     /// <summary>xl's <c>disk</c>: the disks on the domain's PCIe bus, in order, paths made absolute and checked readable.</summary>
     public IReadOnlyList<Builder.LinuxDisk> Disks { get; init; } = [];
 
     /// <summary>xl's <c>vif</c>: the network interfaces, after the disks on the PCIe bus.</summary>
     public IReadOnlyList<Network.NicSpec> Nics { get; init; } = [];
 
-    public IReadOnlyDictionary<string, ConfigSetting> Deferred { get; init; } = new Dictionary<string, ConfigSetting>();
+    /// <summary>
+    /// xl's <c>pci</c>: host PCI devices (<c>jit hypervisor start --pci-device</c>) assigned to the domain when it is
+    /// created, each on its bridge at its vslot or the first free device number; creation fails if one is not
+    /// assignable.
+    /// </summary>
+    public IReadOnlyList<XlPciSpec> Pci { get; init; } = [];
 
     /// <summary>Things xl would warn about too (e.g. <c>root</c> and <c>extra</c> ignored beside <c>cmdline</c>), one line each.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];

@@ -45,11 +45,8 @@ public static class DomainConfigReader
     [
         "name", "type", "kernel", "ramdisk", "cmdline", "extra", "root", "device_tree", "jit_dtb",
         "memory", "maxmem", "vcpus", "vuart", "on_poweroff", "on_reboot", "on_crash", "cpus", "tee",
-        "smccc_permit", "disk", "vif", "jit_smmu",
+        "smccc_permit", "disk", "vif", "jit_smmu", "pci",
     ];
-
-    /// <summary>Keys later work acts on; accepted and kept in <see cref="DomainConfig.Deferred"/> until then.</summary>
-    private static readonly string[] DeferredKeys = ["pci"];
 
     /// <summary>Keys xl knows that mean nothing here yet: named as such rather than as typos.</summary>
     private static readonly string[] XlOnly =
@@ -69,17 +66,9 @@ public static class DomainConfigReader
     public static DomainConfig Read(XlConfig config, HostLimits limits, string? workingDirectory = null)
     {
         workingDirectory = Path.GetFullPath(workingDirectory ?? Directory.GetCurrentDirectory());
-        var deferred = new Dictionary<string, ConfigSetting>();
         foreach (var setting in config.Settings)
         {
             if (Supported.Contains(setting.Key)) continue;
-            if (DeferredKeys.Contains(setting.Key))
-            {
-                if (setting.Value is not ConfigList)
-                    throw WrongKind(setting.Key, setting.Value, "a [list]");
-                deferred[setting.Key] = setting;
-                continue;
-            }
             if (XlOnly.Contains(setting.Key))
                 throw new ConfigError(setting.Origin, setting.Key, "an xl key this hypervisor does not support (yet)");
             string? near = Nearest(setting.Key);
@@ -134,7 +123,7 @@ public static class DomainConfigReader
             SmcccPermit = r.SmcccPermit(),
             Disks = r.Disks(),
             Nics = r.Nics(),
-            Deferred = deferred,
+            Pci = r.Pci(),
             Warnings = warnings,
         };
     }
@@ -355,6 +344,23 @@ public static class DomainConfigReader
             return nics;
         }
 
+        /// <summary>xl's <c>pci</c>: host devices to assign, each named once (<see cref="XlPciSpec"/>).</summary>
+        public IReadOnlyList<XlPciSpec> Pci()
+        {
+            var specs = new List<XlPciSpec>();
+            foreach (var atom in Strings("pci", "a PCI specification like \"01:00.0\" or \"0000:01:00.0@05\""))
+            {
+                if (!XlPciSpec.TryParse(atom.Text, atom.Origin, out var spec, out string problem))
+                    throw new ConfigError(atom.Origin, "pci", $"{Quote(atom.Text)}: {problem}");
+                if (specs.Find(s => s.Address == spec.Address) is { } first)
+                    throw new ConfigError(atom.Origin, "pci", $"{Quote(atom.Text)}: {spec.Address} is already listed (at {first.Origin})");
+                if (spec.VirtualSlot is int v && specs.Find(s => s.VirtualSlot == v) is { } same)
+                    throw new ConfigError(atom.Origin, "pci", $"{Quote(atom.Text)}: vslot {v:x2} is already taken (at {same.Origin})");
+                specs.Add(spec);
+            }
+            return specs;
+        }
+
         /// <summary>The string entries of list <paramref name="key"/> (absent: none).</summary>
         private List<ConfigAtom> Strings(string key, string what)
         {
@@ -483,7 +489,7 @@ public static class DomainConfigReader
     {
         string? best = null;
         int bestDistance = 3;
-        foreach (string known in Supported.Concat(DeferredKeys))
+        foreach (string known in Supported)
         {
             int d = EditDistance(key, known);
             if (d < bestDistance) { best = known; bestDistance = d; }

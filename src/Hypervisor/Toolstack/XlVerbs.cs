@@ -1,6 +1,7 @@
 using System.Globalization;
 using Jit.Hypervisor.Builder;
 using Jit.Hypervisor.Config;
+using Jit.Hypervisor.Pci;
 
 namespace Jit.Hypervisor.Toolstack;
 
@@ -12,7 +13,9 @@ namespace Jit.Hypervisor.Toolstack;
 public sealed class XlVerbs(Host host, StateFolder state, HostLimits limits)
 {
     public const string Usage = "jit xl create FILE [-c] [KEY=VALUE ...] | list [-l] [DOMAIN ...] | console DOMAIN | destroy DOMAIN | " +
-                                "shutdown [-F] DOMAIN | reboot [-F] DOMAIN | pause DOMAIN | unpause DOMAIN | vcpu-list [DOMAIN] | info | dmesg";
+                                "shutdown [-F] DOMAIN | reboot [-F] DOMAIN | pause DOMAIN | unpause DOMAIN | vcpu-list [DOMAIN] | info | dmesg | " +
+                                "pci-assignable-add BDF | pci-assignable-remove [-r] BDF | pci-assignable-list | pci-attach DOMAIN BDF[@VSLOT] | " +
+                                "pci-detach [-f] DOMAIN BDF | pci-list DOMAIN";
 
     public int Execute(string[] argv, string workingDirectory, TextWriter stdout, TextWriter stderr)
     {
@@ -34,6 +37,12 @@ public sealed class XlVerbs(Host host, StateFolder state, HostLimits limits)
             "unpause" => Pause(args, stderr, pause: false),
             "info" => Info(stdout),
             "dmesg" => Dmesg(stdout),
+            "pci-assignable-add" => PciAssignableAdd(args, stderr),
+            "pci-assignable-remove" => PciAssignableRemove(args, stderr),
+            "pci-assignable-list" => PciAssignableList(args, stdout, stderr),
+            "pci-attach" => PciAttach(args, stderr),
+            "pci-detach" => PciDetach(args, stderr),
+            "pci-list" => PciList(args, stdout, stderr),
             _ => Unknown(argv[0], stderr),
         };
     }
@@ -171,7 +180,7 @@ public sealed class XlVerbs(Host host, StateFolder state, HostLimits limits)
                 var again = host.Create(d.Config, control: d.DomId == Host.ControlDomainId);
                 stdout.WriteLine($"{d.Name}: restarted as domain {again.DomId}");
             }
-            catch (Exception e) when (e is ImageError or InvalidOperationException or IOException
+            catch (Exception e) when (e is ImageError or ConfigError or InvalidOperationException or IOException
                 or Jit.Devices.Storage.DiskImageException or Jit.Devices.Network.NetworkBackendException)
             {
                 stderr.WriteLine($"xl reboot: {d.Name}: {e.Message}");
@@ -222,6 +231,89 @@ public sealed class XlVerbs(Host host, StateFolder state, HostLimits limits)
         stdout.WriteLine($"max_vcpus_per_domain   : {limits.MaxVcpus}");
         stdout.WriteLine($"nr_domains             : {host.Domains.Count}");
         stdout.WriteLine($"state_folder           : {state.Path}");
+        return 0;
+    }
+
+    // ---- PCI passthrough (xl(1) "PCI PASS-THROUGH") ----
+
+    private static int Usage1(TextWriter stderr, string usage)
+    {
+        stderr.WriteLine($"usage: xl {usage}");
+        return 2;
+    }
+
+    /// <summary>A BDF argument; null (and a line) when it is not one.</summary>
+    private static PciAddress? Bdf(string text, string verb, TextWriter stderr)
+    {
+        if (PciAddress.TryParse(text, out var address, out string problem)) return address;
+        stderr.WriteLine($"xl {verb}: {problem}");
+        return null;
+    }
+
+    private static int Outcome(string? problem, string verb, TextWriter stderr)
+    {
+        if (problem is null) return 0;
+        stderr.WriteLine($"xl {verb}: {problem}");
+        return 1;
+    }
+
+    private HostedDomain? ControlDomain => host.Find(Host.ControlDomainId.ToString(CultureInfo.InvariantCulture));
+
+    private int PciAssignableAdd(string[] args, TextWriter stderr)
+    {
+        if (args.Length != 1) return Usage1(stderr, "pci-assignable-add BDF");
+        if (Bdf(args[0], "pci-assignable-add", stderr) is not { } bdf) return 1;
+        return Outcome(host.PciDevices.MakeAssignable(bdf, stderr), "pci-assignable-add", stderr);
+    }
+
+    /// <summary>Back to the control domain, which finds it when it rescans its bus (-r: xl's "rebind", the same here).</summary>
+    private int PciAssignableRemove(string[] args, TextWriter stderr)
+    {
+        var rest = args.Where(a => a != "-r").ToArray();
+        if (rest.Length != 1) return Usage1(stderr, "pci-assignable-remove [-r] BDF");
+        if (Bdf(rest[0], "pci-assignable-remove", stderr) is not { } bdf) return 1;
+        if (host.PciDevices.Find(bdf) is { Owner: not null } owned)
+            return Outcome($"{bdf} is not assignable (it is assigned to domain {owned.Owner.DomId})", "pci-assignable-remove", stderr);
+        if (ControlDomain is not { } dom0) return Outcome("there is no control domain to give it back to", "pci-assignable-remove", stderr);
+        return Outcome(host.PciDevices.Assign(dom0, bdf), "pci-assignable-remove", stderr);
+    }
+
+    /// <summary>One BDF a line, as xl prints them.</summary>
+    private int PciAssignableList(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Length != 0) return Usage1(stderr, "pci-assignable-list");
+        foreach (var d in host.PciDevices.Assignable) stdout.WriteLine(d.Address.ToString());
+        return 0;
+    }
+
+    private int PciAttach(string[] args, TextWriter stderr)
+    {
+        if (args.Length != 2) return Usage1(stderr, "pci-attach DOMAIN BDF[@VSLOT][,seize=1]");
+        if (Lookup(args[0], stderr) is not { } d) return 1;
+        if (!XlPciSpec.TryParse(args[1], ConfigOrigin.CommandLine, out var spec, out string problem))
+            return Outcome(problem, "pci-attach", stderr);
+        return Outcome(host.PciDevices.Assign(d, spec.Address, spec.VirtualSlot, spec.Seize, ControlDomain, stderr), "pci-attach", stderr);
+    }
+
+    /// <summary>The guest should have removed the device first; -f (xl's force) changes nothing, since the device is taken either way.</summary>
+    private int PciDetach(string[] args, TextWriter stderr)
+    {
+        var rest = args.Where(a => a != "-f").ToArray();
+        if (rest.Length != 2) return Usage1(stderr, "pci-detach [-f] DOMAIN BDF");
+        if (Lookup(rest[0], stderr) is not { } d) return 1;
+        if (Bdf(rest[1], "pci-detach", stderr) is not { } bdf) return 1;
+        return Outcome(host.PciDevices.Detach(d, bdf, stderr), "pci-detach", stderr);
+    }
+
+    /// <summary>xl's table: the virtual slot.function the domain sees, and the host BDF.</summary>
+    private int PciList(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Length != 1) return Usage1(stderr, "pci-list DOMAIN");
+        if (Lookup(args[0], stderr) is not { } d) return 1;
+        var owned = host.PciDevices.AssignedTo(d);
+        if (owned.Count > 0) stdout.WriteLine("Vdev Device");
+        foreach (var device in owned)
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{device.VirtualSlot:x2}.0 {device.Address}"));
         return 0;
     }
 

@@ -226,23 +226,9 @@ internal static class RunCommand
         }
     }
 
-    /// <summary><c>FILE[,ro|readonly][,format=raw|qcow2][,if=virtio|nvme]</c>, as xl's disk specification spells the same.</summary>
-    internal static LinuxDisk Disk(string text)
-    {
-        string[] parts = text.Split(',');
-        if (parts[0].Length == 0) throw new UsageError($"--disk '{text}' names no file");
-        var disk = new LinuxDisk(parts[0], ReadOnly: false);
-        foreach (string part in parts.AsSpan(1))
-        {
-            if (part is "ro" or "readonly") disk = disk with { ReadOnly = true };
-            else if (part.StartsWith("format=", StringComparison.Ordinal) && DiskImage.TryParseFormat(part["format=".Length..], out var format))
-                disk = disk with { Format = format };
-            else if (part is "if=virtio") disk = disk with { Interface = DiskInterface.Virtio };
-            else if (part is "if=nvme") disk = disk with { Interface = DiskInterface.Nvme };
-            else throw new UsageError($"--disk '{text}': unknown '{part}' (ro, readonly, format=raw, format=qcow2, if=virtio or if=nvme)");
-        }
-        return disk;
-    }
+    /// <summary><see cref="LinuxDisk.Syntax"/>, as xl's disk specification spells the same.</summary>
+    internal static LinuxDisk Disk(string text) =>
+        LinuxDisk.TryParse(text, out var disk, out string problem) ? disk : throw new UsageError($"--disk '{text}': {problem}");
 
     /// <summary><c>switch[,name=NAME][,mac=MAC]</c> or <c>tap[,ifname=NAME][,mac=MAC]</c>.</summary>
     internal static NicSpec Nic(string text)

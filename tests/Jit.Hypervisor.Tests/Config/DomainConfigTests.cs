@@ -86,8 +86,8 @@ public sealed class DomainConfigTests : IDisposable
         Assert.Equal((Jit.Hypervisor.Network.NicBackend.Switch, "xenbr0"), (c.Nics[0].Backend, c.Nics[0].Name));
         Assert.Equal((Jit.Hypervisor.Network.NicBackend.Tap, "jittap0"), (c.Nics[1].Backend, c.Nics[1].Name));
         Assert.Equal([0x00, 0x16, 0x3e, 0x01, 0x02, 0x03], c.Nics[1].Mac!);
-        Assert.Equal(["pci"], c.Deferred.Keys);
-        Assert.Equal(18, c.Deferred["pci"].Origin.Line);
+        Assert.Equal([new Jit.Hypervisor.Pci.PciAddress(0, 1, 0, 0)], c.Pci.Select(p => p.Address));
+        Assert.Equal(18, c.Pci[0].Origin.Line);
         Assert.Empty(c.Warnings);
     }
 
@@ -110,7 +110,7 @@ public sealed class DomainConfigTests : IDisposable
         Assert.Null(c.Ramdisk);
         Assert.Null(c.DeviceTree);
         Assert.Empty(c.SmcccPermit);
-        Assert.Empty(c.Deferred);
+        Assert.Empty(c.Pci);
     }
 
     [Fact]
