@@ -100,6 +100,12 @@ public sealed class TcpWorkload : DeviceWorkload, IDisposable
     public static TcpWorkload? Create(int megabytes, out string? why)
     {
         string tap = $"jitbench{Environment.ProcessId % 10_000_000}";
+        // Another interface on the subnet (a bench that was killed, a TAP of one's own) would take the replies.
+        if (IpOutput("-o", "addr", "show", "to", $"{HostAddress}/24") is { Length: > 0 } taken)
+        {
+            why = $"another interface already holds {HostAddress}/24: {taken.Trim()}";
+            return null;
+        }
         why = Ip("tuntap", "add", "dev", tap, "mode", "tap")
               ?? Ip("addr", "add", $"{HostAddress}/24", "dev", tap)
               ?? Ip("link", "set", tap, "up");
@@ -136,21 +142,26 @@ public sealed class TcpWorkload : DeviceWorkload, IDisposable
     }
 
     /// <summary>Runs iproute2's ip; null when it succeeded, else what it said.</summary>
-    private static string? Ip(params string[] args)
+    private static string? Ip(params string[] args) => RunIp(args).Error;
+
+    /// <summary>What ip printed, or null when it failed.</summary>
+    private static string? IpOutput(params string[] args) => RunIp(args) is { Error: null } r ? r.Output : null;
+
+    private static (string Output, string? Error) RunIp(string[] args)
     {
         try
         {
             var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (string a in args) psi.ArgumentList.Add(a);
             using var p = Process.Start(psi)!;
-            string err = p.StandardError.ReadToEnd();
-            p.StandardOutput.ReadToEnd();
+            var err = p.StandardError.ReadToEndAsync();
+            string output = p.StandardOutput.ReadToEnd();
             p.WaitForExit();
-            return p.ExitCode == 0 ? null : $"ip {string.Join(' ', args)}: {err.Trim()}";
+            return (output, p.ExitCode == 0 ? null : $"ip {string.Join(' ', args)}: {err.Result.Trim()}");
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            return $"ip (iproute2, which scripts/setup.sh installs) does not run: {e.Message}";
+            return ("", $"ip (iproute2, which scripts/setup.sh installs) does not run: {e.Message}");
         }
     }
 }
