@@ -57,7 +57,8 @@ public sealed class DebianImageTests(ITestOutputHelper output)
                              "ip addr add 10.77.214.2/24 dev $(ls /sys/class/net | grep -v '^lo$' | head -n 1); echo net-$((40+2))");
             if (!await guest.WaitFor("net-42", TimeSpan.FromMinutes(3), mark)) Assert.Fail(await guest.Describe());
             string state = guest.Console()[mark..];
-            Assert.True(state.Contains("\nrunning", StringComparison.Ordinal) || state.Contains("\ndegraded", StringComparison.Ordinal), state);
+            // The answer stands on a line of its own (the echoed command line holds "is-system-running --wait").
+            Assert.Matches(@"[\r\n](running|degraded)\r?\n", state);
             Assert.DoesNotContain("failed", state.Replace("--failed", "", StringComparison.Ordinal), StringComparison.Ordinal);
 
             var ssh = TestProcess.Run("ssh", ["-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
