@@ -55,7 +55,9 @@ public sealed class HostPciDevices : IDisposable
 
     private readonly object gate = new();
     private readonly List<HostPciDevice> devices = [];
-    private readonly HashSet<HostedDomain> released = [];
+    // Domains on their way out (an attach racing a destroy is refused), held weakly: a destroyed domain's whole
+    // graph (its translations and caches) must not outlive it here.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<HostedDomain, object> released = new();
 
     public IReadOnlyList<HostPciDevice> Devices
     {
@@ -119,7 +121,7 @@ public sealed class HostPciDevices : IDisposable
                         : $"{address} is already assigned to {Describe(owner)}";
                 TakeBack(device, warnings);
             }
-            if (released.Contains(domain)) return $"{Describe(domain)} is being destroyed";
+            if (released.TryGetValue(domain, out _)) return $"{Describe(domain)} is being destroyed";
             if (domain.Machine is not LinuxMachine machine) return $"{Describe(domain)} has no PCI bus";
             int at = slot ?? FirstFreeSlot(machine);
             if (at < 0) return $"{Describe(domain)} has no free device number on bus 0";
@@ -169,7 +171,7 @@ public sealed class HostPciDevices : IDisposable
     {
         lock (gate)
         {
-            released.Add(domain);
+            released.AddOrUpdate(domain, domain);
             foreach (var device in devices.Where(d => d.Owner == domain)) TakeBack(device, warnings: null);
         }
     }
