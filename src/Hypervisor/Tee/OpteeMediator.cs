@@ -1,6 +1,7 @@
 using Jit.Hypervisor.Config;
 using Jit.Hypervisor.Memory;
 using Jit.Hypervisor.Smccc;
+using Jit.Runtime;
 using Jit.Runtime.Memory;
 using Jit.SecureWorld;
 using Jit.SecureWorld.Optee;
@@ -122,6 +123,12 @@ public sealed partial class OpteeMediator : ITeeMediator
                 // The OS drops the client's sessions, shared memory and suspended calls; only then may its pages go.
                 var destroy = new SecureCall(OpteeSmc.VmDestroyed, SecureCall.HypervisorClientId) { A1 = clientId };
                 monitor.Smc(ref destroy);
+                // Said in the hypervisor's log (xl dmesg), so a user (and a test in another process) can see the
+                // secure world kept nothing of the domain.
+                var os = monitor.TrustedOs;
+                Log.Warn(os.HasClient(clientId)
+                    ? $"tee: domain {domId} destroyed, but OP-TEE still holds client {clientId}: {os.SessionCount(clientId)} sessions, {os.SharedMemoryCount(clientId)} shared buffers, {os.BusyThreadCount(clientId)} busy threads"
+                    : $"tee: domain {domId} destroyed; OP-TEE holds nothing of client {clientId}");
             }
             foreach (var call in calls)
             {

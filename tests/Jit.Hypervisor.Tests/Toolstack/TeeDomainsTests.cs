@@ -50,9 +50,12 @@ public class TeeDomainsTests
         // B starts its own stream; A is destroyed in the middle of its one.
         s.ConsoleSession("tee-b", "tee-client drm 300 paced", "drm session=", TimeSpan.FromSeconds(30));
         Assert.DoesNotContain("bench drm", s.ReadLog("tee-a"));
+        int idA = s.List()["tee-a"].Id;
         var destroy = s.Xl("destroy", "tee-a");
         Assert.True(destroy.ExitCode == 0, destroy.Stderr);
         Assert.False(s.List().ContainsKey("tee-a"));
+        // The secure world kept nothing of it: the hypervisor says so in its log after VM_DESTROYED.
+        Assert.Contains($"tee: domain {idA} destroyed; OP-TEE holds nothing of client {idA + 1}", s.Xl("dmesg").Stdout);
 
         s.WaitForLog("tee-b", "bench drm", TimeSpan.FromSeconds(90));
         var line = Regex.Match(s.ReadLog("tee-b"), @"(?m)^bench drm .*$");
