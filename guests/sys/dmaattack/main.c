@@ -3,7 +3,7 @@
    RAM, beyond the IPA size, a buffer that crosses from its RAM into the hole after it; first with its SMMU's
    stream in bypass, then through a stage 1 of its own that maps IOVAs onto those IPAs. Each request must fail
    (the device reports an I/O error, or needs a reset) and the SMMU's event queue must hold the stage 2 record
-   (S2 = 1, the IPA, the IOVA, the direction). Then MSI-X entries forged to other doorbells and to its own
+   (S2 = 1, the IPA, the IOVA, the direction); so must its descriptor table and used ring placed there. Then MSI-X entries forged to other doorbells and to its own
    GITS_TRANSLATER with event IDs it never mapped, and dmaattack.n (default 100000) randomised attempts from a
    seeded generator (dmaattack.seed), each of which must complete or end in a device reset. Prints
    "DMAATTACK-SUMMARY ..." and powers off. Jit only, on its Linux platform as a domU sees it:
@@ -178,7 +178,9 @@ static void drain_events(void)
     smmu_w32(SMMU_EVENTQ_CONS, event_cons | (prod & 0x80000000u)); /* acknowledge an overflow too */
 }
 
-/* Whether the queue holds a stage 2 record of the device's stream for `ipa`'s page, input `input`, `read`. */
+/* Whether the queue holds a stage 2 record of the device's stream for `ipa`'s page, input `input` (ANYWHERE: any
+   input in that page, for structures the device reaches at offsets of its own), `read`. */
+#define ANYWHERE (~0UL)
 static int find_stage2(u64 input, u64 ipa, int read)
 {
     struct event e;
@@ -186,7 +188,7 @@ static int find_stage2(u64 input, u64 ipa, int read)
     u8 want = ipa >= IPA_LIMIT ? F_ADDR_SIZE : F_TRANSLATION;
     while (next_event(&e))
         if ((u8)e.d[0] == want && (u32)(e.d[0] >> 32) == blk->bdf && (e.d[1] >> 39 & 1) && !!(e.d[1] >> 35 & 1) == read &&
-            e.d[2] == input && (e.d[3] & 0xFFFFFFFFFF000UL) == (ipa & ~0xFFFUL))
+            (input == ANYWHERE ? (e.d[2] & ~0xFFFUL) == (ipa & ~0xFFFUL) : e.d[2] == input) && (e.d[3] & 0xFFFFFFFFFF000UL) == (ipa & ~0xFFFUL))
             found = 1;
     return found;
 }
@@ -278,6 +280,24 @@ static void fixed_attacks(void)
     for (int i = 0; i < 0x100; i += 8) whole &= *(volatile u64 *)(edge + i) == 0x5A5A5A5A5A5A5A5AUL;
     check(whole, "RAM before the edge unchanged", edge);
     if (o == DONE_RESET) restart();
+
+    /* The queue's own areas there: the descriptor table (read) and the used ring (written). */
+    for (int i = 0; i < n; i++) {
+        for (int which = 0; which < 2; which++) {
+            drain_events();
+            for (u64 a = RINGS; a < RINGS + 0x3000; a += 8) w64(a, 0);
+            u64 desc = which ? RINGS : ipas[i], used = which ? ipas[i] : RINGS + 0x2000;
+            if (!virtio_start_at(blk, desc, RINGS + 0x1000, used, VQ_SIZE, 0)) {
+                check(needs_reset(), "a queue outside RAM refused at DRIVER_OK", ipas[i]);
+            } else {
+                avail_idx = used_seen = 0;
+                enum outcome o = request(HEADER, DATA, 512, 0, STATUS);
+                check(o == DONE_RESET, which ? "used ring outside RAM" : "descriptor table outside RAM", ipas[i]);
+                check(find_stage2(ANYWHERE, ipas[i], !which), which ? "stage 2 record for the used ring" : "stage 2 record for the descriptor table", ipas[i]);
+            }
+            restart();
+        }
+    }
 
     /* Through stage 1: IOVAs of its own mapping onto the same IPAs. */
     set_ste(1);
