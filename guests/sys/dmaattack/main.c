@@ -3,9 +3,11 @@
    RAM, beyond the IPA size, a buffer that crosses from its RAM into the hole after it; first with its SMMU's
    stream in bypass, then through a stage 1 of its own that maps IOVAs onto those IPAs. Each request must fail
    (the device reports an I/O error, or needs a reset) and the SMMU's event queue must hold the stage 2 record
-   (S2 = 1, the IPA, the IOVA, the direction); so must its descriptor table and used ring placed there. Then MSI-X entries forged to other doorbells and to its own
-   GITS_TRANSLATER with event IDs it never mapped, and dmaattack.n (default 100000) randomised attempts from a
-   seeded generator (dmaattack.seed), each of which must complete or end in a device reset. Prints
+   (S2 = 1, the IPA, the IOVA, the direction); so must its descriptor table and its used ring placed there.
+   Then MSI-X entries forged to other doorbells and to its own GITS_TRANSLATER with event IDs it never mapped
+   (the DeviceID is the bridge's to stamp: no guest write reaches it), and dmaattack.n (default 100000)
+   randomised attempts from a seeded generator (dmaattack.seed), each of which must complete or end in a
+   device reset. Prints
    "DMAATTACK-SUMMARY ..." and powers off. Jit only, on its Linux platform as a domU sees it:
      xl.cfg: kernel = "build/sys-dmaattack.elf", memory = 64, pci = [ 'BDF' ] (a virtio-blk host device)
    It reuses pcihostile's enumeration and virtio start-up (pci.c, virtq.c), not its hostile operations. */
