@@ -29,6 +29,16 @@ public static class Log
         if (seen.TryAdd((context, key), true)) Warn(message);
     }
 
+    /// <summary>
+    /// <see cref="Once(string, string)"/> for <paramref name="domain"/> whatever thread calls it (a device's DMA
+    /// may run on an I/O thread that serves no domain): the line names it and "once" is once for it.
+    /// </summary>
+    public static void OnceFor(string domain, string key, string message)
+    {
+        if (Quiet || !seen.TryAdd((domain, key), true)) return;
+        Console.Error.WriteLine($"jit: {domain}: {message}");
+    }
+
     public static void Warn(string message)
     {
         if (Quiet) return;

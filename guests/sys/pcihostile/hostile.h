@@ -147,6 +147,8 @@ void op_vq_submit(void);
 void virtio_reset(struct function *f);
 /* A well-behaved driver's set-up of queue 0 with `vector` (0xFFFF for none); returns 0 when the device refused. */
 int virtio_start(struct function *f, u64 rings, u16 size, u16 vector);
+/* The same with each area where the caller says, written by nobody first: they may be anywhere. */
+int virtio_start_at(struct function *f, u64 desc, u64 driver, u64 device, u16 size, u16 vector);
 /* One well-formed request through queue 0 started by virtio_start; returns the used length, or -1 if unused. */
 long virtio_request(struct function *f, u64 bufs);
 void trigger_interrupt(struct function *f, u16 vector);

@@ -357,6 +357,13 @@ void trigger_interrupt(struct function *f, u16 vector)
 int virtio_start(struct function *f, u64 rings, u16 size, u16 vector)
 {
     if (!f->common) return 0;
+    for (u64 a = rings; a < rings + 0x3000; a += 8) w64(a, 0);
+    return virtio_start_at(f, rings, rings + 0x1000, rings + 0x2000, size, vector);
+}
+
+int virtio_start_at(struct function *f, u64 desc, u64 driver, u64 device, u16 size, u16 vector)
+{
+    if (!f->common) return 0;
     virtio_reset(f);
     while (read_status(f) != 0)
         ;
@@ -367,17 +374,16 @@ int virtio_start(struct function *f, u64 rings, u16 size, u16 vector)
     mmio_wr(f->common + COMMON_GF, 4, F_VERSION_1 >> 32);
     status(f, VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
     if (!(read_status(f) & VIRTIO_STATUS_FEATURES_OK)) return 0;
-    for (u64 a = rings; a < rings + 0x3000; a += 8) w64(a, 0);
     select_queue(f, 0);
     mmio_wr(f->common + COMMON_Q_SIZE, 2, size);
-    mmio_wr(f->common + COMMON_Q_DESC, 8, rings);
-    mmio_wr(f->common + COMMON_Q_DRIVER, 8, rings + 0x1000);
-    mmio_wr(f->common + COMMON_Q_DEVICE, 8, rings + 0x2000);
+    mmio_wr(f->common + COMMON_Q_DESC, 8, desc);
+    mmio_wr(f->common + COMMON_Q_DRIVER, 8, driver);
+    mmio_wr(f->common + COMMON_Q_DEVICE, 8, device);
     mmio_wr(f->common + COMMON_Q_MSIX, 2, vector);
     mmio_wr(f->common + COMMON_Q_ENABLE, 2, 1);
     status(f, VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
     struct vq *q = &f->q[0];
-    q->desc = rings, q->avail = rings + 0x1000, q->used = rings + 0x2000, q->size = size, q->avail_idx = 0, q->enabled = 1;
+    q->desc = desc, q->avail = driver, q->used = device, q->size = size, q->avail_idx = 0, q->enabled = 1;
     return (read_status(f) & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET)) == VIRTIO_STATUS_DRIVER_OK;
 }
 

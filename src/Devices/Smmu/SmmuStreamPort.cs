@@ -6,7 +6,7 @@ namespace Jit.Devices.Smmu;
 /// <summary>
 /// One stream's DMA through the SMMU. An access is split at 4 KiB boundaries and every page is translated before
 /// any byte moves, so an access that faults anywhere touches no memory (the fault is recorded as an event). The
-/// pages' output addresses are then read or written, contiguous ones in one piece: an aligned 2, 4 or 8-byte
+/// pages' output addresses must be the domain's memory (the hypervisor's stage 2: <see cref="SmmuV3.CheckOutput"/>), and are then read or written, contiguous ones in one piece: an aligned 2, 4 or 8-byte
 /// access stays single-copy atomic. An access that wraps around the top of the address space is refused.
 /// </summary>
 internal sealed class SmmuStreamPort(SmmuV3 smmu, uint streamId, uint substreamId) : IDmaPort
@@ -69,7 +69,9 @@ internal sealed class SmmuStreamPort(SmmuV3 smmu, uint streamId, uint substreamI
         ulong page = address & ~PageMask;
         for (int i = 0; i < pages; i++, page += 0x1000)
         {
-            var status = smmu.Translate(streamId, substreamId, i == 0 ? address : page, write, out ulong output);
+            ulong input = i == 0 ? address : page;
+            var status = smmu.Translate(streamId, substreamId, input, write, out ulong output);
+            if (status == GuestMemoryStatus.Ok) status = smmu.CheckOutput(streamId, substreamId, input, output, write);
             if (status != GuestMemoryStatus.Ok) return status;
             if (i < outputs.Length) outputs[i] = output & ~PageMask;
         }
@@ -106,6 +108,7 @@ internal sealed class SmmuStreamPort(SmmuV3 smmu, uint streamId, uint substreamI
         }
         // Beyond what the first pass kept: translate again (a TLB hit unless an invalidation came in between).
         var status = smmu.Translate(streamId, substreamId, at, write, out ulong output);
+        if (status == GuestMemoryStatus.Ok) status = smmu.CheckOutput(streamId, substreamId, at, output, write);
         pageOutput = output & ~PageMask;
         return status;
     }
@@ -126,6 +129,8 @@ internal sealed class SmmuMsiRemapper(SmmuV3 smmu, IMsiSink target, IGuestMemory
             return false;
         }
         if (smmu.Translate(deviceId, SmmuV3.NoSubstream, address, write: true, out ulong output) != GuestMemoryStatus.Ok) return false;
-        return target.Deliver(output, data, deviceId) || memory.WriteUInt32(output, data) == GuestMemoryStatus.Ok;
+        if (target.Deliver(output, data, deviceId)) return true;
+        return smmu.CheckOutput(deviceId, SmmuV3.NoSubstream, address, output, write: true) == GuestMemoryStatus.Ok
+            && memory.WriteUInt32(output, data) == GuestMemoryStatus.Ok;
     }
 }

@@ -166,6 +166,26 @@ public sealed partial class SmmuV3 : IMmioDevice
         return write && fault.Type == SmmuEventType.FPermission ? GuestMemoryStatus.ReadOnly : GuestMemoryStatus.NotMapped;
     }
 
+    /// <summary>
+    /// The hypervisor's stage 2 behind this SMMU: whether the page at <paramref name="ipa"/>, where a transaction with
+    /// input <paramref name="address"/> came out of this SMMU's translation (or bypass), is the domain's memory that
+    /// the access may reach. When it is not — a hole, a device's registers, beyond the IPA size, a write to a
+    /// read-only page — the transaction is refused before any byte moves and recorded as a stage 2 fault with the
+    /// IPA (S2 = 1; F_ADDR_SIZE beyond the p2m's IPA size, F_PERMISSION for the write, F_TRANSLATION otherwise),
+    /// whatever the guest's CD or STE says of its own faults, since these are not the guest's to hide.
+    /// </summary>
+    internal GuestMemoryStatus CheckOutput(uint streamId, uint substreamId, ulong address, ulong ipa, bool write)
+    {
+        var status = memory.Probe(ipa, write);
+        if (status == GuestMemoryStatus.Ok) return status;
+        var type = ipa >= P2m.IpaLimit ? SmmuEventType.FAddrSize
+            : status == GuestMemoryStatus.ReadOnly ? SmmuEventType.FPermission : SmmuEventType.FTranslation;
+        var e = new SmmuEvent(type, streamId, Substream(substreamId), address, !write, Privileged: false, Stage2: true,
+            SmmuFaultClass.Input, ipa);
+        lock (gate) Record(e, record: true);
+        return status;
+    }
+
     private static uint? Substream(uint substreamId) => substreamId == NoSubstream ? null : substreamId;
 
     /// <summary>This SMMU's own MSI (CMD_SYNC completion, event queue, global error): false if nothing took the write.</summary>

@@ -219,8 +219,9 @@ public sealed class LinuxMachine : Machine
                     EventQueueInterrupt = gic.SpiLine((int)s.EventQueueSpi),
                     GlobalErrorInterrupt = gic.SpiLine((int)s.GlobalErrorSpi),
                     CommandSyncInterrupt = gic.SpiLine((int)s.CommandSyncSpi),
-                    // The hypervisor's log names the first fault of each kind on each stream; the guest's driver reads them all.
-                    EventObserver = e => Log.Once($"smmu-event-{e.StreamId}-{e.Type}", $"SMMUv3: {e}"),
+                    // The hypervisor's log (xl dmesg) names the domain's first fault of each kind and stage on each
+                    // stream; the guest's driver reads them all from its event queue.
+                    EventObserver = e => Log.OnceFor(domain.LogName, $"smmu-event-{e.StreamId}-{e.Type}-{e.Stage2}", $"SMMUv3: {e}"),
                 };
                 domain.Mmio.Register(s.Base, smmu);
             }

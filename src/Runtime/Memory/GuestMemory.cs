@@ -56,6 +56,14 @@ public sealed unsafe class GuestMemory(PhysicalMemory ram) : IDmaPort
         return GuestMemoryStatus.Ok;
     }
 
+    public GuestMemoryStatus Probe(ulong ipa, bool write)
+    {
+        if (ipa >= P2m.IpaLimit) return GuestMemoryStatus.NotMapped;
+        if (ram.P2m.Writable(ipa) != null) return GuestMemoryStatus.Ok;
+        if (ram.P2m.Readable(ipa) == null) return GuestMemoryStatus.NotMapped;
+        return write ? GuestMemoryStatus.ReadOnly : GuestMemoryStatus.Ok;
+    }
+
     private static bool InRange(ulong ipa, int length) =>
         length >= 0 && ipa < P2m.IpaLimit && (ulong)length <= P2m.IpaLimit - ipa;
 

@@ -23,6 +23,13 @@ public interface IGuestMemory
     GuestMemoryStatus Read(ulong ipa, Span<byte> destination);
 
     GuestMemoryStatus Write(ulong ipa, ReadOnlySpan<byte> source);
+
+    /// <summary>
+    /// What a read (or a write) of the page holding <paramref name="ipa"/> would meet, found without touching it:
+    /// the SMMU asks before any byte of a DMA moves, so a refused one leaves nothing behind and is recorded as the
+    /// hypervisor's stage 2 fault. Memory that cannot tell answers Ok and lets the access itself decide.
+    /// </summary>
+    GuestMemoryStatus Probe(ulong ipa, bool write) => GuestMemoryStatus.Ok;
 }
 
 /// <summary>

@@ -216,10 +216,16 @@ public sealed partial class GicIts : IMmioDevice, IMsiSink
         Log.Once($"its-stall-{kind}", $"ITS: command queue stalled (GITS_CREADR.Stalled): {why}");
     }
 
+    private long messages;
+
+    /// <summary>MSIs written to GITS_TRANSLATER so far, translated or dropped: whether anything reached this ITS at all.</summary>
+    public long MessagesReceived => Interlocked.Read(ref messages);
+
     /// <summary>An MSI: a write of <paramref name="data"/> (the EventID) to GITS_TRANSLATER by device <paramref name="deviceId"/>.</summary>
     public bool Deliver(ulong address, uint data, uint deviceId)
     {
         if (address != BaseAddress + TranslaterOffset) return false;
+        Interlocked.Increment(ref messages);
         Translate(deviceId, data);
         return true;
     }
