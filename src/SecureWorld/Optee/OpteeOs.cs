@@ -20,7 +20,7 @@ public sealed partial class OpteeOs
     private readonly OpteeOptions options;
     private readonly Dictionary<Guid, ITrustedApplication> applications = [];
     // Clients by ID, for every call to find its own without a lock or a hash: entries are set and cleared, and
-    // the array replaced by a longer copy, only under lifecycle; IDs are domid + 1, so the array stays short.
+    // the array replaced by a longer copy, only under lifecycle; IDs are domid + 1, at most 16 bits (VmCreated).
     private volatile OpteeClient?[] clients = new OpteeClient?[16];
     private int clientCount;
     private readonly Lock lifecycle = new();

@@ -25,8 +25,7 @@ public abstract class DeviceWorkload : InGuestWorkload
         string append = $"console=ttyAMA0 panic=-1 benchrun={Name} {SizeArguments}".TrimEnd();
         return machine == BenchMachine.Jit
             ? (t.Jit, ["run", "--kernel", t.Kernel!, "--initrd", t.IoBenchInitrd!, "--append", append, "--mem", "512M", "--timeout", "1800", .. JitDevice])
-            : (t.Qemu!, ["-M", "virt,gic-version=3,iommu=smmuv3", "-cpu", "cortex-a57", "-m", "512", "-smp", "1", "-nographic", "-no-reboot",
-                "-nic", "none", "-kernel", t.Kernel!, "-initrd", t.IoBenchInitrd!, "-append", append, .. QemuDevice]);
+            : (t.Qemu!, [.. QemuVirt("512", 1, "virt,gic-version=3,iommu=smmuv3"), "-kernel", t.Kernel!, "-initrd", t.IoBenchInitrd!, "-append", append, .. QemuDevice]);
     }
 }
 

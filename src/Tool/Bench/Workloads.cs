@@ -47,9 +47,9 @@ public abstract class Workload
     }
 
     // -nic none: the virt machine's default NIC needs an option ROM from a package that is only a Recommends of
-    // QEMU's, and no workload wants a network.
-    protected static string[] QemuVirt(string mem, int smp) =>
-        ["-M", "virt,gic-version=3", "-cpu", "cortex-a57", "-m", mem, "-smp", smp.ToString(CultureInfo.InvariantCulture), "-nographic", "-no-reboot", "-nic", "none"];
+    // QEMU's; a workload that wants a network adds its own (with romfile= empty).
+    protected static string[] QemuVirt(string mem, int smp, string machine = "virt,gic-version=3") =>
+        ["-M", machine, "-cpu", "cortex-a57", "-m", mem, "-smp", smp.ToString(CultureInfo.InvariantCulture), "-nographic", "-no-reboot", "-nic", "none"];
 }
 
 /// <summary>

@@ -325,19 +325,27 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
     /// </summary>
     private bool HypervisorCall(in Inst I, ulong pc)
     {
-        s->PC = pc + 4;
-        bool done = I.Op == Op.Hvc ? hypervisor!.Hvc(s, (ushort)I.Imm) : hypervisor!.Smc(s, (ushort)I.Imm);
+        int result = CallHypervisor(in I, pc);
         // Retired after the call, as Execute counts it: a service that reads guest time (instruction-count
         // mode) sees the same count from either tier.
         s->Retired++;
         interpreted++;
-        if (!done)
+        if (result != Redirect)
         {
-            pendingExit = (int)(I.Op == Op.Hvc ? ExitReason.Hvc : ExitReason.Smc);
+            pendingExit = result;
             return false;
         }
         // An HVC the hypervisor turned into an exception (an unknown immediate) went to a vector: leave.
         return s->PC == pc + 4;
+    }
+
+    /// <summary>HVC or SMC at EL1 or above with a hypervisor: PC past the call, then the call; <see cref="Redirect"/> when the hypervisor completed it, else the exit to take.</summary>
+    private int CallHypervisor(in Inst I, ulong pc)
+    {
+        s->PC = pc + 4;
+        bool hvc = I.Op == Op.Hvc;
+        bool done = hvc ? hypervisor!.Hvc(s, (ushort)I.Imm) : hypervisor!.Smc(s, (ushort)I.Imm);
+        return done ? Redirect : (int)(hvc ? ExitReason.Hvc : ExitReason.Smc);
     }
 
     /// <summary>

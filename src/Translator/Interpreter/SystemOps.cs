@@ -33,15 +33,10 @@ public sealed unsafe partial class BlockInterpreter
             case Op.Brk:
                 ExceptionEntry.Brk(s, (ushort)I.Imm);
                 return Faulted;
-            case Op.Hvc:
-                // HVC is UNDEFINED at EL0, and without a hypervisor (as with HCR_EL2.HCD set).
+            case Op.Hvc: case Op.Smc:
+                // HVC and SMC are UNDEFINED at EL0, and without a hypervisor (as with HCR_EL2.HCD set).
                 if (s->EL == 0 || hypervisor is null) return Undefined(in I);
-                s->PC = pc + 4;
-                return hypervisor.Hvc(s, (ushort)I.Imm) ? Redirect : (int)ExitReason.Hvc;
-            case Op.Smc:
-                if (s->EL == 0 || hypervisor is null) return Undefined(in I);
-                s->PC = pc + 4;
-                return hypervisor.Smc(s, (ushort)I.Imm) ? Redirect : (int)ExitReason.Smc;
+                return CallHypervisor(in I, pc);
             case Op.Eret:
                 if (s->EL == 0) return Undefined(in I);
                 ExceptionEntry.Eret(s);
