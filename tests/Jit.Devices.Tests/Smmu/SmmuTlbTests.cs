@@ -221,17 +221,23 @@ public sealed class SmmuTlbTests : IDisposable
             port.Write(Iova + 0xFE0, buffer); // straddles two pages
         }
         var (hitsBefore, missesBefore) = bed.Smmu.TlbStatistics;
-        long before = GC.GetAllocatedBytesForCurrentThread();
+        // Four windows: an allocation per access shows in every one; a one-off of the runtime's own (a method
+        // promoted by tiered compilation meanwhile) in one at most.
+        var windows = new long[4];
         int failures = 0;
-        for (int i = 0; i < 10_000; i++)
+        for (int w = 0; w < windows.Length; w++)
         {
-            if (port.Read(Iova, buffer) != GuestMemoryStatus.Ok) failures++;
-            if (port.Write(Iova + 0xFE0, buffer) != GuestMemoryStatus.Ok) failures++;
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 2_500; i++)
+            {
+                if (port.Read(Iova, buffer) != GuestMemoryStatus.Ok) failures++;
+                if (port.Write(Iova + 0xFE0, buffer) != GuestMemoryStatus.Ok) failures++;
+            }
+            windows[w] = GC.GetAllocatedBytesForCurrentThread() - before;
         }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(0, failures);
         var (hits, misses) = bed.Smmu.TlbStatistics;
-        Assert.Equal(0, allocated);
+        Assert.True(windows.Min() == 0, $"bytes allocated per 2,500 read/write pairs: {string.Join(", ", windows)}");
         Assert.Equal(missesBefore, misses);
         Assert.True(hits - hitsBefore >= 30_000);
     }

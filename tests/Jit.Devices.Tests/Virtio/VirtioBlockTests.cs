@@ -295,7 +295,9 @@ public sealed class VirtioBlockTests : IDisposable
         var q = Start(bed, Features | VirtioFeatures.RingEventIndex);
         ulong header = bed.Ram.Alloc(16, 16), data = bed.Ram.Alloc(4096), status = bed.Ram.Alloc(1, 1);
         bed.Ram.W32(header, VirtioBlock.TypeIn);
-        long allocated = 0;
+        // Past the runtime's tier-up (30 calls) first. Then four windows of 50 requests: an allocation per request
+        // shows in every window; a one-off of the runtime's own (a method promoted meanwhile) in one at most.
+        var windows = new long[4];
         for (int i = 0; i < 300; i++)
         {
             bed.Ram.W64(header + 8, (ulong)(i % 200) * 8);
@@ -303,10 +305,10 @@ public sealed class VirtioBlockTests : IDisposable
             q.SetUsedEvent(q.UsedIndex);
             long before = GC.GetAllocatedBytesForCurrentThread();
             q.Kick();
-            if (i >= 100) allocated += GC.GetAllocatedBytesForCurrentThread() - before;
+            if (i >= 100) windows[(i - 100) / 50] += GC.GetAllocatedBytesForCurrentThread() - before;
             q.TakeUsed();
         }
-        Assert.Equal(0, allocated);
+        Assert.True(windows.Min() == 0, $"bytes allocated per 50 requests: {string.Join(", ", windows)}");
         Assert.Equal(300, bed.Msi.Count(0x101));
     }
 

@@ -115,10 +115,15 @@ public unsafe class SmcccConduitTests
             Call(v, SmcccConduit.Hvc, 0xBF00_FF01);              // denied: no TEE
         }
         for (int i = 0; i < 100; i++) Round();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10_000; i++) Round();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        // Four windows: an allocation per call shows in every one; a runtime one-off (tier-up) in one at most.
+        var windows = new long[4];
+        for (int w = 0; w < windows.Length; w++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 2_500; i++) Round();
+            windows[w] = GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        Assert.True(windows.Min() == 0, $"bytes allocated per 2,500 rounds: {string.Join(", ", windows)}");
         Assert.Equal(domid == 0 ? 0UL : 10_100UL, d.Smccc.Denied[(int)SmcccOwner.SiP]);
         Assert.Equal(10_100UL, d.Smccc.Denied[(int)SmcccOwner.TrustedOsLast]);
     }

@@ -105,14 +105,21 @@ public class SmcccDispatcherTests
         var d = new SmcccDispatcher();
         var warm = Make(0x8600_FF01);
         d.Dispatch(ref warm);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++)
+        // Four windows: an allocation per call shows in every one; a one-off of the runtime's own (a method
+        // promoted by tiered compilation meanwhile) in one at most.
+        var windows = new long[4];
+        for (int w = 0; w < windows.Length; w++)
         {
-            var call = Make(0x8600_FF01);
-            d.Dispatch(ref call);
-            if (call.X0 != warm.X0) Assert.Fail($"call {i} answered 0x{call.X0:x}, the first 0x{warm.X0:x}");
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 250; i++)
+            {
+                var call = Make(0x8600_FF01);
+                d.Dispatch(ref call);
+                if (call.X0 != warm.X0) Assert.Fail($"call {i} answered 0x{call.X0:x}, the first 0x{warm.X0:x}");
+            }
+            windows[w] = GC.GetAllocatedBytesForCurrentThread() - before;
         }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.True(windows.Min() == 0, $"bytes allocated per 250 calls: {string.Join(", ", windows)}");
         Assert.Equal(0xFFFF_FFFFUL, warm.X0 & 0xFFFF_FFFF); // NOT_SUPPORTED, -1
     }
 

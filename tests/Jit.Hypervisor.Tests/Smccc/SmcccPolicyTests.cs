@@ -134,10 +134,16 @@ public class SmcccPolicyTests
     {
         var p = With(false, false, "sip:0x82000001", "sip:0x82000003");
         bool any = false;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++)
-            any |= Permits(p, Psci) & !Permits(p, 0x8200_0002) & Permits(p, 0x8200_0003, SmcccConduit.Smc) & !Permits(p, Tos);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        // Four windows: an allocation per check shows in every one; a runtime one-off (tier-up) in one at most.
+        var windows = new long[4];
+        for (int w = 0; w < windows.Length; w++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 250; i++)
+                any |= Permits(p, Psci) & !Permits(p, 0x8200_0002) & Permits(p, 0x8200_0003, SmcccConduit.Smc) & !Permits(p, Tos);
+            windows[w] = GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        Assert.True(windows.Min() == 0, $"bytes allocated per 250 checks: {string.Join(", ", windows)}");
         Assert.True(any);
     }
 }

@@ -18,7 +18,10 @@ public class FfaMediatorAllocationTests
         var request = g.Ffa.Direct(ServicePartition.CmdAdd, 1, 2, 3, 4, is64);
         var call = request;
         int failures = 0;
-        for (int round = 0; round < 3; round++)
+        // Round 0 warms up; an allocation per call shows in every later round, a runtime one-off (a method
+        // promoted by tiered compilation meanwhile) in one at most.
+        var rounds = new long[4];
+        for (int round = 0; round < rounds.Length; round++)
         {
             long before = GC.GetAllocatedBytesForCurrentThread();
             for (int i = 0; i < 2000; i++)
@@ -31,9 +34,9 @@ public class FfaMediatorAllocationTests
                 g.Domain.Smccc.Dispatch(ref call);
                 if (call.X4 != 10) failures++;
             }
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            if (round > 0) Assert.Equal(0, allocated);
+            rounds[round] = GC.GetAllocatedBytesForCurrentThread() - before;
         }
+        Assert.True(rounds.Skip(1).Min() == 0, $"bytes allocated per 2,000 calls, by round: {string.Join(", ", rounds)}");
         Assert.Equal(0, failures);
     }
 }

@@ -23,7 +23,10 @@ public class OpteeMediatorAllocationTests
         var (_, rpcTrip, inline) = g.Driver.Place(OpteeMsg.CmdInvokeCommand, EchoTa.CmdRpcRoundTrip, session, [Param.InOut(shm, 0, 64)], mode);
 
         int failures = 0;
-        for (int round = 0; round < 3; round++)
+        // Round 0 warms up; an allocation per call shows in every later round, a runtime one-off (a method
+        // promoted by tiered compilation meanwhile) in one at most.
+        var rounds = new long[4];
+        for (int round = 0; round < rounds.Length; round++)
         {
             // Warm-up: pools, the shm cache, the JIT. Then measure.
             g.Driver.Run(rpcTrip, inline);
@@ -34,9 +37,9 @@ public class OpteeMediatorAllocationTests
                 g.Domain.Smccc.Dispatch(ref call);
                 if ((uint)call.X0 != OpteeSmc.ReturnOk) failures++;
             }
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            if (round > 0) Assert.Equal(0, allocated);
+            rounds[round] = GC.GetAllocatedBytesForCurrentThread() - before;
         }
+        Assert.True(rounds.Skip(1).Min() == 0, $"bytes allocated per 2,000 calls, by round: {string.Join(", ", rounds)}");
         Assert.Equal(0, failures);
         Assert.Equal(0, g.Mediator.CallsInFlight);
     }
