@@ -115,6 +115,7 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
             options = value;
             tier1Threshold = value.Tier1 == Tier1Mode.Off ? ulong.MaxValue : value.Threshold;
             tlb.KeepsContexts = value.TlbContexts;
+            if (value.Tier1 == Tier1Mode.Background) Tier1Compiler.Start();
         }
     }
 
