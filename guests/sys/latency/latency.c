@@ -263,16 +263,40 @@ static void hook(struct frame *f, u64 vector)
 
 /* ---- the measurements ---- */
 
-static void counter_read(void)
+/*
+ * Each fast measurement first runs its own sampling loop, untimed, for WARMUP_MS of counter time (and at least
+ * twice), so the figures are the steady state's on every machine: Jit compiles a loop in the background once it
+ * is hot, a tenth of a second or more later, and without this the exit paths were timed in its interpreter.
+ */
+#ifndef WARMUP_MS
+#define WARMUP_MS 300
+#endif
+
+static void warm_up(void (*sample)(void))
+{
+    u64 start = now(), rounds = 0;
+    while (rounds < 2 || now() - start < freq / 1000 * WARMUP_MS) {
+        sample();
+        rounds++;
+    }
+}
+
+static void measure(const char *name, void (*sample)(void), u64 per_sample)
+{
+    warm_up(sample);
+    sample();
+    report(name, SAMPLES, per_sample);
+}
+
+static void sample_counter_read(void)
 {
     for (int i = 0; i < SAMPLES; i++) {
         u64 t0 = now();
         samples[i] = now() - t0;
     }
-    report("counter-read", SAMPLES, 1);
 }
 
-static void mmio_read(void)
+static void sample_mmio_read(void)
 {
     u64 fr = platform.uart + UART_FR;
     for (int i = 0; i < SAMPLES; i++) {
@@ -280,11 +304,10 @@ static void mmio_read(void)
         for (int k = 0; k < BATCH; k++) mmio_read32(fr);
         samples[i] = now() - t0;
     }
-    report("mmio-read", SAMPLES, BATCH);
 }
 
 /* IMSC written with the value it holds: a register write with no effect on the device. */
-static void mmio_write(void)
+static void sample_mmio_write(void)
 {
     u64 imsc = platform.uart + UART_IMSC;
     u32 v = mmio_read32(imsc);
@@ -293,7 +316,6 @@ static void mmio_write(void)
         for (int k = 0; k < BATCH; k++) mmio_write32(imsc, v);
         samples[i] = now() - t0;
     }
-    report("mmio-write", SAMPLES, BATCH);
 }
 
 static inline u64 smc_call(u64 fid)
@@ -306,14 +328,25 @@ static inline u64 smc_call(u64 fid)
     return x0;
 }
 
-static void hvc_round_trip(void)
+static void sample_hvc(void)
 {
     for (int i = 0; i < SAMPLES; i++) {
         u64 t0 = now();
         for (int k = 0; k < BATCH; k++) hvc_call(SMCCC_VERSION, 0, 0, 0);
         samples[i] = now() - t0;
     }
-    report("hvc", SAMPLES, BATCH);
+}
+
+/* Nonzero once any call of sample_hvc_unknown returned something other than NOT_SUPPORTED. */
+static u64 unknown_wrong;
+
+static void sample_hvc_unknown(void)
+{
+    for (int i = 0; i < SAMPLES; i++) {
+        u64 t0 = now();
+        for (int k = 0; k < BATCH; k++) unknown_wrong |= hvc_call(HVC_UNKNOWN, 0, 0, 0) + 1;
+        samples[i] = now() - t0;
+    }
 }
 
 /* The same round trip for a function no service implements, which must be as cheap as a known one: the
@@ -329,18 +362,24 @@ static void hvc_unknown_round_trip(void)
         say("latency hvc-unknown" MODE " n/a\n");
         return;
     }
-    u64 wrong = 0;
-    for (int i = 0; i < SAMPLES; i++) {
-        u64 t0 = now();
-        for (int k = 0; k < BATCH; k++) wrong |= hvc_call(HVC_UNKNOWN, 0, 0, 0) + 1;
-        samples[i] = now() - t0;
-    }
-    if (wrong) {
+    unknown_wrong = 0;
+    warm_up(sample_hvc_unknown);
+    sample_hvc_unknown();
+    if (unknown_wrong) {
         say("hvc-unknown" MODE ": function 0x%lx returned something other than NOT_SUPPORTED (-1)\n", HVC_UNKNOWN);
         say("latency hvc-unknown" MODE " n/a\n");
         return;
     }
     report("hvc-unknown", SAMPLES, BATCH);
+}
+
+static void sample_smc(void)
+{
+    for (int i = 0; i < SAMPLES; i++) {
+        u64 t0 = now();
+        for (int k = 0; k < BATCH; k++) smc_call(SMCCC_VERSION);
+        samples[i] = now() - t0;
+    }
 }
 
 static void smc_round_trip(void)
@@ -351,17 +390,12 @@ static void smc_round_trip(void)
         say("latency smc" MODE " n/a\n");
         return;
     }
-    for (int i = 0; i < SAMPLES; i++) {
-        u64 t0 = now();
-        for (int k = 0; k < BATCH; k++) smc_call(SMCCC_VERSION);
-        samples[i] = now() - t0;
-    }
-    report("smc", SAMPLES, BATCH);
+    measure("smc", sample_smc, BATCH);
 }
 
 /* Acknowledge and end of interrupt through the CPU interface: BATCH SGIs are made pending with interrupts
    masked, then each sample times BATCH IAR + EOIR pairs. */
-static void gic_ack_eoi(void)
+static void sample_gic_ack_eoi(void)
 {
     for (int i = 0; i < SAMPLES; i++) {
         for (u64 sgi = 8; sgi < 8 + BATCH; sgi++) send_sgi(sgi, 0);
@@ -372,13 +406,17 @@ static void gic_ack_eoi(void)
         }
         samples[i] = now() - t0;
     }
-    report("gic-ack-eoi", SAMPLES, BATCH);
+}
+
+static void gic_ack_eoi(void)
+{
+    measure("gic-ack-eoi", sample_gic_ack_eoi, BATCH);
     if ((sysreg_read(ICC_IAR1_EL1) & 0xffffff) != 1023) fail("SGIs still pending after gic-ack-eoi");
 }
 
 /* A self-SGI from the write of ICC_SGI1R_EL1 to the end of its handler: delivery, exception entry, IAR,
    EOIR and the exception return. */
-static void sgi_self(void)
+static void sample_sgi_self(void)
 {
     irq_enable();
     for (int i = 0; i < SAMPLES; i++) {
@@ -390,7 +428,6 @@ static void sgi_self(void)
         samples[i] = now() - t0;
     }
     irq_disable();
-    report("sgi-self", SAMPLES, 1);
 }
 
 static volatile int secondary_ready;
@@ -495,14 +532,14 @@ int main(void)
     say("latency-guest freq=%lu samples=%d batch=%d mmu=off\n", freq, SAMPLES, BATCH);
 #endif
 
-    counter_read();
-    mmio_read();
-    mmio_write();
-    hvc_round_trip();
+    measure("counter-read", sample_counter_read, 1);
+    measure("mmio-read", sample_mmio_read, BATCH);
+    measure("mmio-write", sample_mmio_write, BATCH);
+    measure("hvc", sample_hvc, BATCH);
     hvc_unknown_round_trip();
     smc_round_trip();
     gic_ack_eoi();
-    sgi_self();
+    measure("sgi-self", sample_sgi_self, 1);
     timer_latency(0);
     timer_latency(1);
     /* Last: it leaves CPU 1 running, and CPU 1's redistributor set-up replaced this CPU's in gic.c. */
