@@ -484,7 +484,9 @@ static void ipi_round_trip(void)
  * busy in a loop with interrupts unmasked (as a guest polling a flag is), where nothing but the timer's own
  * output can end the wait.
  */
-static void timer_latency(int busy)
+static int timer_busy;
+
+static void sample_timer(void)
 {
     u64 ahead = freq / 10000; /* 100 µs */
     irq_enable();
@@ -494,7 +496,7 @@ static void timer_latency(int busy)
         sysreg_write(cntv_cval_el0, deadline);
         sysreg_write(cntv_ctl_el0, CTL_ENABLE);
         isb();
-        if (busy)
+        if (timer_busy)
             while (!timer_taken) __asm__ volatile("" ::: "memory");
         else
             wait_for_flag(&timer_taken);
@@ -502,6 +504,13 @@ static void timer_latency(int busy)
     }
     irq_disable();
     sysreg_write(cntv_ctl_el0, 0);
+}
+
+static void timer_latency(int busy)
+{
+    timer_busy = busy;
+    warm_up(sample_timer);
+    sample_timer();
     report(busy ? "timer-busy" : "timer", SLOW_SAMPLES, 1);
 }
 

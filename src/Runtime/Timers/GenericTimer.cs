@@ -42,6 +42,14 @@ public sealed class GenericTimer : IDisposable
     /// </summary>
     public Action? AlarmExpired { get; set; }
 
+    /// <summary>
+    /// How many counter ticks before a deadline the alarm goes off (0: at it). A vCPU that watches a near
+    /// deadline itself sets this to about a host thread's wake-up time, so that the alarm reaches it before the
+    /// deadline rather than that long after; <see cref="AlarmExpired"/> then runs early and must not expect the
+    /// deadline to have passed.
+    /// </summary>
+    public ulong AlarmLead { get; set; }
+
     private void OnAlarm()
     {
         if (AlarmExpired is { } expired) expired();
@@ -140,7 +148,7 @@ public sealed class GenericTimer : IDisposable
             deadline = null;
             if ((VirtualControl & (Enable | Imask)) == Enable && !virt) deadline = VirtualCompare;
             if ((PhysicalControl & (Enable | Imask)) == Enable && !phys && (deadline is null || PhysicalCompare < deadline)) deadline = PhysicalCompare;
-            if (deadline is ulong d) alarm.Arm(d);
+            if (deadline is ulong d) alarm.Arm(AlarmLead != 0 && now + AlarmLead < d ? d - AlarmLead : d);
             else alarm.Cancel();
             // The levels are set under the lock, in the order they were computed: an update that computed a
             // low level before the deadline and set it after the alarm's update had raised it would drop the

@@ -92,6 +92,46 @@ public unsafe class TimerInterruptTests
         Assert.Equal(0UL, timer.Overdue);
     }
 
+    /// <summary>A counter moved by hand whose alarm only records where it was armed.</summary>
+    private sealed class RecordingCounter : SystemCounter
+    {
+        public ulong Value;
+        public ulong? Armed;
+        public override ulong Now => Value;
+        public override CounterAlarm CreateAlarm(Action fire) => new Recording(this);
+
+        private sealed class Recording(RecordingCounter owner) : CounterAlarm
+        {
+            public override void Arm(ulong deadline) => owner.Armed = deadline;
+            public override void Cancel() => owner.Armed = null;
+            public override void Dispose() { }
+        }
+    }
+
+    /// <summary>
+    /// With a lead the alarm goes off that long before a deadline, so the vCPU can watch the rest itself; a
+    /// deadline closer than the lead is armed as it is, never in the past (an alarm in the past fires at once, and
+    /// an update it caused would arm it again and again).
+    /// </summary>
+    [Fact]
+    public void TheAlarmGoesOffItsLeadBeforeTheDeadlineButNeverInThePast()
+    {
+        var counter = new RecordingCounter { Value = 1000 };
+        using var timer = new GenericTimer(counter) { AlarmLead = 300 };
+        timer.WriteCompare(false, 5000);
+        timer.WriteControl(false, GenericTimer.Enable);
+        Assert.Equal(4700UL, counter.Armed);
+        counter.Value = 4800;
+        timer.Update();
+        Assert.Equal(5000UL, counter.Armed);
+        timer.AlarmLead = 0;
+        timer.WriteCompare(false, 9000);
+        Assert.Equal(9000UL, counter.Armed);
+        counter.Value = 9000;
+        timer.Update();
+        Assert.Null(counter.Armed); // fired: the line is up and nothing is left to wait for
+    }
+
     [Fact]
     public void MaskedTimerKeepsTheLineLowButReportsIstatus()
     {
