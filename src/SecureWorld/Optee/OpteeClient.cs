@@ -1,3 +1,5 @@
+using Jit.Runtime;
+
 namespace Jit.SecureWorld.Optee;
 
 /// <summary>
@@ -10,6 +12,8 @@ internal sealed class OpteeClient
     public OpteeClient(uint id, OpteeOptions options)
     {
         Id = id;
+        UnknownCalls = new($"OP-TEE (client {id})");
+        UnknownCommands = new($"OP-TEE (client {id})", "message command");
         Threads = new OpteeThread[options.ThreadsPerClient];
         for (int i = 0; i < Threads.Length; i++) Threads[i] = new OpteeThread(i, options.RpcParamCount);
     }
@@ -26,6 +30,13 @@ internal sealed class OpteeClient
     public Dictionary<ulong, SharedMemory> SharedMemory { get; } = [];
     public int SharedMemoryPages { get; set; }
     public OpteeThread[] Threads { get; }
+
+    /// <summary>
+    /// The unknown fast calls and message commands this client made, logged under its own limit: one client
+    /// trying IDs at random must not use up what the others' diagnostics may log.
+    /// </summary>
+    public UnknownCallLog UnknownCalls { get; }
+    public UnknownCallLog UnknownCommands { get; }
 
     /// <summary>ENABLE_SHM_CACHE: threads keep their RPC argument buffers between calls instead of freeing them.</summary>
     public bool ShmCacheEnabled { get; set; }

@@ -24,7 +24,7 @@ public sealed partial class OpteeOs
             case OpteeMsg.CmdUnregisterShm: UnregisterShm(client, thread, arg); break;
             default:
                 // Including DO_BOTTOM_HALF and STOP_ASYNC_NOTIF: asynchronous notification is not offered.
-                unknownCommand.Report(arg.Cmd, "OPTEE_SMC_RETURN_EBADCMD");
+                client.UnknownCommands.Report(arg.Cmd, "OPTEE_SMC_RETURN_EBADCMD");
                 thread.WriteBack = false;
                 thread.SmcStatus = OpteeSmc.ReturnEBadCmd;
                 break;

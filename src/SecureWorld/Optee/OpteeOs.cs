@@ -25,7 +25,6 @@ public sealed partial class OpteeOs
     private int clientCount;
     private readonly Lock lifecycle = new();
     private readonly UnknownCallLog unknown = new("OP-TEE");
-    private readonly UnknownCallLog unknownCommand = new("OP-TEE", "message command");
     private int lastSessionId;
 
     // The functions OPTEE_SMC_CALLS_COUNT counts.
@@ -85,7 +84,7 @@ public sealed partial class OpteeOs
         if (!IsFastFunction(fid))
         {
             // SMCCC: a function the OS does not implement is NOT_SUPPORTED whoever asks.
-            unknown.Report(fid, "OPTEE_SMC_RETURN_UNKNOWN_FUNCTION");
+            (Find(client)?.UnknownCalls ?? unknown).Report(fid, "OPTEE_SMC_RETURN_UNKNOWN_FUNCTION");
             call.ReturnStatus(SmcccStatus.NotSupported);
             return;
         }
