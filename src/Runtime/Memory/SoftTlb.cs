@@ -103,6 +103,9 @@ public sealed unsafe class SoftTlb : IDisposable
     private ulong useClock;
     private uint nextStamp;
 
+    // Stamps wrap; uint.MaxValue is never one, since the dispatcher's page-local successor slots use it.
+    private uint NextStamp() => ++nextStamp == uint.MaxValue ? ++nextStamp : nextStamp;
+
     // The entries filled in each context since its last flush, so that a flush clears those rather than whole
     // tables (clearing 6,144 entries at every switch was 2.4% of a boot's vCPU samples). Beyond the log's
     // capacity a flush clears the context's tables whole.
@@ -124,7 +127,7 @@ public sealed unsafe class SoftTlb : IDisposable
         for (int c = 0; c < Contexts; c++)
         {
             ClearContext(c);
-            contexts[c].Stamp = ++nextStamp;
+            contexts[c].Stamp = NextStamp();
         }
         Use(0);
     }
@@ -298,7 +301,7 @@ public sealed unsafe class SoftTlb : IDisposable
             for (int i = 0; i < k.FilledCount; i++) ((TlbEntry*)filled[c * LogCapacity + i])->Tag = Invalid;
         k.FilledCount = 0;
         k.Blocks = 0;
-        k.Stamp = ++nextStamp;
+        k.Stamp = NextStamp();
         Array.Clear(codeFilter, c * FilterWords, FilterWords);
     }
 
@@ -330,7 +333,7 @@ public sealed unsafe class SoftTlb : IDisposable
             int shift = k.FilledCount == 0 || k.Blocks == 0 ? 12 : BlockAround(c, va);
             if (shift > 12) FlushRange(c, va, shift);
             else if (k.FilledCount > 0) FlushEntries(c, va);
-            if (shift > 12 || MayHoldCode(c, va)) k.Stamp = ++nextStamp;
+            if (shift > 12 || MayHoldCode(c, va)) k.Stamp = NextStamp();
         }
         Generation = contexts[current].Stamp;
     }

@@ -46,6 +46,16 @@ public sealed class Block(ulong pa, Inst[] insts)
 /// </summary>
 public struct BlockLink
 {
+    /// <summary>
+    /// The generation of a successor slot that leads to the page the region it belongs to runs from: the
+    /// region was entered under a translation that mapped its page to its code, and nothing inside a region
+    /// changes that translation (an instruction that may leaves the region without a slot), so the same VA
+    /// page leads to the same physical page under whatever context the region runs. Such a link holds across
+    /// address-space switches and TLB flushes, as QEMU's direct jumps within a page do; only dropping the
+    /// block ends it. No TLB generation takes this value.
+    /// </summary>
+    public const uint PageLocal = uint.MaxValue;
+
     public ulong Va;
     public Block? Block;
     public uint Generation;

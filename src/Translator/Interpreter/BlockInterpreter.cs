@@ -178,6 +178,8 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
         // The closure of the compiled region the loop returned from last, whose exit slot it fills; null after
         // interpreted blocks and interrupts. A local: a field store would cost a GC write barrier per region.
         RegionClosure? last = null;
+        // The VA and PA pages the region in `last` was entered at: a slot it fills for the same page is page-local.
+        ulong lastVaPage = 0, lastPaPage = 0;
         while (true)
         {
             int request = Volatile.Read(ref s->ExitRequest);
@@ -203,7 +205,11 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
             {
                 block = Find(pc, ref budget);
                 if (block is null) continue;
-                if (options.Linking && last is { Exit: >= 0 } exited) exited.Links[exited.Exit] = new BlockLink(pc, block, tlb.Generation, s->EL);
+                if (options.Linking && last is { Exit: >= 0 } exited)
+                {
+                    bool pageLocal = pc >> 12 == lastVaPage && block.Pa >> 12 == lastPaPage;
+                    exited.Links[exited.Exit] = new BlockLink(pc, block, pageLocal ? BlockLink.PageLocal : tlb.Generation, s->EL);
+                }
             }
             entry.Enter(pc, block.Pa);
             CompiledBlock? code = Volatile.Read(ref block.Compiled);
@@ -212,6 +218,8 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
             if (code is not null)
             {
                 last = block.Closure!;
+                lastVaPage = pc >> 12;
+                lastPaPage = block.Pa >> 12;
                 int retired = code(s, mmu, tlb.Read, tlb.Write, pc, budget);
                 s->Retired += (ulong)retired;
                 Consume(ref budget, retired);
@@ -244,7 +252,7 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
     {
         uint el = s->EL;
         if (link.Candidate(pc, el) is not { } b) return null;
-        if (link.Generation == tlb.Generation) return b;
+        if (link.Generation == tlb.Generation || link.Generation == BlockLink.PageLocal) return b;
         if (!mmu.FetchMaps(pc, el, b.Pa)) return null;
         link.Generation = tlb.Generation;
         return b;
