@@ -214,8 +214,8 @@ public sealed partial class SmmuV3 : IMmioDevice
 /// <c>dma-coherent</c> when <see cref="DmaCoherent"/> (SMMU_IDR0.COHACC), and either <c>interrupts</c> with
 /// <c>interrupt-names</c> in <see cref="InterruptNames"/>' order (rising-edge SPIs; the builder picks them and
 /// connects <see cref="SmmuV3.EventQueueInterrupt"/>, <see cref="SmmuV3.GlobalErrorInterrupt"/> and
-/// <see cref="SmmuV3.CommandSyncInterrupt"/>), or <c>msi-parent = &lt;&amp;its DEVICEID&gt;</c> with the DeviceID
-/// given to the constructor. The PCI host bridge's node gets <c>iommu-map = &lt;0 &amp;smmu 0 0x10000&gt;</c>
+/// <see cref="SmmuV3.CommandSyncInterrupt"/>), and, where there is an ITS, <c>msi-parent = &lt;&amp;its DEVICEID&gt;</c>
+/// with the DeviceID given to the constructor, which a driver prefers (Linux does when SMMU_IDR0.MSI is set). The PCI host bridge's node gets <c>iommu-map = &lt;0 &amp;smmu 0 0x10000&gt;</c>
 /// (requester ID = StreamID), and each function's DMA port is <see cref="SmmuV3.PortFor(uint)"/> of its
 /// requester ID.
 /// </summary>
