@@ -6,9 +6,10 @@ namespace Jit.Devices.Smmu;
 /// stage 1 mapping's size and the IPA and size of its stage 2 mapping — so TLBI_NH_VA invalidates every page of
 /// a block it names, as the architecture's larger entries would be, and a range invalidation every page of each
 /// mapping that meets its range, inside it or not. Entries do not record the granule or the level they came
-/// from, so the TG and TTL hints, which only narrow what must go (4.4.1.1), narrow nothing here. An entry is also tagged with the stream,
-/// because the configuration that produced it (the STE and CD) is not looked at again on a hit: CFGI commands
-/// and SMMU_CR0.SMMUEN changes drop a stream's entries. Dropping more than asked is always allowed.
+/// from, so the TG and TTL hints, which only narrow what must go (4.4.1.1), narrow nothing here. An entry is
+/// also tagged with the stream, because the configuration that produced it (the STE and CD) is not looked at
+/// again on a hit: CFGI commands and SMMU_CR0.SMMUEN changes drop a stream's entries. Dropping more than asked is
+/// always allowed.
 /// </summary>
 /// <remarks>Callers hold the SMMU's lock. A lookup allocates nothing.</remarks>
 internal sealed class SmmuTlb

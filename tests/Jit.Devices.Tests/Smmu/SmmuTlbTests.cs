@@ -61,18 +61,25 @@ public sealed class SmmuTlbTests : IDisposable
         Assert.Equal("new", ReadIova());
     }
 
-    [Fact]
-    public void TlbiVaDropsEveryPageOfABlock()
+    private const ulong BlockIova = 0x4000_0000;
+
+    /// <summary>A 2 MiB block at <see cref="BlockIova"/> whose sixth page the TLB holds, then remapped to another block.</summary>
+    private void CacheABlockThenRemapIt()
     {
         ulong oldBlock = bed.Ram.Alloc(2 << 20, 2 << 20), newBlock = bed.Ram.Alloc(2 << 20, 2 << 20);
         bed.Ram.Write(oldBlock + 0x5000, "old"u8);
         bed.Ram.Write(newBlock + 0x5000, "new"u8);
-        const ulong blockIova = 0x4000_0000;
-        tables.Map(blockIova, oldBlock, SmmuRegs.S1ReadWrite, level: 2);
-        Assert.Equal("old", ReadIova(blockIova + 0x5000));
-        tables.Map(blockIova, newBlock, SmmuRegs.S1ReadWrite, level: 2);
-        bed.TlbiVa(Asid, blockIova); // names the block's first page; the TLB holds its sixth
-        Assert.Equal("new", ReadIova(blockIova + 0x5000));
+        tables.Map(BlockIova, oldBlock, SmmuRegs.S1ReadWrite, level: 2);
+        Assert.Equal("old", ReadIova(BlockIova + 0x5000));
+        tables.Map(BlockIova, newBlock, SmmuRegs.S1ReadWrite, level: 2);
+    }
+
+    [Fact]
+    public void TlbiVaDropsEveryPageOfABlock()
+    {
+        CacheABlockThenRemapIt();
+        bed.TlbiVa(Asid, BlockIova); // names the block's first page; the TLB holds its sixth
+        Assert.Equal("new", ReadIova(BlockIova + 0x5000));
     }
 
     [Fact]
@@ -175,22 +182,16 @@ public sealed class SmmuTlbTests : IDisposable
     [Fact]
     public void ARangeDropsEveryBlockItMeets()
     {
-        ulong oldBlock = bed.Ram.Alloc(2 << 20, 2 << 20), newBlock = bed.Ram.Alloc(2 << 20, 2 << 20);
-        bed.Ram.Write(oldBlock + 0x5000, "old"u8);
-        bed.Ram.Write(newBlock + 0x5000, "new"u8);
-        const ulong blockIova = 0x4000_0000;
-        tables.Map(blockIova, oldBlock, SmmuRegs.S1ReadWrite, level: 2);
-        Assert.Equal("old", ReadIova(blockIova + 0x5000));
-        tables.Map(blockIova, newBlock, SmmuRegs.S1ReadWrite, level: 2);
+        CacheABlockThenRemapIt();
         // Four pages ending right below the block: it stays.
         var (d0, d1) = SmmuTestBed.Range(tg: 0b01, num: 3, scale: 0, ttl: 0);
-        bed.Command(SmmuRegs.TlbiNhVa, (ulong)Asid << 48 | d0, blockIova - 0x4000 | d1);
+        bed.Command(SmmuRegs.TlbiNhVa, (ulong)Asid << 48 | d0, BlockIova - 0x4000 | d1);
         bed.Sync();
-        Assert.Equal("old", ReadIova(blockIova + 0x5000));
+        Assert.Equal("old", ReadIova(BlockIova + 0x5000));
         // Four pages whose last is the block's first: the whole block goes, the cached sixth page with it.
-        bed.Command(SmmuRegs.TlbiNhVa, (ulong)Asid << 48 | d0, blockIova - 0x3000 | d1);
+        bed.Command(SmmuRegs.TlbiNhVa, (ulong)Asid << 48 | d0, BlockIova - 0x3000 | d1);
         bed.Sync();
-        Assert.Equal("new", ReadIova(blockIova + 0x5000));
+        Assert.Equal("new", ReadIova(BlockIova + 0x5000));
     }
 
     [Fact]
