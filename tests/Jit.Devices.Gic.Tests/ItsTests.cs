@@ -202,6 +202,34 @@ public class ItsTests
         Assert.False(g.Outputs[1].Level);
     }
 
+    /// <summary>
+    /// A platform device's DeviceID above the 16 bits of PCI requester IDs (the SMMU's, from its msi-parent) maps
+    /// and takes MSIs like a function's, in the level-2 page Linux allocates for it; one beyond GITS_TYPER.Devbits
+    /// is a command error, ignored.
+    /// </summary>
+    [Fact]
+    public void APlatformDeviceAboveThePciRequesterIdsGetsItsLpis()
+    {
+        using var g = new GuestDriver(indirectDevices: true);
+        g.MapCollectionPerCpu();
+        const uint smmu = GicIts.PlatformDeviceIds;             // level-1 index 0x10000 / 8192 = 8
+        const ulong level2 = GuestDriver.RamBase + 0x80_0000;
+        g.Memory.WriteUInt64(GuestDriver.DeviceTable + 8 * 8, 1UL << 63 | level2);
+        g.MapDevice(smmu, eventBits: 1, events: 2, firstLpi: Lpi + 1, icid: 1);
+        Assert.Equal(1UL << 63, g.Read64(level2) & 1UL << 63);
+
+        g.Msi(smmu, 1);
+        Assert.Equal(Lpi + 2, g.Acknowledge(1));
+        g.Msi(smmu & 0xFFFF, 0);                                 // the requester ID it would alias without bit 16
+        Assert.Equal(1023, g.Acknowledge(0));
+
+        const uint beyond = 1u << GicIts.DeviceIdBits;
+        g.Mapd(beyond, 1, GuestDriver.Itts);
+        Assert.Equal(g.ItsRead(GuestDriver.GitsCwriter), g.ItsRead(GuestDriver.GitsCreadr));
+        Assert.True(g.Msi(beyond, 0));
+        Assert.Equal(1023, g.Acknowledge(0));
+    }
+
     [Fact]
     public void TwoLevelDeviceTableAsLinuxAllocatesIt()
     {
@@ -231,7 +259,7 @@ public class ItsTests
         Assert.Equal(1UL, typer & 1);                 // Physical
         Assert.Equal(7UL, typer >> 4 & 0xF);          // ITT_entry_size: 8 bytes
         Assert.Equal(15UL, typer >> 8 & 0x1F);        // 16 EventID bits
-        Assert.Equal(15UL, typer >> 13 & 0x1F);       // 16 DeviceID bits
+        Assert.Equal(16UL, typer >> 13 & 0x1F);       // 17 DeviceID bits: PCI requester IDs, then platform devices
         Assert.Equal(0UL, typer >> 19 & 1);           // PTA = 0: targets are processor numbers
         Assert.Equal(0UL, typer >> 24 & 0xFF);        // HCC = 0: collections live in the collection table
 

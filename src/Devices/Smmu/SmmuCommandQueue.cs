@@ -29,6 +29,14 @@ internal readonly struct SmmuCommand(ulong dword0, ulong dword1)
     public ulong VirtualAddress => dword1 & ~0xFFFUL;
     /// <summary>TLBI_S2_IPA: Address [51:12].</summary>
     public ulong IntermediateAddress => dword1 & 0x000F_FFFF_FFFF_F000UL;
+    /// <summary>TLBI by address (4.4.1.1): NUM [16:12], the range's granule multiplier minus one.</summary>
+    public int RangeNum => (int)(dword0 >> 12) & 0x1F;
+    /// <summary>SCALE [24:20]; bit 25 is RES0 without SMMU_IDR5.DS.</summary>
+    public int RangeScale => (int)(dword0 >> 20) & 0x1F;
+    /// <summary>TTL [73:72], the level hint.</summary>
+    public int Ttl => (int)(dword1 >> 8) & 3;
+    /// <summary>TG [75:74]: 0 for no range and no hint, else the granule of the entries meant (4, 16 or 64 KiB).</summary>
+    public int RangeGranule => (int)(dword1 >> 10) & 3;
     /// <summary>CMD_SYNC: CS [13:12] (0 none, 1 IRQ, 2 SEV), MSIData [63:32], MSIAddress [51:2].</summary>
     public int CompletionSignal => (int)((dword0 >> 12) & 3);
     public uint MsiData => (uint)(dword0 >> 32);
@@ -54,7 +62,8 @@ internal enum CommandError : byte
 /// goes on. A command that cannot run stops the queue with CONS still naming it, CONS.ERR saying why and
 /// SMMU_GERROR.CMDQ_ERR active, until software acknowledges it in SMMU_GERRORN (4.7; Linux replaces the command
 /// with a CMD_SYNC first). Illegal here: opcodes not in 4.1, TLBI_EL2_* and TLBI_EL3_* (no Hyp, Non-secure only),
-/// ATC_INV and PRI_RESP (no ATS or PRI), CFGI_VMS_PIDM, SSec = 1, CMD_SYNC with CS = 0b11. CMD_RESUME and
+/// ATC_INV and PRI_RESP (no ATS or PRI), CFGI_VMS_PIDM, SSec = 1, CMD_SYNC with CS = 0b11, and a TLBI by address
+/// with the Reserved range encoding (4.4.1.1). CMD_RESUME and
 /// CMD_STALL_TERM find nothing stalled and do nothing; the PREFETCH commands are hints and do nothing.
 /// </summary>
 public sealed partial class SmmuV3
@@ -92,10 +101,8 @@ public sealed partial class SmmuV3
                 return CfgiSteRange(c);
             case SmmuCommand.TlbiNhAll: tlb.InvalidateStage1(c.Vmid); break;
             case SmmuCommand.TlbiNhAsid: tlb.InvalidateAsid(c.Vmid, c.Asid); break;
-            case SmmuCommand.TlbiNhVa: tlb.InvalidateVa(c.Vmid, c.Asid, c.VirtualAddress); break;
-            case SmmuCommand.TlbiNhVaa: tlb.InvalidateVaAllAsids(c.Vmid, c.VirtualAddress); break;
+            case SmmuCommand.TlbiNhVa or SmmuCommand.TlbiNhVaa or SmmuCommand.TlbiS2Ipa: return TlbiByAddress(c);
             case SmmuCommand.TlbiS12Vmall: tlb.InvalidateVmid(c.Vmid); break;
-            case SmmuCommand.TlbiS2Ipa: tlb.InvalidateIpa(c.Vmid, c.IntermediateAddress); break;
             case SmmuCommand.TlbiNsnhAll: tlb.InvalidateAll(); break;
             case SmmuCommand.Resume or SmmuCommand.StallTerm: break;
             case SmmuCommand.Sync: return CmdSync(c);
@@ -129,6 +136,40 @@ public sealed partial class SmmuV3
             if ((uint)(key >> 32) - first < count) contexts.Remove(key);
         tlb.InvalidateStreamRange(first, count);
         return CommandError.None;
+    }
+
+    /// <summary>TLBI_NH_VA, TLBI_NH_VAA and TLBI_S2_IPA, by one address or, with TG set, by range.</summary>
+    private CommandError TlbiByAddress(in SmmuCommand c)
+    {
+        bool ipa = c.Opcode == SmmuCommand.TlbiS2Ipa;
+        ulong first = ipa ? c.IntermediateAddress : c.VirtualAddress;
+        if (!TryAddressRange(c, first, out ulong last)) return CommandError.Illegal;
+        switch (c.Opcode)
+        {
+            case SmmuCommand.TlbiNhVa: tlb.InvalidateVa(c.Vmid, c.Asid, first, last); break;
+            case SmmuCommand.TlbiNhVaa: tlb.InvalidateVaAllAsids(c.Vmid, first, last); break;
+            default: tlb.InvalidateIpa(c.Vmid, first, last); break;
+        }
+        return CommandError.None;
+    }
+
+    /// <summary>
+    /// 4.4.1.1: with TG = 0 one address (NUM, SCALE and TTL are RES0); otherwise (NUM + 1) × 2^SCALE granules of
+    /// TG's size from the address, which does not wrap at the top. NUM = SCALE = 0 with no TTL hint is Reserved
+    /// (CERROR_ILL), and without SMMU_IDR5.DS a 16 KiB TTL of 1 counts as no hint.
+    /// </summary>
+    private static bool TryAddressRange(in SmmuCommand c, ulong first, out ulong last)
+    {
+        last = first;
+        int tg = c.RangeGranule;
+        if (tg == 0) return true;
+        int ttl = tg == 0b10 && c.Ttl == 1 ? 0 : c.Ttl;
+        if (c.RangeNum == 0 && c.RangeScale == 0 && ttl == 0) return false;
+        int granuleBits = 10 + 2 * tg; // 0b01 4 KiB, 0b10 16 KiB, 0b11 64 KiB
+        // At most 32 × 2^31 × 64 KiB = 2^52 bytes: no overflow before the addition.
+        ulong bytes = (ulong)(c.RangeNum + 1) << (c.RangeScale + granuleBits);
+        last = first + (bytes - 1) < first ? ulong.MaxValue : first + (bytes - 1);
+        return true;
     }
 
     /// <summary>CMD_SYNC: every earlier command is complete already; signal it by MSI, wired interrupt, SEV or not at all.</summary>

@@ -26,6 +26,8 @@ public sealed partial class SmmuV3
         | 2u << 21 | 1u << 24 | 1u << 26 | 1u << 27;
     // SMMU_IDR1 (6.3.2): SIDSIZE, SSIDSIZE, EVENTQS, CMDQS, ATTR_PERMS_OVR (STE.PRIVCFG is honoured); no PRI queue.
     private const uint Idr1Value = StreamIdBits | SubstreamIdBits << 6 | EventQueueMaxLog2 << 16 | CommandQueueMaxLog2 << 21 | 1u << 26;
+    // SMMU_IDR3 (6.3.4): RIL, range invalidation and the TTL hint. Linux sends one TLBI per 4 KiB page it unmaps without it.
+    private const uint Idr3Value = 1u << 10;
     // SMMU_IDR5 (6.3.6): OAS = 48 bits, GRAN4K, GRAN16K, GRAN64K; VAX = 48-bit VAs; STALL_MAX = 0.
     private const uint Idr5Value = 0b101 | 1u << 4 | 1u << 5 | 1u << 6;
 
@@ -107,8 +109,9 @@ public sealed partial class SmmuV3
     {
         Idr0 => Idr0Value,
         Idr1 => Idr1Value,
+        Idr3 => Idr3Value,
         Idr5 => Idr5Value,
-        Idr2 or Idr3 or Idr4 or Iidr or Aidr => 0,
+        Idr2 or Idr4 or Iidr or Aidr => 0,
         Cr0 or Cr0Ack => cr0,
         Cr1 => cr1,
         Cr2 => cr2,

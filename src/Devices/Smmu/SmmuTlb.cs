@@ -4,9 +4,12 @@ namespace Jit.Devices.Smmu;
 /// The SMMU's TLB: combined stage 1 + stage 2 translations of 4 KiB input pages, direct-mapped on stream,
 /// substream and page. Each entry keeps what the invalidation commands select on — ASID (or global), VMID, the
 /// stage 1 mapping's size and the IPA and size of its stage 2 mapping — so TLBI_NH_VA invalidates every page of
-/// a block it names, as the architecture's larger entries would be. An entry is also tagged with the stream,
-/// because the configuration that produced it (the STE and CD) is not looked at again on a hit: CFGI commands
-/// and SMMU_CR0.SMMUEN changes drop a stream's entries. Dropping more than asked is always allowed.
+/// a block it names, as the architecture's larger entries would be, and a range invalidation every page of each
+/// mapping that meets its range, inside it or not. Entries do not record the granule or the level they came
+/// from, so the TG and TTL hints, which only narrow what must go (4.4.1.1), narrow nothing here. An entry is
+/// also tagged with the stream, because the configuration that produced it (the STE and CD) is not looked at
+/// again on a hit: CFGI commands and SMMU_CR0.SMMUEN changes drop a stream's entries. Dropping more than asked is
+/// always allowed.
 /// </summary>
 /// <remarks>Callers hold the SMMU's lock. A lookup allocates nothing.</remarks>
 internal sealed class SmmuTlb
@@ -104,61 +107,77 @@ internal sealed class SmmuTlb
     public void InvalidateStream(uint streamId) => InvalidateStreamRange(streamId, 1);
 
     public void InvalidateStreamRange(uint first, uint count) =>
-        Drop(static (in Entry e, ushort _, ushort _, ulong range) => e.StreamId - (uint)range < (uint)(range >> 32), 0, 0, (ulong)count << 32 | first);
+        Drop(static (in Entry e, in Scope s) => e.StreamId >= s.First && e.StreamId <= s.Last, new Scope(0, 0, first, first + (ulong)count - 1));
 
     /// <summary>TLBI_NH_ALL: every stage 1 entry of the VMID.</summary>
-    public void InvalidateStage1(ushort vmid) => Drop(static (in Entry e, ushort vmid, ushort _, ulong _) => e.Stage1 && e.Vmid == vmid, vmid, 0, 0);
+    public void InvalidateStage1(ushort vmid) => Drop(static (in Entry e, in Scope s) => e.Stage1 && e.Vmid == s.Vmid, new Scope(vmid, 0, 0, 0));
 
     /// <summary>TLBI_NH_ASID: the VMID's non-global stage 1 entries of the ASID.</summary>
     public void InvalidateAsid(ushort vmid, ushort asid) =>
-        Drop(static (in Entry e, ushort vmid, ushort asid, ulong _) => e.Stage1 && e.Vmid == vmid && !e.Global && e.Asid == asid, vmid, asid, 0);
+        Drop(static (in Entry e, in Scope s) => e.Stage1 && e.Vmid == s.Vmid && !e.Global && e.Asid == s.Asid, new Scope(vmid, asid, 0, 0));
 
-    /// <summary>TLBI_NH_VA: the entries that map <paramref name="va"/> for the ASID, or globally.</summary>
-    public void InvalidateVa(ushort vmid, ushort asid, ulong va)
+    /// <summary>
+    /// TLBI_NH_VA: the entries of the ASID, or global, whose mapping meets the VAs <paramref name="first"/> to
+    /// <paramref name="last"/> (one address for the non-range form).
+    /// </summary>
+    public void InvalidateVa(ushort vmid, ushort asid, ulong first, ulong last)
     {
-        static bool Select(in Entry e, ushort vmid, ushort asid, ulong va) =>
-            e.Stage1 && e.Vmid == vmid && (e.Global || e.Asid == asid) && Covers(e.Page << 12, e.Stage1Bits, va);
-        if (!DropTargeted(Select, vmid, asid, va)) Drop(Select, vmid, asid, va);
+        static bool Select(in Entry e, in Scope s) =>
+            e.Stage1 && e.Vmid == s.Vmid && (e.Global || e.Asid == s.Asid) && Meets(e.Page << 12, e.Stage1Bits, s);
+        var scope = new Scope(vmid, asid, first, last);
+        if (!DropTargeted(Select, scope)) Drop(Select, scope);
     }
 
-    /// <summary>TLBI_NH_VAA: the entries that map <paramref name="va"/> for any ASID.</summary>
-    public void InvalidateVaAllAsids(ushort vmid, ulong va)
+    /// <summary>TLBI_NH_VAA: the entries of any ASID whose mapping meets the VAs <paramref name="first"/> to <paramref name="last"/>.</summary>
+    public void InvalidateVaAllAsids(ushort vmid, ulong first, ulong last)
     {
-        static bool Select(in Entry e, ushort vmid, ushort _, ulong va) =>
-            e.Stage1 && e.Vmid == vmid && Covers(e.Page << 12, e.Stage1Bits, va);
-        if (!DropTargeted(Select, vmid, 0, va)) Drop(Select, vmid, 0, va);
+        static bool Select(in Entry e, in Scope s) => e.Stage1 && e.Vmid == s.Vmid && Meets(e.Page << 12, e.Stage1Bits, s);
+        var scope = new Scope(vmid, 0, first, last);
+        if (!DropTargeted(Select, scope)) Drop(Select, scope);
     }
 
     /// <summary>TLBI_S12_VMALL: everything tagged with the VMID.</summary>
-    public void InvalidateVmid(ushort vmid) => Drop(static (in Entry e, ushort vmid, ushort _, ulong _) => e.Vmid == vmid, vmid, 0, 0);
-
-    /// <summary>TLBI_S2_IPA: the entries whose stage 2 mapping covers <paramref name="ipa"/>, combined ones included.</summary>
-    public void InvalidateIpa(ushort vmid, ulong ipa) =>
-        Drop(static (in Entry e, ushort vmid, ushort _, ulong ipa) => e.Stage2 && e.Vmid == vmid && Covers(e.Ipa, e.Stage2Bits, ipa), vmid, 0, ipa);
-
-    private static bool Covers(ulong entryAddress, int bits, ulong address) =>
-        bits >= 64 || (entryAddress >> bits) == (address >> bits);
-
-    private delegate bool Selector(in Entry e, ushort vmid, ushort asid, ulong address);
+    public void InvalidateVmid(ushort vmid) => Drop(static (in Entry e, in Scope s) => e.Vmid == s.Vmid, new Scope(vmid, 0, 0, 0));
 
     /// <summary>
-    /// Probes, for every tracked stream, the slots of the 4 KiB pages that the largest stage 1 mapping around
-    /// <paramref name="va"/> could cover; false when that would cost more than a scan.
+    /// TLBI_S2_IPA: the entries whose stage 2 mapping meets the IPAs <paramref name="first"/> to
+    /// <paramref name="last"/>, combined ones included (4.4.3.1 does not require those, but allows it).
     /// </summary>
-    private bool DropTargeted(Selector select, ushort vmid, ushort asid, ulong va)
+    public void InvalidateIpa(ushort vmid, ulong first, ulong last) =>
+        Drop(static (in Entry e, in Scope s) => e.Stage2 && e.Vmid == s.Vmid && Meets(e.Ipa, e.Stage2Bits, s), new Scope(vmid, 0, first, last));
+
+    /// <summary>Whether the mapping of 2^<paramref name="bits"/> bytes around <paramref name="entryAddress"/> holds any address of the scope.</summary>
+    private static bool Meets(ulong entryAddress, int bits, in Scope s)
+    {
+        if (bits >= 64) return true;
+        ulong start = entryAddress >> bits << bits;
+        return start <= s.Last && s.First <= start + ((1UL << bits) - 1);
+    }
+
+    /// <summary>What an invalidation selects on: a VMID, an ASID and the inclusive range First to Last of addresses (of StreamIDs for CFGI).</summary>
+    private readonly record struct Scope(ushort Vmid, ushort Asid, ulong First, ulong Last);
+
+    private delegate bool Selector(in Entry e, in Scope scope);
+
+    /// <summary>
+    /// Probes, for every tracked stream, the slots of the 4 KiB pages that the largest stage 1 mappings meeting
+    /// the scope's addresses could cover; false when that would cost more than a scan.
+    /// </summary>
+    private bool DropTargeted(Selector select, in Scope scope)
     {
         if (live == 0) return true;
         if (streams == null || largestStage1Bits >= 64) return false;
-        long pages = 1L << (largestStage1Bits - 12);
-        if (pages * streams.Count > Entries / 4) return false;
-        ulong first = va >> largestStage1Bits << largestStage1Bits >> 12;
+        ulong first = scope.First >> largestStage1Bits << largestStage1Bits >> 12;
+        ulong last = (scope.Last >> largestStage1Bits << largestStage1Bits >> 12) + ((1UL << (largestStage1Bits - 12)) - 1);
+        ulong pages = last - first + 1;
+        if (pages == 0 || pages > Entries / 4 || pages * (ulong)streams.Count > Entries / 4) return false;
         foreach (ulong key in streams)
         {
             uint streamId = (uint)(key >> 32), substreamId = (uint)key;
-            for (long p = 0; p < pages; p++)
+            for (ulong p = first; p - first < pages; p++)
             {
-                ref Entry e = ref entries[Index(streamId, substreamId, first + (ulong)p)];
-                if (e.Valid && e.StreamId == streamId && e.SubstreamId == substreamId && select(e, vmid, asid, va))
+                ref Entry e = ref entries[Index(streamId, substreamId, p)];
+                if (e.Valid && e.StreamId == streamId && e.SubstreamId == substreamId && select(e, scope))
                 {
                     e.Valid = false;
                     live--;
@@ -169,12 +188,12 @@ internal sealed class SmmuTlb
         return true;
     }
 
-    private void Drop(Selector select, ushort vmid, ushort asid, ulong address)
+    private void Drop(Selector select, in Scope scope)
     {
         for (int i = 0; i < entries.Length && live > 0; i++)
         {
             ref Entry e = ref entries[i];
-            if (e.Valid && select(e, vmid, asid, address))
+            if (e.Valid && select(e, scope))
             {
                 e.Valid = false;
                 if (--live == 0) Emptied();

@@ -16,9 +16,11 @@ namespace Jit.Devices.Smmu;
 /// <para>What SMMU_IDR0–5 advertise: stage 1 and stage 2, AArch64 tables only, little-endian, 4, 16 and 64 KiB
 /// granules, 48-bit input and output addresses, 16-bit ASIDs and VMIDs, coherent table walks (COHACC), MSIs,
 /// SEV, 2-level stream tables (16-bit StreamIDs) and 2-level CD tables (8-bit SubstreamIDs), the terminate
-/// model with every terminated access aborted (TERM_MODEL = 1) and no stalls (STALL_MODEL = 0b01). No ATS, PRI,
-/// EL2 streams (Hyp), hardware access-flag updates (HTTU), broadcast TLB maintenance or range invalidation.
-/// SMMU_AIDR says SMMUv3.0; SMMU_IIDR is zero, so drivers apply no implementation's errata.</para>
+/// model with every terminated access aborted (TERM_MODEL = 1) and no stalls (STALL_MODEL = 0b01), and range
+/// invalidation with the TTL hint (SMMU_IDR3.RIL), so that Linux invalidates an unmapped range with one command
+/// instead of one per page. No ATS, PRI, EL2 streams (Hyp), hardware access-flag updates (HTTU) or broadcast TLB
+/// maintenance. SMMU_AIDR says SMMUv3.0 (RIL is SMMUv3.2's, a bit of IDR3 that drivers test on its own);
+/// SMMU_IIDR is zero, so drivers apply no implementation's errata.</para>
 /// <para>Everything is synchronous: a CR0 or IRQ_CTRL write is acknowledged before it returns, and a
 /// SMMU_CMDQ_PROD write runs the commands it publishes before it returns, so CMD_SYNC has nothing to wait for
 /// and its completion MSI is written at once. One lock orders registers, commands and translations; the memory
@@ -27,7 +29,8 @@ namespace Jit.Devices.Smmu;
 /// <para>Event and global-error interrupts go as MSIs when SMMU_*_IRQ_CFG0 holds a non-zero address (to the
 /// <see cref="IMsiSink"/> given, with this SMMU's own DeviceID, else as a 32-bit write to memory), otherwise as
 /// a pulse on <see cref="EventQueueInterrupt"/> or <see cref="GlobalErrorInterrupt"/> (rising-edge SPIs in the
-/// device tree). The event queue interrupt fires when the queue turns non-empty.</para>
+/// device tree, beside the msi-parent that makes Linux take MSIs). The event queue interrupt fires when the queue
+/// turns non-empty.</para>
 /// </remarks>
 public sealed partial class SmmuV3 : IMmioDevice
 {
@@ -214,8 +217,8 @@ public sealed partial class SmmuV3 : IMmioDevice
 /// <c>dma-coherent</c> when <see cref="DmaCoherent"/> (SMMU_IDR0.COHACC), and either <c>interrupts</c> with
 /// <c>interrupt-names</c> in <see cref="InterruptNames"/>' order (rising-edge SPIs; the builder picks them and
 /// connects <see cref="SmmuV3.EventQueueInterrupt"/>, <see cref="SmmuV3.GlobalErrorInterrupt"/> and
-/// <see cref="SmmuV3.CommandSyncInterrupt"/>), or <c>msi-parent = &lt;&amp;its DEVICEID&gt;</c> with the DeviceID
-/// given to the constructor. The PCI host bridge's node gets <c>iommu-map = &lt;0 &amp;smmu 0 0x10000&gt;</c>
+/// <see cref="SmmuV3.CommandSyncInterrupt"/>), and, where there is an ITS, <c>msi-parent = &lt;&amp;its DEVICEID&gt;</c>
+/// with the DeviceID given to the constructor, which a driver prefers (Linux does when SMMU_IDR0.MSI is set). The PCI host bridge's node gets <c>iommu-map = &lt;0 &amp;smmu 0 0x10000&gt;</c>
 /// (requester ID = StreamID), and each function's DMA port is <see cref="SmmuV3.PortFor(uint)"/> of its
 /// requester ID.
 /// </summary>

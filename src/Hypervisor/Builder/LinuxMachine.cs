@@ -213,8 +213,9 @@ public sealed class LinuxMachine : Machine
             if (plan.Smmu is { } s)
             {
                 // Its stream table, queues and the translation tables Linux writes are in the domain's RAM; its
-                // own MSIs (none while its interrupts are wired, but a guest may configure some) go to the ITS.
-                smmu = new SmmuV3(domain.GuestMemory, s.Base, its)
+                // own MSIs (event queue and global errors, as its msi-parent lets Linux configure them) go to the
+                // ITS with a DeviceID no PCI function has. The wired lines serve a guest that ignores msi-parent.
+                smmu = new SmmuV3(domain.GuestMemory, s.Base, its, SmmuV3Placement.MsiDeviceId)
                 {
                     EventQueueInterrupt = gic.SpiLine((int)s.EventQueueSpi),
                     GlobalErrorInterrupt = gic.SpiLine((int)s.GlobalErrorSpi),

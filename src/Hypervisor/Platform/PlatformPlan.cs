@@ -63,7 +63,9 @@ public sealed class PlatformPlan
         // then the SMMU, so that a domain with one sees every other device where a domain without one does.
         var rtc = new Pl031Placement(allocate.Mmio(Pl031Placement.Size), allocate.Spis());
         uint intx = allocate.Spis(4);
-        var smmu = r.Smmu ? new SmmuV3Placement(allocate.Mmio(SmmuV3Placement.Size), allocate.Spis(SmmuV3Placement.SpiCount)) : null;
+        var smmu = r.Smmu
+            ? new SmmuV3Placement(allocate.Mmio(SmmuV3Placement.Size), allocate.Spis(SmmuV3Placement.SpiCount), MsiToIts: gic.ItsBase is not null)
+            : null;
         var pci = new PciHostBridgePlacement(PciHostBridgePlacement.StandardLayout(intx), MsiToIts: gic.ItsBase is not null, BehindSmmu: smmu is not null);
         return new PlatformPlan(r, gic, uart, rtc, smmu, pci);
     }

@@ -35,6 +35,8 @@ public sealed class SmmuProbeTests : IDisposable
         Assert.Equal(16u, idr1 & 0x3F);                   // SIDSIZE
         Assert.Equal(8u, (idr1 >> 6) & 0x1F);             // SSIDSIZE
 
+        Assert.Equal(1u, (bed.R32(SmmuRegs.Idr3) >> 10) & 1); // RIL: range invalidation, so Linux sends one TLBI per unmap
+
         uint idr5 = bed.R32(SmmuRegs.Idr5);
         Assert.Equal(5u, idr5 & 7);                       // OAS = 48 bits
         Assert.Equal(7u, (idr5 >> 4) & 7);                // GRAN4K, GRAN16K, GRAN64K

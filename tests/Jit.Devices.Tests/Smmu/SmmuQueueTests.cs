@@ -59,6 +59,26 @@ public sealed class SmmuQueueTests : IDisposable
         Assert.Equal(SmmuRegs.GerrorCmdq, ActiveErrors);
     }
 
+    /// <summary>
+    /// 4.4.1.1: a granule (TG) with NUM = SCALE = 0 and no level hint is Reserved and raises CERROR_ILL; without
+    /// SMMU_IDR5.DS a 16 KiB TTL of 1 counts as no hint, so it is Reserved too with a one-granule range.
+    /// </summary>
+    [Theory]
+    [InlineData(SmmuRegs.TlbiNhVa, 0b01, 0)]
+    [InlineData(SmmuRegs.TlbiNhVaa, 0b11, 0)]
+    [InlineData(SmmuRegs.TlbiS2Ipa, 0b10, 0)]
+    [InlineData(SmmuRegs.TlbiNhVa, 0b10, 1)]
+    public void ARangeOfOneGranuleWithoutALevelHintIsIllegal(byte opcode, int tg, int ttl)
+    {
+        bed.Init();
+        var (d0, d1) = SmmuTestBed.Range(tg, num: 0, scale: 0, ttl);
+        uint consBefore = bed.R32(SmmuRegs.CmdqCons) & 0xF_FFFF;
+        bed.Command(opcode, d0, 0x20_0000 | d1);
+        Assert.Equal(1u, (bed.R32(SmmuRegs.CmdqCons) >> 24) & 0x7F);
+        Assert.Equal(consBefore, bed.R32(SmmuRegs.CmdqCons) & 0xF_FFFF);
+        Assert.Equal(SmmuRegs.GerrorCmdq, ActiveErrors);
+    }
+
     [Fact]
     public void PrefetchesAreAcceptedAndDoNothing()
     {

@@ -8,7 +8,7 @@ namespace Jit.Devices.Tests.Smmu;
 /// <summary>SMMUv3 register offsets and fields as a driver knows them (IHI 0070, chapter 6).</summary>
 public static class SmmuRegs
 {
-    public const ulong Idr0 = 0x00, Idr1 = 0x04, Idr5 = 0x14, Iidr = 0x18, Aidr = 0x1C, Cr0 = 0x20, Cr0Ack = 0x24, Cr1 = 0x28,
+    public const ulong Idr0 = 0x00, Idr1 = 0x04, Idr3 = 0x0C, Idr5 = 0x14, Iidr = 0x18, Aidr = 0x1C, Cr0 = 0x20, Cr0Ack = 0x24, Cr1 = 0x28,
         Cr2 = 0x2C, Gbpa = 0x44, IrqCtrl = 0x50, IrqCtrlAck = 0x54, Gerror = 0x60, Gerrorn = 0x64,
         GerrorIrqCfg0 = 0x68, GerrorIrqCfg1 = 0x70, GerrorIrqCfg2 = 0x74, StrtabBase = 0x80, StrtabBaseCfg = 0x88,
         CmdqBase = 0x90, CmdqProd = 0x98, CmdqCons = 0x9C, EventqBase = 0xA0, EventqIrqCfg0 = 0xB0, EventqIrqCfg1 = 0xB8,
@@ -211,6 +211,13 @@ public sealed class SmmuTestBed : IDisposable
         Command(SmmuRegs.TlbiNhVa, (ulong)asid << 48 | (ulong)vmid << 32, va & ~0xFFFUL | 1);
         Sync();
     }
+
+    /// <summary>
+    /// The range operands of a TLBI by address (4.4.1.1), as dword 0 and dword 1 bits to OR in: NUM [16:12],
+    /// SCALE [24:20]; TTL [9:8] and TG [11:10] of dword 1 (0b01 4 KiB, 0b10 16 KiB, 0b11 64 KiB).
+    /// </summary>
+    public static (ulong Dword0, ulong Dword1) Range(int tg, int num, int scale, int ttl) =>
+        ((ulong)(uint)num << 12 | (ulong)(uint)scale << 20, (ulong)(uint)ttl << 8 | (ulong)(uint)tg << 10);
 
     // ---- tables ----
 

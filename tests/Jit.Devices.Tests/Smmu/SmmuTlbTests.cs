@@ -61,18 +61,25 @@ public sealed class SmmuTlbTests : IDisposable
         Assert.Equal("new", ReadIova());
     }
 
-    [Fact]
-    public void TlbiVaDropsEveryPageOfABlock()
+    private const ulong BlockIova = 0x4000_0000;
+
+    /// <summary>A 2 MiB block at <see cref="BlockIova"/> whose sixth page the TLB holds, then remapped to another block.</summary>
+    private void CacheABlockThenRemapIt()
     {
         ulong oldBlock = bed.Ram.Alloc(2 << 20, 2 << 20), newBlock = bed.Ram.Alloc(2 << 20, 2 << 20);
         bed.Ram.Write(oldBlock + 0x5000, "old"u8);
         bed.Ram.Write(newBlock + 0x5000, "new"u8);
-        const ulong blockIova = 0x4000_0000;
-        tables.Map(blockIova, oldBlock, SmmuRegs.S1ReadWrite, level: 2);
-        Assert.Equal("old", ReadIova(blockIova + 0x5000));
-        tables.Map(blockIova, newBlock, SmmuRegs.S1ReadWrite, level: 2);
-        bed.TlbiVa(Asid, blockIova); // names the block's first page; the TLB holds its sixth
-        Assert.Equal("new", ReadIova(blockIova + 0x5000));
+        tables.Map(BlockIova, oldBlock, SmmuRegs.S1ReadWrite, level: 2);
+        Assert.Equal("old", ReadIova(BlockIova + 0x5000));
+        tables.Map(BlockIova, newBlock, SmmuRegs.S1ReadWrite, level: 2);
+    }
+
+    [Fact]
+    public void TlbiVaDropsEveryPageOfABlock()
+    {
+        CacheABlockThenRemapIt();
+        bed.TlbiVa(Asid, BlockIova); // names the block's first page; the TLB holds its sixth
+        Assert.Equal("new", ReadIova(BlockIova + 0x5000));
     }
 
     [Fact]
@@ -119,6 +126,111 @@ public sealed class SmmuTlbTests : IDisposable
         bed.Command(SmmuRegs.TlbiNhVaa, 0, Iova);
         bed.Sync();
         Assert.Equal("new", ReadIova());
+    }
+
+    /// <summary>Maps <paramref name="pages"/> 4 KiB pages from <see cref="Iova"/> to the old page, caches them all, then maps them to the new one.</summary>
+    private void CacheThenRemapPages(int pages)
+    {
+        for (int p = 0; p < pages; p++)
+        {
+            tables.Map(Iova + (ulong)p * 0x1000, oldPage, SmmuRegs.S1ReadWrite);
+            Assert.Equal("old", ReadIova(Iova + (ulong)p * 0x1000));
+        }
+        for (int p = 0; p < pages; p++) tables.Map(Iova + (ulong)p * 0x1000, newPage, SmmuRegs.S1ReadWrite);
+    }
+
+    /// <summary>Which of the pages from <see cref="Iova"/> read the new mapping: 'n', or the stale one: 'o'.</summary>
+    private string Seen(int pages) =>
+        string.Concat(Enumerable.Range(0, pages).Select(p => ReadIova(Iova + (ulong)p * 0x1000)[0]));
+
+    [Fact]
+    public void RangeTlbiVaDropsThePagesInRangeAndKeepsThoseOutside()
+    {
+        CacheThenRemapPages(8);
+        var (d0, d1) = SmmuTestBed.Range(tg: 0b01, num: 2, scale: 0, ttl: 3); // three 4 KiB pages
+        bed.Command(SmmuRegs.TlbiNhVa, (ulong)Asid << 48 | d0, Iova + 0x2000 | d1 | 1);
+        bed.Sync();
+        Assert.Equal("oonnnooo", Seen(8));
+        bed.Command(SmmuRegs.TlbiNhVa, (ulong)(Asid + 1) << 48 | d0, Iova | d1 | 1); // another ASID: nothing
+        bed.Sync();
+        Assert.Equal("oonnnooo", Seen(8));
+    }
+
+    /// <summary>
+    /// Range = (NUM + 1) × 2^SCALE granules of TG's size (4.4.1.1). The tables are 4 KiB ones: TG only narrows
+    /// which entries must go (those of its granule) and this TLB does not narrow, so the range's length is what
+    /// shows. The 16 KiB TTL of 1 is Reserved without SMMU_IDR5.DS and counts as no hint, legal with a range.
+    /// </summary>
+    [Theory]
+    [InlineData(0b01, 0, 0, 3, 1)]    // one 4 KiB page with a level hint
+    [InlineData(0b01, 4, 1, 0, 10)]   // 5 × 2 × 4 KiB
+    [InlineData(0b01, 31, 0, 0, 32)]  // NUM's largest
+    [InlineData(0b10, 2, 0, 0, 12)]   // 3 × 16 KiB
+    [InlineData(0b10, 0, 1, 1, 8)]    // 2 × 16 KiB, TTL 1 taken as 0
+    [InlineData(0b11, 0, 0, 3, 16)]   // one 64 KiB granule
+    [InlineData(0b11, 1, 0, 2, 32)]   // 2 × 64 KiB
+    public void RangeIsNumPlusOneTimesTwoToTheScaleGranules(int tg, int num, int scale, int ttl, int pagesDropped)
+    {
+        const int pages = 40;
+        CacheThenRemapPages(pages);
+        var (d0, d1) = SmmuTestBed.Range(tg, num, scale, ttl);
+        bed.Command(SmmuRegs.TlbiNhVaa, d0, Iova | d1);
+        bed.Sync();
+        Assert.Equal(new string('n', pagesDropped) + new string('o', pages - pagesDropped), Seen(pages));
+    }
+
+    [Fact]
+    public void ARangeDropsEveryBlockItMeets()
+    {
+        CacheABlockThenRemapIt();
+        // Four pages ending right below the block: it stays.
+        var (d0, d1) = SmmuTestBed.Range(tg: 0b01, num: 3, scale: 0, ttl: 0);
+        bed.Command(SmmuRegs.TlbiNhVa, (ulong)Asid << 48 | d0, BlockIova - 0x4000 | d1);
+        bed.Sync();
+        Assert.Equal("old", ReadIova(BlockIova + 0x5000));
+        // Four pages whose last is the block's first: the whole block goes, the cached sixth page with it.
+        bed.Command(SmmuRegs.TlbiNhVa, (ulong)Asid << 48 | d0, BlockIova - 0x3000 | d1);
+        bed.Sync();
+        Assert.Equal("new", ReadIova(BlockIova + 0x5000));
+    }
+
+    [Fact]
+    public void RangeTlbiS2IpaDropsTheIpasInRange()
+    {
+        const uint s2Sid = 0x20;
+        const ulong ipa = 0x10_0000_0000;
+        var s2 = new TableBuilder(bed.Ram, startLevel: 1);
+        bed.WriteSte(s2Sid, SmmuTestBed.SteDword0(0b110), d2: SmmuTestBed.SteDword2(Vmid), d3: s2.RootAddress);
+        for (ulong p = 0; p < 4; p++)
+        {
+            s2.Map(ipa + p * 0x1000, oldPage, SmmuRegs.S2ReadWrite);
+            Assert.Equal("old", ReadIova(ipa + p * 0x1000, s2Sid));
+            s2.Map(ipa + p * 0x1000, newPage, SmmuRegs.S2ReadWrite);
+        }
+        var (d0, d1) = SmmuTestBed.Range(tg: 0b01, num: 1, scale: 0, ttl: 3);
+        bed.Command(SmmuRegs.TlbiS2Ipa, (ulong)Vmid << 32 | d0, ipa + 0x1000 | d1);
+        bed.Sync();
+        Assert.Equal("onno", string.Concat(Enumerable.Range(0, 4).Select(p => ReadIova(ipa + (ulong)p * 0x1000, s2Sid)[0])));
+    }
+
+    [Fact]
+    public void WithoutTgTheRangeFieldsAreIgnored()
+    {
+        CacheThenRemapPages(4);
+        var (d0, d1) = SmmuTestBed.Range(tg: 0, num: 3, scale: 2, ttl: 3); // RES0 when TG = 0: one address
+        bed.Command(SmmuRegs.TlbiNhVa, (ulong)Asid << 48 | d0, Iova + 0x1000 | d1);
+        bed.Sync();
+        Assert.Equal("onoo", Seen(4));
+    }
+
+    [Fact]
+    public void ARangeReachingTheTopOfTheAddressSpaceDoesNotWrap()
+    {
+        CacheThenRemapPages(2);
+        var (d0, d1) = SmmuTestBed.Range(tg: 0b11, num: 31, scale: 31, ttl: 0); // 2^52 bytes from near the top
+        bed.Command(SmmuRegs.TlbiNhVaa, d0, 0xFFFF_FFFF_FFFF_0000UL | d1);
+        bed.Sync();
+        Assert.Equal("oo", Seen(2));
     }
 
     [Fact]

@@ -84,8 +84,9 @@ public class PlatformDeviceTreeTests
 
     /// <summary>
     /// The SMMUv3 as the arm,smmu-v3 binding has it — registers, three rising-edge SPIs named eventq, gerror and
-    /// cmdq-sync, one StreamID cell, coherent, Xen's IOMMU phandle — and the bridge's identity iommu-map to it;
-    /// with --smmu=off neither. dtc's checks are silent.
+    /// cmdq-sync, one StreamID cell, coherent, Xen's IOMMU phandle, and the ITS as its msi-parent with the DeviceID
+    /// just above the PCI requester IDs — and the bridge's identity iommu-map to it; with --smmu=off neither. dtc's
+    /// checks are silent.
     /// </summary>
     [Fact]
     public void JitDtbDescribesTheSmmuInFrontOfThePciHostBridge()
@@ -100,6 +101,8 @@ public class PlatformDeviceTreeTests
         Assert.Contains("#iommu-cells = <0x01>;", smmu);
         Assert.Contains("dma-coherent;", smmu);
         Assert.Contains("phandle = <0xfde9>;", smmu);
+        string itsPhandle = Regex.Match(Node(dts, "msi-controller@3120000"), @"phandle = <(0x[0-9a-f]+)>;").Groups[1].Value;
+        Assert.Contains($"msi-parent = <{itsPhandle} 0x10000>;", smmu);
         Assert.Contains("iommu-map = <0x00 0xfde9 0x00 0x10000>;", Node(dts, "pcie@10000000"));
 
         string without = JitDtb(["--smmu=off"], out _);

@@ -73,7 +73,7 @@ public class PlatformPlanTests
         Assert.Null(without.Smmu);
         Assert.Equal(without.Rtc, with.Rtc);
         Assert.Equal(without.Pci.Layout.IntxSpis, with.Pci.Layout.IntxSpis);
-        Assert.Equal(new SmmuV3Placement(0x2202_0000, 38), with.Smmu);
+        Assert.Equal(new SmmuV3Placement(0x2202_0000, 38, MsiToIts: true), with.Smmu);
         Assert.True(with.Pci.BehindSmmu);
         Assert.False(without.Pci.BehindSmmu);
         // The tree names the SMMU before the bridge whose iommu-map points at it.

@@ -279,6 +279,56 @@ public class LinuxBootTests
     }
 
     /// <summary>
+    /// The SMMU's own interrupts are MSIs: its node's msi-parent names the ITS with DeviceID 0x10000, so Linux's
+    /// arm-smmu-v3 asks the ITS's platform-MSI domain for its event queue and global error vectors instead of
+    /// taking the wired SPIs. A fault then reaches the driver that way: the shell unbinds the NVMe driver, points
+    /// the controller's admin queue at an IOVA nothing maps and rings its doorbell (busybox devmem), the
+    /// controller's fetch faults in its stream (StreamID 8, 00:01.0), and the event queue's MSI makes the driver
+    /// log the record. About 10 s.
+    /// </summary>
+    [Fact]
+    public void TheSmmusEventsArriveAsMsisThroughTheIts()
+    {
+        var (root, kernel, _) = guest.Value;
+        string dir = Directory.CreateTempSubdirectory("jit-smmu-msi-").FullName;
+        try
+        {
+            string initrd = Script(root, "guests/initramfs/build.sh", "shell", Path.Combine(dir, "initramfs.cpio.gz"));
+            string nvme = Path.Combine(dir, "nvme.img");
+            File.WriteAllBytes(nvme, new byte[1 << 20]);
+            string commands = string.Join('\n',
+                "for i in $(seq 100); do [ -b /dev/nvme0n1 ] && break; sleep 0.1; done",
+                "dev=/sys/bus/pci/devices/0000:00:01.0",
+                "bar=$(head -1 $dev/resource | cut -d' ' -f1)",
+                "echo 0000:00:01.0 > $dev/driver/unbind",
+                // PCI_COMMAND: memory space and bus master, which the unbind turned off.
+                "printf '\\006\\000' | dd of=$dev/config bs=1 seek=4 conv=notrunc 2>/dev/null",
+                "r() { devmem $(printf 0x%x $((bar + $1))) 32 $2; }",
+                // CC.EN = 0, two-entry admin queues at IOVAs 0x10000 and 0x20000, CC.EN = 1, SQ 0 tail = 1.
+                "r 0x14 0; r 0x24 0x00010001; r 0x28 0x10000; r 0x2c 0; r 0x30 0x20000; r 0x34 0; r 0x14 0x00460001; r 0x1000 1",
+                "for i in $(seq 50); do dmesg | grep -q 'event 0x' && break; sleep 0.1; done",
+                "cat /proc/interrupts",
+                "poweroff -f", "");
+            string[] args = ["run", "--kernel", kernel, "--initrd", initrd, "--disk", nvme + ",if=nvme",
+                "--append", "console=ttyAMA0 panic=-1", "--timeout", "300"];
+            var (rc, log, err) = Exec(Path.Combine(root, "jit"), args, commands, TimeSpan.FromMinutes(6));
+            Assert.True(rc == 0, $"exit {rc}: {err}\n{log}");
+            AssertCleanKernelLog(log);
+            Assert.Matches(@"(?m)^\s*\d+:\s+[1-9]\d*\s+ITS-pMSI\s+\d+\s+Edge\s+arm-smmu-v3-evtq\r?$", log);
+            Assert.Matches(@"(?m)^\s*\d+:\s+\d+\s+ITS-pMSI\s+\d+\s+Edge\s+arm-smmu-v3-gerror\r?$", log);
+            Assert.DoesNotMatch(@"GICv3.*arm-smmu-v3", log);
+            // The record: F_TRANSLATION (0x10) of StreamID 8, a read, at input address 0x10000.
+            Assert.Contains("arm-smmu-v3 22020000.iommu: event 0x10 received:", log);
+            Assert.Matches(@"arm-smmu-v3 22020000\.iommu: \s*0x0000000800000010\r?\n", log);
+            Assert.Contains("SMMUv3: F_TRANSLATION stream 8 read 0x10000", err);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    /// <summary>
     /// <c>--tee optee</c>: Linux's optee driver finds /firmware/optee, talks through the hypervisor's mediator to
     /// the modelled OP-TEE (revision line, dynamic shared memory), makes /dev/tee0 and /dev/teepriv0, and
     /// optee-rng serves /dev/hwrng. Without it the same initramfs finds no TEE.

@@ -10,9 +10,10 @@ namespace Jit.Devices.Gic.Its;
 /// (ITT) and the collection table to a physical LPI made pending at the collection's redistributor.
 /// </summary>
 /// <remarks>
-/// <para>Configuration (GITS_TYPER): physical LPIs only, 16-bit DeviceIDs, EventIDs and ICIDs, PTA = 0 (targets
-/// are processor numbers, GICR_TYPER.Processor_Number), HCC = 0 (collections live in the collection table), SEIS
-/// = 0 (no SError is ever reported). GITS_BASER0 is the device table, GITS_BASER1 the collection table, both
+/// <para>Configuration (GITS_TYPER): physical LPIs only, 17-bit DeviceIDs (PCI requester IDs take the 16 bits
+/// below <see cref="PlatformDeviceIds"/>, where platform devices' own MSIs start), 16-bit EventIDs and ICIDs,
+/// PTA = 0 (targets are processor numbers, GICR_TYPER.Processor_Number), HCC = 0 (collections live in the
+/// collection table), SEIS = 0 (no SError is ever reported). GITS_BASER0 is the device table, GITS_BASER1 the collection table, both
 /// flat or two-level in 4, 16 or 64 KiB pages; BASER2–7 are unimplemented (RAZ/WI).</para>
 /// <para>Memory formats, 8 bytes each, little-endian, bit 63 = Valid (the architecture leaves them
 /// IMPLEMENTATION DEFINED): a device table entry holds ITT_addr in [51:8] and the number of EventID bits minus
@@ -39,7 +40,13 @@ public sealed partial class GicIts : IMmioDevice, IMsiSink
 {
     public const ulong Size = 0x20000;
     public const ulong TranslaterOffset = 0x10040;
-    public const int DeviceIdBits = 16, EventIdBits = 16, CollectionIdBits = 16;
+    public const int DeviceIdBits = 17, EventIdBits = 16, CollectionIdBits = 16;
+
+    /// <summary>
+    /// The first DeviceID above every PCI requester ID the bridge's identity msi-map can produce: a platform
+    /// device that sends MSIs of its own (the SMMU) is given one from here in its msi-parent.
+    /// </summary>
+    public const uint PlatformDeviceIds = 0x1_0000;
 
     /// <summary>
     /// The most commands one register access runs. Linux's driver publishes a command or two and a SYNC at a
