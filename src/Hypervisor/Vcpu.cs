@@ -313,7 +313,7 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
                 case ExitReason.InstructionLimit:
                     Counters.Other++;
                     // The slice's end (see TimerSliceInstructions), not every exit: the look takes the timer's lock.
-                    if (icount is null && !TakeDueDeadline()) CheckTimerWithoutAlarm();
+                    if (icount is null) TakeOverdueDeadline();
                     break;
             }
         }
@@ -341,13 +341,16 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
     /// <summary>60 µs of counter ticks: about twice a host thread's wake-up time here.</summary>
     private const ulong AlarmLeadTicks = CpuModel.CounterFrequency / 16_667;
 
-    /// <summary>Whether an enabled, unmasked timer's deadline is still ahead, and less than <see cref="WfiSpinTicks"/> away.</summary>
-    private bool DeadlineIsNear()
+    /// <summary>Counter ticks until the next enabled, unmasked timer deadline: 0 once it has passed, ulong.MaxValue when there is none.</summary>
+    private ulong UntilDeadline()
     {
-        if (Processor.Timer.NextDeadline is not ulong deadline) return false;
+        if (Processor.Timer.NextDeadline is not ulong deadline) return ulong.MaxValue;
         ulong now = Processor.Timer.Counter;
-        return deadline > now && deadline - now < WfiSpinTicks;
+        return deadline > now ? deadline - now : 0;
     }
+
+    /// <summary>Whether an enabled, unmasked timer's deadline is still ahead, and less than <see cref="WfiSpinTicks"/> away.</summary>
+    private bool DeadlineIsNear() => UntilDeadline() is > 0 and < WfiSpinTicks;
 
     /// <summary>
     /// Before a slice: whether the next one must be short because a deadline is near; and if one has passed
@@ -356,32 +359,24 @@ public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
     /// </summary>
     private bool WatchDeadline()
     {
-        if (Processor.Timer.NextDeadline is not ulong deadline) return false;
-        ulong now = Processor.Timer.Counter;
-        if (deadline > now) return deadline - now < WfiSpinTicks;
-        TakeDueDeadline();
-        return false;
-    }
-
-    /// <summary>At a slice's end: raises the timer's output if an enabled deadline has passed that no update has taken yet.</summary>
-    private bool TakeDueDeadline()
-    {
-        if (Processor.Timer.NextDeadline is not ulong deadline || Processor.Timer.Counter < deadline || Processor.Timer.Overdue == 0)
-            return false;
-        Processor.Timer.Update();
-        return true;
+        ulong until = UntilDeadline();
+        if (until == 0) TakeOverdueDeadline();
+        return until is > 0 and < WfiSpinTicks;
     }
 
     private bool lostAlarmLogged;
 
-    private void CheckTimerWithoutAlarm()
+    /// <summary>
+    /// Raises the timer's output if an enabled deadline has passed that no update took: at a slice's end, and
+    /// before one once a deadline is past. Overdue by more than 10 ms, well past an alarm still on its way, means
+    /// the alarm was lost: said once per vCPU.
+    /// </summary>
+    private void TakeOverdueDeadline()
     {
         var timer = Processor.Timer;
-        // Overdue by more than 10 ms, well past an alarm still on its way: the alarm was lost. Say so once, then
-        // raise the output.
         ulong late = timer.Overdue;
-        if (late < CpuModel.CounterFrequency / 100) return;
-        if (!lostAlarmLogged)
+        if (late == 0) return;
+        if (late >= CpuModel.CounterFrequency / 100 && !lostAlarmLogged)
         {
             lostAlarmLogged = true;
             Log.Warn($"domain {domain.Name}, vCPU {Id}: a timer deadline passed {late * 1000 / CpuModel.CounterFrequency} ms ago without its host alarm; taken now (logged once per vCPU)");
