@@ -309,6 +309,18 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
     // HVC/SMC): the region returns first, then the run loop returns this.
     private int pendingExit = -1;
 
+    /// <summary>
+    /// Runs an AdvSIMD data-processing instruction that touches only vector registers and FPSR for a compiled
+    /// region, which keeps its general-purpose registers and flags in locals meanwhile and counts the
+    /// instruction itself (see <see cref="ISingleInstruction.ExecuteVector"/>).
+    /// </summary>
+    public bool ExecuteVector(Block single)
+    {
+        if (!SimdCompute(in single.Insts[0])) return false;
+        interpreted++;
+        return true;
+    }
+
     /// <summary>Runs one instruction for a compiled region (see <see cref="ISingleInstruction"/>), on this vCPU's thread.</summary>
     public bool ExecuteOne(Block single, ulong pc)
     {

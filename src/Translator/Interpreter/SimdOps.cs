@@ -41,7 +41,14 @@ public sealed unsafe partial class BlockInterpreter
         else VWrite(I.Rd, lo, 0, I.B);
     }
 
-    private int Simd(in Inst I, ulong pc)
+    private int Simd(in Inst I, ulong pc) => SimdCompute(in I) ? -1 : Undefined(in I);
+
+    /// <summary>
+    /// Runs an AdvSIMD data-processing instruction: false, with nothing changed, for an opcode no case
+    /// implements. None of these reads or writes a general-purpose register but DUP, INS (general), UMOV and
+    /// SMOV, and none faults (see <see cref="ExecuteVector"/>).
+    /// </summary>
+    private bool SimdCompute(in Inst I)
     {
         bool qc = false;
         switch (I.Op)
@@ -227,11 +234,11 @@ public sealed unsafe partial class BlockInterpreter
                 break;
 
             default:
-                if (!Lanes(in I, ref qc)) return Undefined(in I);
+                if (!Lanes(in I, ref qc)) return false;
                 break;
         }
         if (qc) s->Fpsr |= FpsrQc;
-        return -1;
+        return true;
     }
 
     private static ulong BytePopCount(ulong x)

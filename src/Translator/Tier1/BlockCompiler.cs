@@ -206,7 +206,7 @@ internal sealed unsafe partial class BlockCompiler
             {
                 if (Supported(in insts[i])) ended = EmitInstruction(i, in insts[i]);
                 else if (!TrySystemRegisterRead(i, b, in insts[i]) && !TryZeroBlock(i, b, in insts[i]) && !TryAcquireRelease(i, b, in insts[i])
-                    && !TryAtomic(i, b, in insts[i]) && !TrySystemWrite(i, b, in insts[i]))
+                    && !TryAtomic(i, b, in insts[i]) && !TrySystemWrite(i, b, in insts[i]) && !TryFpMemory(i, b, in insts[i]) && !TryVector(i, b, in insts[i]))
                     ThroughExecutor(i, b, in insts[i]);
             }
             if (ended) continue;
@@ -256,6 +256,7 @@ internal sealed unsafe partial class BlockCompiler
             // The EL selects the table's second half: entry index (el << IndexBits), 16 bytes an entry.
             e.Arg(table); e.Ld(el); e.Op(OpCodes.Conv_U); e.I4(SoftTlb.IndexBits + 4); e.Op(OpCodes.Shl); e.Op(OpCodes.Add); e.St(local);
         }
+        if (fpAllowed is not null) EmitFpAllowed(fpAllowed);
         if (hasBackEdge)
         {
             e.Arg(ArgBudget);

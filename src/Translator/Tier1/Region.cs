@@ -131,4 +131,13 @@ public interface ISingleInstruction
     /// PC and the state are set and the region returns.
     /// </summary>
     bool ExecuteOne(Block single, ulong pc);
+
+    /// <summary>
+    /// Runs <paramref name="single"/>, an AdvSIMD data-processing instruction that reads and writes only vector
+    /// registers and FPSR, with FP/SIMD already known to be enabled: nothing it needs is in the region's locals,
+    /// so the region neither stores nor reloads them around the call, and it counts the instruction itself.
+    /// False, with nothing changed, when the executor has no implementation (the region then runs it through
+    /// <see cref="ExecuteOne"/>, which takes the Undefined exception).
+    /// </summary>
+    bool ExecuteVector(Block single);
 }

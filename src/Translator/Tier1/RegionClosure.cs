@@ -25,4 +25,7 @@ public sealed class RegionClosure(ISingleInstruction? executor, Block[] singles,
 
     /// <summary>Runs single <paramref name="index"/> at <paramref name="pc"/>; see <see cref="ISingleInstruction.ExecuteOne"/>.</summary>
     public bool Execute(int index, ulong pc) => executor!.ExecuteOne(singles[index], pc);
+
+    /// <summary>Runs vector-only single <paramref name="index"/>; see <see cref="ISingleInstruction.ExecuteVector"/>.</summary>
+    public bool Vector(int index) => executor!.ExecuteVector(singles[index]);
 }

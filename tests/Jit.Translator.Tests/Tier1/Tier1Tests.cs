@@ -159,6 +159,117 @@ public unsafe class Tier1Tests
     }
 
     /// <summary>
+    /// SIMD&amp;FP loads and stores and FMOV in compiled code: a Q pair moves both registers whole, a narrower
+    /// load zeroes the rest of its register, FMOV reaches either doubleword; with CPACR_EL1.FPEN clear the load
+    /// takes the FP access trap (EC 0x07) at its own PC and writes nothing.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void FpLoadsAndStoresMoveWholeRegistersAndTrapWhenFpIsOff(bool inlineTlb)
+    {
+        using var m = Machine(Sync with { InlineTlb = inlineTlb });
+        m.Load("""
+            ldr x0, =0x40000800
+            msr vbar_el1, x0
+            mov x9, #0x300000
+            msr cpacr_el1, x9
+            isb
+            ldr x1, =src
+            ldr x2, =0x40100000
+            mov x3, #2
+            1: ldr q3, [x1, #16]
+            ldp q0, q1, [x1]
+            stp q1, q0, [x2]
+            ldr s3, [x1, #4]
+            ldr q4, [x1, #16]
+            fmov x5, d0
+            fmov x6, v4.d[1]
+            fmov d7, x5
+            fmov v7.d[1], x6
+            str q7, [x2, #32]
+            subs x3, x3, #1
+            b.ne 1b
+            msr cpacr_el1, xzr
+            isb
+            fault: ldr q8, [x1]
+            hvc #0
+            .ltorg
+            .align 4
+            src: .quad 0x1111222233334444, 0x5555666677778888, 0x9999aaaabbbbcccc, 0xddddeeeeffff0000
+            .org 0x800
+            .org 0xa00
+            hvc #7
+            """);
+        Assert.Equal(ExitReason.Hvc, m.Run());
+        Assert.Equal([(ushort)7], m.HvcCalls);
+        byte[] stored = new byte[48];
+        m.Ram.Read(0x4010_0000, stored);
+        ulong Quad(int k) => BitConverter.ToUInt64(stored, 8 * k);
+        Assert.Equal([0x9999aaaabbbbccccUL, 0xddddeeeeffff0000UL, 0x1111222233334444UL, 0x5555666677778888UL, 0x1111222233334444UL, 0xddddeeeeffff0000UL],
+            Enumerable.Range(0, 6).Select(Quad).ToArray());
+        Assert.Equal(0x11112222UL, m.State->V[6]); // s3: the word at +4, the rest of the register zero
+        Assert.Equal(0UL, m.State->V[7]);
+        Assert.Equal(0x1111222233334444UL, m.X(5));
+        Assert.Equal(0xddddeeeeffff0000UL, m.X(6));
+        Assert.Equal(0x07UL, m.State->EsrEl1 >> 26); // EC 0x07: access to SIMD or floating point trapped
+        Assert.Equal(0x4000_0058UL, m.State->ElrEl1); // the LDR after the 22 instructions before it
+        Assert.Equal(0UL, m.State->V[16] | m.State->V[17]);
+    }
+
+    /// <summary>
+    /// AdvSIMD data processing in compiled code (DUP from a general register in IL, the rest through the
+    /// executor's vector entry): the results are the interpreter's, the flags of a compare before them still
+    /// decide the branch after them, and with CPACR_EL1.FPEN clear a vector compare takes the FP access trap.
+    /// </summary>
+    [Fact]
+    public void VectorDataProcessingKeepsTheRegionsFlagsAndTrapsWhenFpIsOff()
+    {
+        using var m = Machine(Sync);
+        m.Load("""
+            ldr x0, =0x40000800
+            msr vbar_el1, x0
+            mov x9, #0x300000
+            msr cpacr_el1, x9
+            isb
+            mov x3, #2
+            mov x10, #0
+            mov w4, #0x41
+            1: dup v0.16b, w4
+            movi v1.16b, #0x41
+            cmeq v2.16b, v0.16b, v1.16b
+            cmp x3, #1
+            shrn v3.8b, v2.8h, #4
+            umaxp v4.16b, v3.16b, v3.16b
+            fmov x5, d4
+            add x10, x10, #1
+            b.ne 2f
+            add x10, x10, #100
+            2: subs x3, x3, #1
+            b.ne 1b
+            msr cpacr_el1, xzr
+            isb
+            fault: cmeq v5.16b, v0.16b, v1.16b
+            hvc #0
+            .ltorg
+            .org 0x800
+            .org 0xa00
+            hvc #7
+            """);
+        Assert.Equal(ExitReason.Hvc, m.Run());
+        Assert.Equal([(ushort)7], m.HvcCalls);
+        Assert.Equal(102UL, m.X(10)); // +1 twice, +100 only when x3 was 1
+        Assert.Equal(0x4141414141414141UL, m.State->V[0]);
+        Assert.Equal(0x4141414141414141UL, m.State->V[1]);
+        Assert.Equal(ulong.MaxValue, m.State->V[6]); // SHRN: 0xffff >> 4 narrowed to 0xff per byte
+        Assert.Equal(0UL, m.State->V[7]);
+        Assert.Equal(0x0000_0000_ffff_ffffUL, m.X(5)); // UMAXP over v3's low (ones) and high (zero) bytes
+        Assert.Equal(0x07UL, m.State->EsrEl1 >> 26); // EC 0x07: access to SIMD or floating point trapped
+        Assert.Equal(0x4000_0058UL, m.State->ElrEl1);
+        Assert.Equal(0UL, m.State->V[10] | m.State->V[11]);
+    }
+
+    /// <summary>
     /// LDAR and STLR in compiled code: every size stores and loads (zero-extended) what the interpreter would,
     /// a compare's flags survive them, and a misaligned address is an alignment fault even with SCTLR_EL1.A clear.
     /// </summary>
