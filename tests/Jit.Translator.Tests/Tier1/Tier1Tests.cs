@@ -159,6 +159,26 @@ public unsafe class Tier1Tests
     }
 
     /// <summary>
+    /// The first five instructions of the FP tests: VBAR_EL1 at 0x40000800 (whose current-EL synchronous vector,
+    /// at +0x200, is <c>hvc #7</c>) and CPACR_EL1.FPEN = 0b11.
+    /// </summary>
+    private const string VectorsAndFpOn = """
+        ldr x0, =0x40000800
+        msr vbar_el1, x0
+        mov x9, #0x300000
+        msr cpacr_el1, x9
+        isb
+
+        """;
+
+    private static void AssertFpAccessTrapAt(TestMachine m, ulong pc)
+    {
+        Assert.Equal([(ushort)7], m.HvcCalls);
+        Assert.Equal(0x07UL, m.State->EsrEl1 >> 26); // EC 0x07: access to SIMD or floating point trapped
+        Assert.Equal(pc, m.State->ElrEl1);
+    }
+
+    /// <summary>
     /// SIMD&amp;FP loads and stores and FMOV in compiled code: a Q pair moves both registers whole, a narrower
     /// load zeroes the rest of its register, FMOV reaches either doubleword; with CPACR_EL1.FPEN clear the load
     /// takes the FP access trap (EC 0x07) at its own PC and writes nothing.
@@ -169,12 +189,7 @@ public unsafe class Tier1Tests
     public void FpLoadsAndStoresMoveWholeRegistersAndTrapWhenFpIsOff(bool inlineTlb)
     {
         using var m = Machine(Sync with { InlineTlb = inlineTlb });
-        m.Load("""
-            ldr x0, =0x40000800
-            msr vbar_el1, x0
-            mov x9, #0x300000
-            msr cpacr_el1, x9
-            isb
+        m.Load(VectorsAndFpOn + """
             ldr x1, =src
             ldr x2, =0x40100000
             mov x3, #2
@@ -202,7 +217,6 @@ public unsafe class Tier1Tests
             hvc #7
             """);
         Assert.Equal(ExitReason.Hvc, m.Run());
-        Assert.Equal([(ushort)7], m.HvcCalls);
         byte[] stored = new byte[48];
         m.Ram.Read(0x4010_0000, stored);
         ulong Quad(int k) => BitConverter.ToUInt64(stored, 8 * k);
@@ -212,8 +226,7 @@ public unsafe class Tier1Tests
         Assert.Equal(0UL, m.State->V[7]);
         Assert.Equal(0x1111222233334444UL, m.X(5));
         Assert.Equal(0xddddeeeeffff0000UL, m.X(6));
-        Assert.Equal(0x07UL, m.State->EsrEl1 >> 26); // EC 0x07: access to SIMD or floating point trapped
-        Assert.Equal(0x4000_0058UL, m.State->ElrEl1); // the LDR after the 22 instructions before it
+        AssertFpAccessTrapAt(m, 0x4000_0058); // the LDR after the 22 instructions before it
         Assert.Equal(0UL, m.State->V[16] | m.State->V[17]);
     }
 
@@ -226,12 +239,7 @@ public unsafe class Tier1Tests
     public void VectorDataProcessingKeepsTheRegionsFlagsAndTrapsWhenFpIsOff()
     {
         using var m = Machine(Sync);
-        m.Load("""
-            ldr x0, =0x40000800
-            msr vbar_el1, x0
-            mov x9, #0x300000
-            msr cpacr_el1, x9
-            isb
+        m.Load(VectorsAndFpOn + """
             mov x3, #2
             mov x10, #0
             mov w4, #0x41
@@ -257,15 +265,13 @@ public unsafe class Tier1Tests
             hvc #7
             """);
         Assert.Equal(ExitReason.Hvc, m.Run());
-        Assert.Equal([(ushort)7], m.HvcCalls);
         Assert.Equal(102UL, m.X(10)); // +1 twice, +100 only when x3 was 1
         Assert.Equal(0x4141414141414141UL, m.State->V[0]);
         Assert.Equal(0x4141414141414141UL, m.State->V[1]);
         Assert.Equal(ulong.MaxValue, m.State->V[6]); // SHRN: 0xffff >> 4 narrowed to 0xff per byte
         Assert.Equal(0UL, m.State->V[7]);
         Assert.Equal(0x0000_0000_ffff_ffffUL, m.X(5)); // UMAXP over v3's low (ones) and high (zero) bytes
-        Assert.Equal(0x07UL, m.State->EsrEl1 >> 26); // EC 0x07: access to SIMD or floating point trapped
-        Assert.Equal(0x4000_0058UL, m.State->ElrEl1);
+        AssertFpAccessTrapAt(m, 0x4000_0058); // the CMEQ after the 22 instructions before it
         Assert.Equal(0UL, m.State->V[10] | m.State->V[11]);
     }
 
