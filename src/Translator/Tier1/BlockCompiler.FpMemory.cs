@@ -7,10 +7,10 @@ using Jit.Translator.Interpreter;
 namespace Jit.Translator.Tier1;
 
 /// <summary>
-/// SIMD&amp;FP loads and stores and FMOV between general and vector registers, following the interpreter's
-/// FpOps: what glibc's memcpy, memset, strlen and strchr run on every call (on the busybox shell loop, LDP/STP
-/// of Q registers alone were 6 M trips through the executor in 20,000 iterations, each a write-back, a call
-/// into the interpreter and a reload of the flags).
+/// SIMD&amp;FP loads and stores (LDR/STR, LDP/STP, LD1/ST1 of whole registers) and FMOV between general and
+/// vector registers, following the interpreter's FpOps: what glibc's memcpy, memset, strlen and strchr run on
+/// every call (on the busybox shell loop, LDP/STP of Q registers alone were 6 M trips through the executor in
+/// 20,000 iterations, each a write-back, a call into the interpreter and a reload of the flags).
 /// </summary>
 internal sealed unsafe partial class BlockCompiler
 {
@@ -30,7 +30,8 @@ internal sealed unsafe partial class BlockCompiler
     {
         if (inst.Op is not (Op.LdStFpUimm or Op.LdStFpUnscaled or Op.LdStFpReg or Op.LdStFpPre or Op.LdStFpPost
                 or Op.LdStpFpOff or Op.LdStnpFp or Op.LdStpFpPre or Op.LdStpFpPost
-                or Op.FmovToGp or Op.FmovToGpTop or Op.FmovFromGp or Op.FmovFromGpTop)) return false;
+                or Op.FmovToGp or Op.FmovToGpTop or Op.FmovFromGp or Op.FmovFromGpTop)
+            && !(inst.Op is Op.LdStMulti or Op.LdStMultiPost && inst.Imm2 >> 8 == 1)) return false;
         Label stub = e.Label(), resume = e.Label();
         e.Ld(fpAllowed ??= e.Local<int>()); e.Br(OpCodes.Brfalse, stub);
         switch (inst.Op)
@@ -94,6 +95,12 @@ internal sealed unsafe partial class BlockCompiler
                 Ld(inst.Rn); e.St(va);
                 FpPair(i, in inst);
                 e.Ld(va); e.U8(inst.Imm); e.Op(OpCodes.Add); St(inst.Rn);
+                break;
+            case Op.LdStMulti: case Op.LdStMultiPost:
+                SpAlignmentCheck(i, inst.Rn);
+                Ld(inst.Rn); e.St(va);
+                ContiguousRegisters(i, in inst);
+                if (inst.C != 0) { e.Ld(va); Ld(inst.Rm); e.Op(OpCodes.Add); e.U8(inst.Imm); e.Op(OpCodes.Add); St(inst.Rn); }
                 break;
         }
         e.Mark(resume);
@@ -195,6 +202,49 @@ internal sealed unsafe partial class BlockCompiler
         StoreV(rt, 0, val1);
         if (q) StoreV(rt, 1, val2);
         else StoreVZero(rt, 1);
+    }
+
+    /// <summary>
+    /// LD1/ST1 (multiple structures) of one to four registers, one element per structure: in a little-endian
+    /// memory the registers lie one after another whatever the element size, so this moves them as the
+    /// interpreter's byte buffer does, a doubleword at a time in memory order; a load writes no register
+    /// unless every read succeeded, and a 64-bit arrangement zeroes the top halves.
+    /// </summary>
+    private void ContiguousRegisters(int i, in Inst inst)
+    {
+        int rpt = (int)(inst.Imm2 & 0xFF);
+        bool q = inst.Sf != 0;
+        var parts = new List<(int Reg, int Half, int Offset)>();
+        for (int r = 0; r < rpt; r++)
+        {
+            parts.Add(((inst.Rd + r) & 31, 0, r * (q ? 16 : 8)));
+            if (q) parts.Add(((inst.Rd + r) & 31, 1, r * 16 + 8));
+        }
+        if (inst.B == 0)
+        {
+            foreach (var (reg, half, offset) in parts)
+            {
+                LocalBuilder addr = offset == 0 ? va : va2;
+                if (offset != 0) { e.Ld(va); e.U8((ulong)offset); e.Op(OpCodes.Add); e.St(va2); }
+                LoadV(reg, half); e.St(val1);
+                Write(i, addr, 8, val1, false);
+            }
+            return;
+        }
+        var values = new LocalBuilder[parts.Count];
+        for (int k = 0; k < parts.Count; k++)
+        {
+            values[k] = k switch { 0 => val1, 1 => val2, 2 => val3 ??= e.Local<ulong>(), 3 => val4 ??= e.Local<ulong>(), _ => e.Local<ulong>() };
+            int offset = parts[k].Offset;
+            LocalBuilder addr = offset == 0 ? va : va2;
+            if (offset != 0) { e.Ld(va); e.U8((ulong)offset); e.Op(OpCodes.Add); e.St(va2); }
+            Read(i, addr, 8, values[k], false);
+        }
+        for (int k = 0; k < parts.Count; k++)
+        {
+            StoreV(parts[k].Reg, parts[k].Half, values[k]);
+            if (!q) StoreVZero(parts[k].Reg, 1);
+        }
     }
 
     /// <summary>LDP/STP/LDNP/STNP (SIMD&amp;FP) at <c>va</c>; a load writes neither register unless every read succeeded.</summary>

@@ -231,6 +231,45 @@ public unsafe class Tier1Tests
     }
 
     /// <summary>
+    /// LD1/ST1 of whole registers in compiled code: two Q registers from consecutive bytes, a 64-bit arrangement
+    /// that zeroes the top half, a post-indexed store by the immediate and a load post-indexed by a register.
+    /// </summary>
+    [Fact]
+    public void Ld1AndSt1MoveConsecutiveRegistersAndPostIndex()
+    {
+        using var m = Machine(Sync);
+        m.Load(VectorsAndFpOn + """
+            ldr x1, =src
+            ldr x2, =0x40100000
+            mov x3, #2
+            mov x5, #8
+            1: ldr q7, [x1, #16]
+            ld1 {v5.16b, v6.16b}, [x1]
+            ld1 {v7.8b}, [x1]
+            mov x4, x2
+            st1 {v6.4s, v7.4s}, [x4], #32
+            mov x6, x1
+            ld1 {v8.2s}, [x6], x5
+            subs x3, x3, #1
+            b.ne 1b
+            hvc #0
+            .ltorg
+            .align 4
+            src: .quad 0x1111222233334444, 0x5555666677778888, 0x9999aaaabbbbcccc, 0xddddeeeeffff0000
+            """);
+        Assert.Equal(ExitReason.Hvc, m.Run());
+        Assert.Equal([0x1111222233334444UL, 0x5555666677778888UL, 0x9999aaaabbbbccccUL, 0xddddeeeeffff0000UL],
+            new[] { m.State->V[10], m.State->V[11], m.State->V[12], m.State->V[13] });
+        Assert.Equal([0x1111222233334444UL, 0UL, 0x1111222233334444UL, 0UL], new[] { m.State->V[14], m.State->V[15], m.State->V[16], m.State->V[17] });
+        byte[] stored = new byte[32];
+        m.Ram.Read(0x4010_0000, stored);
+        Assert.Equal([0x9999aaaabbbbccccUL, 0xddddeeeeffff0000UL, 0x1111222233334444UL, 0UL],
+            Enumerable.Range(0, 4).Select(k => BitConverter.ToUInt64(stored, 8 * k)).ToArray());
+        Assert.Equal(0x4010_0020UL, m.X(4));
+        Assert.Equal(m.X(1) + 8, m.X(6));
+    }
+
+    /// <summary>
     /// AdvSIMD data processing in compiled code (DUP from a general register in IL, the rest through the
     /// executor's vector entry): the results are the interpreter's, the flags of a compare before them still
     /// decide the branch after them, and with CPACR_EL1.FPEN clear a vector compare takes the FP access trap.
