@@ -17,10 +17,9 @@ internal sealed unsafe partial class BlockCompiler
     private static readonly int VOffset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.V));
     private static readonly int CpacrOffset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.CpacrEl1));
 
-    // CPACR_EL1.FPEN allows the access at the region's EL (see FpAllowed), computed in the prologue; null until
-    // the region has an instruction that needs it.
+    // 1 when CPACR_EL1.FPEN allows FP/SIMD at the region's EL (see EmitFpAllowed), computed in the prologue; null
+    // until the region has an instruction that needs it.
     private LocalBuilder? fpAllowed;
-    private LocalBuilder? val3, val4;
 
     /// <summary>
     /// The instructions this file covers, in IL: a region whose EL may not use FP/SIMD (CPACR_EL1.FPEN) sends
@@ -32,8 +31,7 @@ internal sealed unsafe partial class BlockCompiler
                 or Op.LdStpFpOff or Op.LdStnpFp or Op.LdStpFpPre or Op.LdStpFpPost
                 or Op.FmovToGp or Op.FmovToGpTop or Op.FmovFromGp or Op.FmovFromGpTop)
             && !(inst.Op is Op.LdStMulti or Op.LdStMultiPost && inst.Imm2 >> 8 == 1)) return false;
-        Label stub = e.Label(), resume = e.Label();
-        e.Ld(fpAllowed ??= e.Local<int>()); e.Br(OpCodes.Brfalse, stub);
+        Label stub = FpGate(), resume = e.Label();
         switch (inst.Op)
         {
             case Op.FmovToGp:
@@ -54,53 +52,8 @@ internal sealed unsafe partial class BlockCompiler
                 Ld(inst.Rn); e.St(val1);
                 StoreV(inst.Rd, 1, val1);
                 break;
-            case Op.LdStFpUimm: case Op.LdStFpUnscaled:
-                SpAlignmentCheck(i, inst.Rn);
-                Ld(inst.Rn); e.U8(inst.Imm); e.Op(OpCodes.Add); e.St(va);
-                FpSingle(i, inst.Rd, inst.A, inst.B != 0);
-                break;
-            case Op.LdStFpReg:
-                SpAlignmentCheck(i, inst.Rn);
-                Ld(inst.Rn);
-                Ld(inst.Rm); e.I4(inst.C); e.I4((int)inst.Imm);
-                e.Call(Emitter.Method(typeof(Alu), nameof(Alu.ExtendReg), typeof(ulong), typeof(int), typeof(int)));
-                e.Op(OpCodes.Add); e.St(va);
-                FpSingle(i, inst.Rd, inst.A, inst.B != 0);
-                break;
-            case Op.LdStFpPre:
-                SpAlignmentCheck(i, inst.Rn);
-                Ld(inst.Rn); e.U8(inst.Imm); e.Op(OpCodes.Add); e.St(va);
-                FpSingle(i, inst.Rd, inst.A, inst.B != 0);
-                e.Ld(va); St(inst.Rn);
-                break;
-            case Op.LdStFpPost:
-                SpAlignmentCheck(i, inst.Rn);
-                Ld(inst.Rn); e.St(va);
-                FpSingle(i, inst.Rd, inst.A, inst.B != 0);
-                e.Ld(va); e.U8(inst.Imm); e.Op(OpCodes.Add); St(inst.Rn);
-                break;
-            case Op.LdStpFpOff: case Op.LdStnpFp:
-                SpAlignmentCheck(i, inst.Rn);
-                Ld(inst.Rn); e.U8(inst.Imm); e.Op(OpCodes.Add); e.St(va);
-                FpPair(i, in inst);
-                break;
-            case Op.LdStpFpPre:
-                SpAlignmentCheck(i, inst.Rn);
-                Ld(inst.Rn); e.U8(inst.Imm); e.Op(OpCodes.Add); e.St(va);
-                FpPair(i, in inst);
-                e.Ld(va); St(inst.Rn);
-                break;
-            case Op.LdStpFpPost:
-                SpAlignmentCheck(i, inst.Rn);
-                Ld(inst.Rn); e.St(va);
-                FpPair(i, in inst);
-                e.Ld(va); e.U8(inst.Imm); e.Op(OpCodes.Add); St(inst.Rn);
-                break;
-            case Op.LdStMulti: case Op.LdStMultiPost:
-                SpAlignmentCheck(i, inst.Rn);
-                Ld(inst.Rn); e.St(va);
-                ContiguousRegisters(i, in inst);
-                if (inst.C != 0) { e.Ld(va); Ld(inst.Rm); e.Op(OpCodes.Add); e.U8(inst.Imm); e.Op(OpCodes.Add); St(inst.Rn); }
+            default:
+                FpAccess(i, in inst);
                 break;
         }
         e.Mark(resume);
@@ -118,8 +71,7 @@ internal sealed unsafe partial class BlockCompiler
     private bool TryVector(int i, Block member, in Inst inst)
     {
         if (inst.Op <= Op.SimdFirst || inst.Op >= Op.OpsEnd || inst.Op is Op.VIns or Op.VUmov or Op.VSmov) return false;
-        Label stub = e.Label(), resume = e.Label();
-        e.Ld(fpAllowed ??= e.Local<int>()); e.Br(OpCodes.Brfalse, stub);
+        Label stub = FpGate(), resume = e.Label();
         if (inst.Op == Op.VDupGeneral)
         {
             // The element replicated across 64 bits, in both halves for a 128-bit arrangement (B = 16 bytes).
@@ -149,10 +101,18 @@ internal sealed unsafe partial class BlockCompiler
         return true;
     }
 
+    /// <summary>Branches to the returned label, the executor's stub, unless FP/SIMD is enabled at the region's EL.</summary>
+    private Label FpGate()
+    {
+        Label stub = e.Label();
+        e.Ld(fpAllowed ??= e.Local<int>()); e.Br(OpCodes.Brfalse, stub);
+        return stub;
+    }
+
     /// <summary>
-    /// Pushes 1 when CPACR_EL1.FPEN lets the region's EL use FP/SIMD (D17.2.30: 0b11 at EL0 and EL1, 0b01 at EL1
-    /// only): bit ((FPEN &lt;&lt; 1) | (EL != 0)) of 0b1100_1000. Neither CPACR_EL1 nor the EL changes inside a
-    /// region (the MSR and every exception leave it), so the prologue computes it once.
+    /// Sets <paramref name="into"/> to 1 when CPACR_EL1.FPEN lets the region's EL use FP/SIMD (D17.2.30: 0b11
+    /// at EL0 and EL1, 0b01 at EL1 only): bit ((FPEN &lt;&lt; 1) | (EL != 0)) of 0b1100_1000. Neither CPACR_EL1
+    /// nor the EL changes inside a region (the MSR and every exception leave it), so the prologue computes it once.
     /// </summary>
     private void EmitFpAllowed(LocalBuilder into)
     {
@@ -175,111 +135,89 @@ internal sealed unsafe partial class BlockCompiler
     }
 
     /// <summary>
-    /// LDR/STR (SIMD&amp;FP) of 1 &lt;&lt; <paramref name="sizeLog2"/> bytes at <c>va</c>: a Q register as two
-    /// doublewords, low first, as the interpreter accesses it; a load zeroes the rest of the register and
-    /// writes nothing unless every read succeeded.
+    /// The loads and stores: LDR/STR (SIMD&amp;FP) in every addressing form, LDP/STP/LDNP/STNP (SIMD&amp;FP), and
+    /// LD1/ST1 (multiple structures) with one element per structure, whose registers lie one after another in a
+    /// little-endian memory whatever the element size. Each is a list of register parts in memory order, moved
+    /// as the interpreter moves them (a Q register as two doublewords, low first).
     /// </summary>
-    private void FpSingle(int i, int rt, int sizeLog2, bool load)
+    private void FpAccess(int i, in Inst inst)
     {
-        bool q = sizeLog2 == 4;
-        int size = q ? 8 : 1 << sizeLog2;
-        if (!load)
+        bool multi = inst.Op is Op.LdStMulti or Op.LdStMultiPost;
+        bool pair = inst.Op is Op.LdStpFpOff or Op.LdStnpFp or Op.LdStpFpPre or Op.LdStpFpPost;
+        bool post = inst.Op is Op.LdStFpPost or Op.LdStpFpPost or Op.LdStMultiPost;
+        bool pre = inst.Op is Op.LdStFpPre or Op.LdStpFpPre;
+        SpAlignmentCheck(i, inst.Rn);
+        Ld(inst.Rn);
+        if (inst.Op == Op.LdStFpReg)
         {
-            LoadV(rt, 0); e.St(val1);
-            Write(i, va, size, val1, false);
-            if (!q) return;
-            e.Ld(va); e.U8(8); e.Op(OpCodes.Add); e.St(va2);
-            LoadV(rt, 1); e.St(val2);
-            Write(i, va2, 8, val2, false);
-            return;
+            Ld(inst.Rm); e.I4(inst.C); e.I4((int)inst.Imm);
+            e.Call(Emitter.Method(typeof(Alu), nameof(Alu.ExtendReg), typeof(ulong), typeof(int), typeof(int)));
+            e.Op(OpCodes.Add);
         }
-        Read(i, va, size, val1, false);
-        if (q)
+        else if (!post && !multi) { e.U8(inst.Imm); e.Op(OpCodes.Add); }
+        e.St(va);
+
+        // A Q register is two doubleword parts; anything narrower is one part of its own size, and a load then
+        // zeroes the rest of the register.
+        bool q = multi ? inst.Sf != 0 : inst.A == 4;
+        int size = q || multi ? 8 : 1 << inst.A;
+        int bytes = multi ? (q ? 16 : 8) : 1 << inst.A;
+        int count = multi ? (int)(inst.Imm2 & 0xFF) : pair ? 2 : 1;
+        var parts = new List<(int Reg, int Half, int Offset)>();
+        for (int r = 0; r < count; r++)
         {
-            e.Ld(va); e.U8(8); e.Op(OpCodes.Add); e.St(va2);
-            Read(i, va2, 8, val2, false);
+            int reg = pair ? (r == 0 ? inst.Rd : inst.Ra) : (inst.Rd + r) & 31;
+            parts.Add((reg, 0, r * bytes));
+            if (q) parts.Add((reg, 1, r * bytes + 8));
         }
-        StoreV(rt, 0, val1);
-        if (q) StoreV(rt, 1, val2);
-        else StoreVZero(rt, 1);
+        Transfer(i, parts, size, inst.B != 0, zeroTop: !q);
+
+        // Writeback: the address for pre-index; for post-index the immediate, plus X[Rm] for LD1/ST1's register
+        // form (Rm is the zero register in its immediate form).
+        if (pre) { e.Ld(va); St(inst.Rn); }
+        else if (post)
+        {
+            e.Ld(va);
+            if (multi) { Ld(inst.Rm); e.Op(OpCodes.Add); }
+            e.U8(inst.Imm); e.Op(OpCodes.Add); St(inst.Rn);
+        }
     }
 
+    // Locals for a load's parts beyond the first two (val1, val2): a load reads every part before it writes any.
+    private readonly List<LocalBuilder> partValues = [];
+
     /// <summary>
-    /// LD1/ST1 (multiple structures) of one to four registers, one element per structure: in a little-endian
-    /// memory the registers lie one after another whatever the element size, so this moves them as the
-    /// interpreter's byte buffer does, a doubleword at a time in memory order; a load writes no register
-    /// unless every read succeeded, and a 64-bit arrangement zeroes the top halves.
+    /// Moves <paramref name="parts"/> of <paramref name="size"/> bytes each between the vector registers and
+    /// <c>va</c> + offset: a store part by part, a load reading every part before writing any register, so a
+    /// fault leaves the registers as they were.
     /// </summary>
-    private void ContiguousRegisters(int i, in Inst inst)
+    private void Transfer(int i, List<(int Reg, int Half, int Offset)> parts, int size, bool load, bool zeroTop)
     {
-        int rpt = (int)(inst.Imm2 & 0xFF);
-        bool q = inst.Sf != 0;
-        var parts = new List<(int Reg, int Half, int Offset)>();
-        for (int r = 0; r < rpt; r++)
-        {
-            parts.Add(((inst.Rd + r) & 31, 0, r * (q ? 16 : 8)));
-            if (q) parts.Add(((inst.Rd + r) & 31, 1, r * 16 + 8));
-        }
-        if (inst.B == 0)
-        {
-            foreach (var (reg, half, offset) in parts)
-            {
-                LocalBuilder addr = offset == 0 ? va : va2;
-                if (offset != 0) { e.Ld(va); e.U8((ulong)offset); e.Op(OpCodes.Add); e.St(va2); }
-                LoadV(reg, half); e.St(val1);
-                Write(i, addr, 8, val1, false);
-            }
-            return;
-        }
         var values = new LocalBuilder[parts.Count];
         for (int k = 0; k < parts.Count; k++)
         {
-            values[k] = k switch { 0 => val1, 1 => val2, 2 => val3 ??= e.Local<ulong>(), 3 => val4 ??= e.Local<ulong>(), _ => e.Local<ulong>() };
-            int offset = parts[k].Offset;
-            LocalBuilder addr = offset == 0 ? va : va2;
-            if (offset != 0) { e.Ld(va); e.U8((ulong)offset); e.Op(OpCodes.Add); e.St(va2); }
-            Read(i, addr, 8, values[k], false);
+            var (reg, half, offset) = parts[k];
+            LocalBuilder addr = va;
+            if (offset != 0)
+            {
+                e.Ld(va); e.U8((ulong)offset); e.Op(OpCodes.Add); e.St(va2);
+                addr = va2;
+            }
+            if (!load)
+            {
+                LoadV(reg, half); e.St(val1);
+                Write(i, addr, size, val1, false);
+                continue;
+            }
+            while (partValues.Count < k - 1) partValues.Add(e.Local<ulong>());
+            values[k] = k == 0 ? val1 : k == 1 ? val2 : partValues[k - 2];
+            Read(i, addr, size, values[k], false);
         }
+        if (!load) return;
         for (int k = 0; k < parts.Count; k++)
         {
             StoreV(parts[k].Reg, parts[k].Half, values[k]);
-            if (!q) StoreVZero(parts[k].Reg, 1);
-        }
-    }
-
-    /// <summary>LDP/STP/LDNP/STNP (SIMD&amp;FP) at <c>va</c>; a load writes neither register unless every read succeeded.</summary>
-    private void FpPair(int i, in Inst inst)
-    {
-        bool q = inst.A == 4;
-        int size = q ? 8 : 1 << inst.A;
-        int stride = 1 << inst.A;
-        // The doublewords (or smaller elements) in memory order: Rt's low, Rt's high, Rt2's low, Rt2's high.
-        var parts = q
-            ? new (int Reg, int Half, int Offset)[] { (inst.Rd, 0, 0), (inst.Rd, 1, 8), (inst.Ra, 0, 16), (inst.Ra, 1, 24) }
-            : [(inst.Rd, 0, 0), (inst.Ra, 0, stride)];
-        if (inst.B == 0)
-        {
-            foreach (var (reg, half, offset) in parts)
-            {
-                LocalBuilder addr = offset == 0 ? va : va2;
-                if (offset != 0) { e.Ld(va); e.U8((ulong)offset); e.Op(OpCodes.Add); e.St(va2); }
-                LoadV(reg, half); e.St(val1);
-                Write(i, addr, size, val1, false);
-            }
-            return;
-        }
-        LocalBuilder[] values = q ? [val1, val2, val3 ??= e.Local<ulong>(), val4 ??= e.Local<ulong>()] : [val1, val2];
-        for (int k = 0; k < parts.Length; k++)
-        {
-            int offset = parts[k].Offset;
-            LocalBuilder addr = offset == 0 ? va : va2;
-            if (offset != 0) { e.Ld(va); e.U8((ulong)offset); e.Op(OpCodes.Add); e.St(va2); }
-            Read(i, addr, size, values[k], false);
-        }
-        for (int k = 0; k < parts.Length; k++)
-        {
-            StoreV(parts[k].Reg, parts[k].Half, values[k]);
-            if (!q) StoreVZero(parts[k].Reg, 1);
+            if (zeroTop) StoreVZero(parts[k].Reg, 1);
         }
     }
 }
