@@ -1,5 +1,6 @@
 using Jit.Devices;
 using Jit.Runtime.Memory;
+using Jit.Runtime.Startup;
 
 namespace Jit.Hypervisor;
 
@@ -12,6 +13,7 @@ namespace Jit.Hypervisor;
 /// Devices are registered while the domain is built and the map is read-only afterwards, so lookups take no
 /// lock. A domain has a handful of devices: a sorted array with binary search is both simple and fast.
 /// </remarks>
+[CompiledEarly]
 public sealed class MmioMap : IMmioBus
 {
     public readonly record struct Region(ulong Base, ulong Size, IMmioDevice Device)

@@ -8,6 +8,7 @@ using Jit.Runtime.Interrupts;
 using Jit.Runtime.Memory;
 using Jit.Runtime.Timers;
 using Jit.Translator;
+using Jit.Runtime.Startup;
 
 namespace Jit.Hypervisor;
 
@@ -37,6 +38,7 @@ public enum VcpuExit
 /// HVC and SMC do not leave the engine: it calls <see cref="IHypervisorCalls"/> on this object, which hands
 /// the call to the domain's SMCCC dispatcher and writes the results straight back into the registers.
 /// </remarks>
+[CompiledEarly]
 public sealed unsafe class Vcpu : IHypervisorCalls, IDisposable
 {
     /// <summary>SCTLR_EL1 at reset: its RES1 bits (D17.2.118), MMU and caches off.</summary>

@@ -1,8 +1,5 @@
 using Jit.Tool.Cli;
-using Jit.Hypervisor.Statistics;
 using Jit.Tool.Statistics;
-
-using Jit.Hypervisor;
 
 namespace Jit.Tool;
 
@@ -11,6 +8,11 @@ public static class Program
     public static int Main(string[] args)
     {
         EventSourceWarmup.Run();
+        // A command that boots guests has its vCPU's first-called methods compiled while it builds the machine.
+        if (args is ["run" or "boot" or "disasm" or "hypervisor", ..] && !args.Contains("--help"))
+            Jit.Runtime.Startup.EarlyCompilation.Start(
+                typeof(Jit.Translator.Interpreter.BlockInterpreter).Assembly, typeof(Jit.Runtime.Memory.Mmu).Assembly,
+                typeof(Jit.Devices.Gic.GicV3).Assembly, typeof(Jit.Hypervisor.Vcpu).Assembly);
         return CommandLine.Run(args, Console.Out, Console.Error);
     }
 }

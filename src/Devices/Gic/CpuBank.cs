@@ -1,5 +1,6 @@
 using Jit.Runtime.Interrupts;
 using Jit.Runtime.SystemRegisters;
+using Jit.Runtime.Startup;
 
 namespace Jit.Devices.Gic;
 
@@ -8,6 +9,7 @@ namespace Jit.Devices.Gic;
 /// mask, binary points, group enables, the stack of active priorities). Priorities have 5 bits (values with the
 /// low three bits clear), as ICC_CTLR_EL1.PRIbits reports.
 /// </summary>
+[CompiledEarly]
 internal sealed class CpuBank
 {
     public const byte PriorityMask = 0xF8;
@@ -145,6 +147,7 @@ internal sealed class CpuBank
 }
 
 /// <summary>ICC_*_EL1 of one CPU (GICv3 architecture specification, 12.2).</summary>
+[CompiledEarly]
 internal sealed class CpuInterfaceRegisters(CpuBank cpu) : IGicCpuInterface
 {
     private static int Key(int crn, int crm, int op2) => SystemRegisterFile.Key(3, 0, crn, crm, op2);

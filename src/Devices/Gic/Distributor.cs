@@ -1,8 +1,10 @@
 using Jit.Runtime;
+using Jit.Runtime.Startup;
 
 namespace Jit.Devices.Gic;
 
 /// <summary>The GICv3 distributor (GICD_*), 64 KiB, with affinity routing always enabled (ARE = 1, DS = 1).</summary>
+[CompiledEarly]
 public sealed class Distributor : IMmioDevice
 {
     private const ulong Ctlr = 0x0, Typer = 0x4, Iidr = 0x8, Typer2 = 0xC, Statusr = 0x10;

@@ -1,6 +1,7 @@
 using Jit.Runtime;
 using Jit.Runtime.Interrupts;
 using Jit.Runtime.Memory;
+using Jit.Runtime.Startup;
 
 namespace Jit.Devices.Gic;
 
@@ -17,6 +18,7 @@ namespace Jit.Devices.Gic;
 /// One lock guards all state: accesses come from every vCPU thread (MMIO, ICC_* registers) and from device
 /// and timer threads (lines). After each change the IRQ output of each affected CPU is recomputed.
 /// </remarks>
+[CompiledEarly]
 public sealed class GicV3
 {
     public const int SpiCount = 256;

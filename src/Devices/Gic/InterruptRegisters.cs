@@ -1,3 +1,5 @@
+using Jit.Runtime.Startup;
+
 namespace Jit.Devices.Gic;
 
 /// <summary>
@@ -6,6 +8,7 @@ namespace Jit.Devices.Gic;
 /// each) and ICFGR (two bits each). <paramref name="first"/>/<paramref name="last"/> bound the INTIDs the
 /// frame owns; the rest read as zero and ignore writes.
 /// </summary>
+[CompiledEarly]
 internal static class InterruptRegisters
 {
     public static bool Contains(ulong offset) => offset is >= 0x80 and < 0x400 || offset is >= 0x400 and < 0x800 || offset is >= 0xC00 and < 0xD00;

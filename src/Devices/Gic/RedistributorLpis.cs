@@ -1,5 +1,6 @@
 using Jit.Runtime;
 using Jit.Runtime.Memory;
+using Jit.Runtime.Startup;
 
 namespace Jit.Devices.Gic;
 
@@ -9,6 +10,7 @@ namespace Jit.Devices.Gic;
 /// so they share this cache too: an INV that reaches one redistributor serves all, and an LPI moved to another
 /// CPU (MOVI, MOVALL, a remapped collection) keeps the configuration software last invalidated.
 /// </summary>
+[CompiledEarly]
 internal sealed class LpiConfigurationTable(IGuestMemory memory, ulong address, int lpis)
 {
     public readonly ulong Address = address;
@@ -67,6 +69,7 @@ internal sealed class LpiConfigurationTable(IGuestMemory memory, ulong address, 
 /// architecturally meaningful while LPIs are disabled, so it is read once (unless PTZ said it is zero) and
 /// never written back.
 /// </remarks>
+[CompiledEarly]
 internal sealed class RedistributorLpis(GicV3 gic, IGuestMemory memory, int cpu)
 {
     public const int FirstLpi = 8192;

@@ -1,4 +1,5 @@
 using Jit.Runtime;
+using Jit.Runtime.Startup;
 
 namespace Jit.Devices.Gic;
 
@@ -8,6 +9,7 @@ namespace Jit.Devices.Gic;
 /// was given guest memory (GICR_TYPER.PLPIS); then GICR_TYPER.DirectLPI = 1 too, since GICR_SETLPIR,
 /// GICR_CLRLPIR, GICR_INVLPIR, GICR_INVALLR and GICR_SYNCR are implemented.
 /// </summary>
+[CompiledEarly]
 public sealed class Redistributors : IMmioDevice
 {
     public const ulong FrameSize = 0x20000;

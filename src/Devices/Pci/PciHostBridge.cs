@@ -1,4 +1,5 @@
 using Jit.Runtime.Interrupts;
+using Jit.Runtime.Startup;
 
 namespace Jit.Devices.Pci;
 
@@ -20,6 +21,7 @@ namespace Jit.Devices.Pci;
 /// the swizzle the device tree's interrupt-map describes. MSIs go to the given sink tagged with the requester
 /// ID, which the msi-map passes through unchanged as the ITS DeviceID.</para>
 /// </remarks>
+[CompiledEarly]
 public sealed class PciHostBridge : IMmioDevice
 {
     private const int DevicesPerBus = 32, FunctionsPerDevice = 8;

@@ -1,6 +1,7 @@
 using Jit.Runtime;
 using Jit.Runtime.Interrupts;
 using Jit.Runtime.Timers;
+using Jit.Runtime.Startup;
 
 namespace Jit.Devices.Rtc;
 
@@ -10,6 +11,7 @@ namespace Jit.Devices.Rtc;
 /// match is watched by an alarm on the domain's system counter, so in instruction-count time it fires after
 /// the same guest instructions in every run.
 /// </summary>
+[CompiledEarly]
 public sealed class Pl031 : IMmioDevice, IDisposable
 {
     private const ulong Dr = 0x000, Mr = 0x004, Lr = 0x008, Cr = 0x00C, Imsc = 0x010, Ris = 0x014, Mis = 0x018, Icr = 0x01C;

@@ -1,6 +1,7 @@
 using Jit.Runtime;
 using Jit.Runtime.Interrupts;
 using Jit.Runtime.Memory;
+using Jit.Runtime.Startup;
 
 namespace Jit.Devices.Smmu;
 
@@ -32,6 +33,7 @@ namespace Jit.Devices.Smmu;
 /// device tree, beside the msi-parent that makes Linux take MSIs). The event queue interrupt fires when the queue
 /// turns non-empty.</para>
 /// </remarks>
+[CompiledEarly]
 public sealed partial class SmmuV3 : IMmioDevice
 {
     public const ulong Size = 0x20000;

@@ -1,5 +1,6 @@
 using Jit.Runtime;
 using Jit.Runtime.Interrupts;
+using Jit.Runtime.Startup;
 
 namespace Jit.Devices.Uart;
 
@@ -16,6 +17,7 @@ namespace Jit.Devices.Uart;
 /// raised while it holds data. The PL011 sits on APB (32-bit transfers); SBSA's generic UART also allows 8-
 /// and 16-bit accesses, so naturally aligned 1, 2 and 4-byte accesses are accepted and anything else aborts.
 /// </remarks>
+[CompiledEarly]
 public sealed class Pl011 : IMmioDevice
 {
     public const ulong Size = 0x1000;

@@ -1,4 +1,5 @@
 using Jit.Runtime;
+using Jit.Runtime.Startup;
 
 namespace Jit.Hypervisor.Smccc;
 
@@ -39,6 +40,7 @@ public interface IPsciPlatform
 /// Power State Coordination Interface 1.1 over HVC (DEN0022D): version and feature discovery, system off and
 /// reset, and the CPU_ON/CPU_OFF/AFFINITY_INFO life cycle of the domain's vCPUs.
 /// </summary>
+[CompiledEarly]
 public sealed class Psci : ISmcccService
 {
     public const uint PsciVersion = 0x8400_0000;

@@ -1,3 +1,5 @@
+using Jit.Runtime.Startup;
+
 namespace Jit.Hypervisor.Smccc;
 
 /// <summary>
@@ -5,6 +7,7 @@ namespace Jit.Hypervisor.Smccc;
 /// UID and revision. A UID comes back in W0–W3, each register holding four bytes of the UUID in its textual
 /// order, the first byte lowest (Linux compares the vendor hypervisor UID with KVM's that way).
 /// </summary>
+[CompiledEarly]
 public readonly struct ServiceIdentity(Guid uid, uint callCount, uint major, uint minor)
 {
     public const int CallCountFunction = 0xFF00, UidFunction = 0xFF01, RevisionFunction = 0xFF03;

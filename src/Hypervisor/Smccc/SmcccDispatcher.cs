@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Jit.Hypervisor.Statistics;
 using Jit.Runtime;
+using Jit.Runtime.Startup;
 
 namespace Jit.Hypervisor.Smccc;
 
@@ -15,6 +16,7 @@ namespace Jit.Hypervisor.Smccc;
 /// reaches one. Denied calls are counted per owner in a fixed table (<see cref="Denied"/>, for <c>--stats</c>)
 /// and logged once per owner group, naming the first denied function ID.
 /// </remarks>
+[CompiledEarly]
 public sealed class SmcccDispatcher
 {
     // Function numbers inside the Standard Secure Service owner (DEN0028 table 6-4): PSCI has 0x00–0x1F.

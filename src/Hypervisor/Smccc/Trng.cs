@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Jit.Runtime.Startup;
 
 namespace Jit.Hypervisor.Smccc;
 
@@ -8,6 +9,7 @@ namespace Jit.Hypervisor.Smccc;
 /// hwrng. The entropy comes from the host's cryptographic generator, or, in instruction-count time, from a
 /// fixed-seed stream so that a run is reproducible (it is then not random at all, which is the point).
 /// </summary>
+[CompiledEarly]
 public sealed class Trng : ISmcccService
 {
     public const uint Version = 0x8400_0050, Features = 0x8400_0051, GetUuid = 0x8400_0052, Rnd32 = 0x8400_0053, Rnd64 = 0xC400_0053;

@@ -1,8 +1,10 @@
 using System.Runtime.CompilerServices;
+using Jit.Runtime.Startup;
 
 namespace Jit.Runtime.Exceptions;
 
 /// <summary>Synchronous exception entry to EL1 and exception return (D1.10, D1.11).</summary>
+[CompiledEarly]
 public static unsafe class ExceptionEntry
 {
     /// <summary>

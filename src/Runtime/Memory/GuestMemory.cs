@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Jit.Runtime.Startup;
 
 namespace Jit.Runtime.Memory;
 
@@ -8,6 +9,7 @@ namespace Jit.Runtime.Memory;
 /// that hold translated code drop that code, as the guest's own stores do (a disk read into the page cache
 /// may be run next).
 /// </summary>
+[CompiledEarly]
 public sealed unsafe class GuestMemory(PhysicalMemory ram) : IDmaPort
 {
     public GuestMemoryStatus Read(ulong ipa, Span<byte> destination)

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Jit.Runtime.Exceptions;
+using Jit.Runtime.Startup;
 
 namespace Jit.Runtime.Memory;
 
@@ -17,6 +18,7 @@ public enum AccessKind { Read, Write, Fetch }
 /// splits accesses that cross a page. The TLB table is chosen by the EL whose permissions apply: the current
 /// EL, or EL0 for the unprivileged LDTR/STTR.
 /// </remarks>
+[CompiledEarly]
 public sealed unsafe class Mmu
 {
     /// <summary>Physical address size: 44 bits, as ID_AA64MMFR0_EL1.PARange reports for the Cortex-A57 model.</summary>

@@ -1,3 +1,5 @@
+using Jit.Runtime.Startup;
+
 namespace Jit.Runtime.Memory;
 
 /// <summary>What a page of a domain's intermediate physical address space is (Xen's p2m types, those we need).</summary>
@@ -23,6 +25,7 @@ public enum P2mType : byte
 /// device windows. The table is three levels of arrays (1 GiB, 2 MiB, 4 KiB), created as pages are mapped; a
 /// lookup is three dependent loads and never locks. Only the TLB-miss path and device accesses look here.
 /// </summary>
+[CompiledEarly]
 public sealed unsafe class P2m
 {
     /// <summary>The IPA size: 40 bits, Xen's default for arm64 guests (RAM bank 1 ends below 1 TiB).</summary>

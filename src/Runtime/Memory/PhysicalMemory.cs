@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Jit.Runtime.Startup;
 
 namespace Jit.Runtime.Memory;
 
@@ -40,6 +41,7 @@ public sealed unsafe class RamBank
 /// access the CPU core and the devices make is looked up. Addresses the p2m does not map as memory are either
 /// claimed by a device through the <see cref="IMmioBus"/> or unbacked.
 /// </summary>
+[CompiledEarly]
 public sealed unsafe class PhysicalMemory : IDisposable
 {
     private RamBank[] banks = [];

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Jit.Runtime.Startup;
 
 namespace Jit.Runtime.Memory;
 
@@ -36,6 +37,7 @@ public readonly record struct TlbInvalidation(TlbInvalidationScope Scope, ulong 
 /// that page in every slot (a slot with block-mapped entries drops the whole block); by ASID, the slots of
 /// that ASID; all, every slot.
 /// </remarks>
+[CompiledEarly]
 public sealed unsafe class SoftTlb : IDisposable
 {
     public const int IndexBits = 12;

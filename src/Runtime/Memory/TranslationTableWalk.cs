@@ -1,3 +1,5 @@
+using Jit.Runtime.Startup;
+
 namespace Jit.Runtime.Memory;
 
 /// <summary>What a stage-1 walk found: the output address and the permissions of the page at each EL.</summary>
@@ -19,6 +21,7 @@ public struct WalkResult
 /// UXNTable/PXNTable, and the access flag (no hardware update: ID_AA64MMFR1_EL1.HAFDBS = 0). Table reads go
 /// through stage 2, which for a domain is its guest-physical RAM.
 /// </summary>
+[CompiledEarly]
 public static unsafe class TranslationTableWalk
 {
     private const ulong OutputMask = 0x0000_FFFF_FFFF_F000;

@@ -1,3 +1,5 @@
+using Jit.Runtime.Startup;
+
 
 namespace Jit.Runtime.SystemRegisters;
 
@@ -8,6 +10,7 @@ public enum SysRegResult { Ok, Undefined, Trapped }
 /// MRS/MSR of the system registers this CPU implements, keyed by the 16-bit encoding op0:op1:CRn:CRm:op2
 /// (the same key the decoder computes). Registers not listed here are UNDEFINED and logged once.
 /// </summary>
+[CompiledEarly]
 public static unsafe class SystemRegisterFile
 {
     public static int Key(int op0, int op1, int crn, int crm, int op2) => (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2;

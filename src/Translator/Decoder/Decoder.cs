@@ -1,9 +1,12 @@
+using Jit.Runtime.Startup;
+
 namespace Jit.Translator.Decoder;
 
 /// <summary>
 /// Looks an instruction word up in <see cref="A64Table"/>. Rows are tried in table order (most specific first)
 /// within a bucket chosen by bits [28:21], which most rows fix; a word no row accepts is Undefined.
 /// </summary>
+[CompiledEarly]
 public static class A64Decoder
 {
     private const int IndexShift = 21;

@@ -1,3 +1,5 @@
+using Jit.Runtime.Startup;
+
 namespace Jit.Translator.Decoder;
 
 /// <summary>A named field of an encoding: bits [Shift + Width - 1 : Shift] of the instruction word.</summary>
@@ -10,6 +12,7 @@ public readonly record struct Field(string Name, int Shift, int Width)
 /// One row of the A64 table: an instruction form, its bit pattern as the manual prints it (MSB first) and the
 /// fields named there. <see cref="Allocated"/> holds the constraints a pattern cannot say ("sf == N").
 /// </summary>
+[CompiledEarly]
 public sealed class Encoding
 {
     public Op Op { get; }

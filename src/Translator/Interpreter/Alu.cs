@@ -1,10 +1,12 @@
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using Jit.Runtime.Startup;
 
 namespace Jit.Translator.Interpreter;
 
 /// <summary>Integer data-processing semantics (C6.2), named after the manual's pseudocode functions.</summary>
+[CompiledEarly]
 public static class Alu
 {
     /// <summary>ShiftReg: LSL (0), LSR (1), ASR (2), ROR (3) at the operation's width.</summary>
@@ -137,6 +139,7 @@ public static class Alu
 /// CRC32 (polynomial 0x04C11DB7) and CRC32C (0x1EDC6F41) as the A64 instructions compute them: bit-reflected,
 /// with no initial or final inversion (C6.2.70).
 /// </summary>
+[CompiledEarly]
 public static class Crc
 {
     private static readonly uint[] crc32Table = BuildTable(0xEDB8_8320);

@@ -1,4 +1,5 @@
 using Jit.Translator.Tier1;
+using Jit.Runtime.Startup;
 
 namespace Jit.Translator.Interpreter;
 
@@ -77,6 +78,7 @@ public struct BlockLink
 /// Decoded blocks by guest-physical address: a small direct-mapped array in front of a dictionary, and the
 /// blocks of each page so a write to that page can drop them.
 /// </summary>
+[CompiledEarly]
 public sealed class BlockCache
 {
     // A boot decodes about 70,000 blocks: 64K slots keep most lookups out of the dictionary (512 KiB a vCPU).

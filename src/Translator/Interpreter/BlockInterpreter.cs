@@ -6,6 +6,7 @@ using Jit.Runtime.Memory;
 using Jit.Runtime.SystemRegisters;
 using Jit.Translator.Decoder;
 using Jit.Translator.Tier1;
+using Jit.Runtime.Startup;
 
 namespace Jit.Translator.Interpreter;
 
@@ -14,6 +15,7 @@ namespace Jit.Translator.Interpreter;
 /// with one switch per instruction. Faults are taken as guest exceptions by the memory and exception helpers,
 /// which return a status instead of throwing.
 /// </summary>
+[CompiledEarly]
 public sealed unsafe partial class BlockInterpreter : ISingleInstruction
 {
     private const int MaxBlockInstructions = 64;

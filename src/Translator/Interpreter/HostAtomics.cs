@@ -1,4 +1,5 @@
 using Jit.Translator.Decoder;
+using Jit.Runtime.Startup;
 
 namespace Jit.Translator.Interpreter;
 
@@ -8,6 +9,7 @@ namespace Jit.Translator.Interpreter;
 /// forms the kernel's locks and reference counts use map to one host locked instruction each; the others are
 /// compare-and-swap loops.
 /// </summary>
+[CompiledEarly]
 public static unsafe class HostAtomics
 {
     public static ulong Add32(byte* p, ulong operand) => Interlocked.Add(ref *(uint*)p, (uint)operand) - (uint)operand;

@@ -1,10 +1,12 @@
 using Jit.Runtime;
 using Jit.Runtime.SystemRegisters;
 using Jit.Translator.Decoder;
+using Jit.Runtime.Startup;
 
 namespace Jit.Translator.Interpreter;
 
 /// <summary>Turns a decoded <see cref="Encoding"/> into an <see cref="Inst"/> the interpreter executes.</summary>
+[CompiledEarly]
 public static class Predecoder
 {
     private static byte ZrRead(uint r) => r == 31 ? (byte)CpuState.ZeroRegister : (byte)r;

@@ -1,5 +1,6 @@
 using Jit.Translator.Decoder;
 using Jit.Translator.Interpreter;
+using Jit.Runtime.Startup;
 
 namespace Jit.Translator.Tier1;
 
@@ -8,6 +9,7 @@ namespace Jit.Translator.Tier1;
 /// method so loops run without returning to the dispatcher. Staying within one page keeps the virtual-to-
 /// physical offset of every member equal to the entry's, so branch targets need no translation.
 /// </summary>
+[CompiledEarly]
 public sealed class Region
 {
     /// <summary>

@@ -1,5 +1,6 @@
 using Jit.Runtime;
 using Jit.Translator.Interpreter;
+using Jit.Runtime.Startup;
 
 namespace Jit.Translator.Tier1;
 
@@ -9,6 +10,7 @@ namespace Jit.Translator.Tier1;
 /// A compiled block is published with a volatile write on <see cref="Block.Compiled"/>, so a vCPU either sees
 /// nothing and interprets, or sees a complete delegate; it never waits.
 /// </summary>
+[CompiledEarly]
 public static unsafe class Tier1Compiler
 {
     // Not first-come first-served: a boot queues hundreds of blocks at once, and the ones still being

@@ -1,5 +1,6 @@
 using Jit.Runtime;
 using Jit.Runtime.Memory;
+using Jit.Runtime.Startup;
 
 namespace Jit.Devices.Gic.Its;
 
@@ -36,6 +37,7 @@ namespace Jit.Devices.Gic.Its;
 /// <para>A write to GITS_TRANSLATER through MMIO (a vCPU's store) carries DeviceID 0; devices reach the
 /// doorbell through <see cref="IMsiSink.Deliver"/> with their own DeviceID.</para>
 /// </remarks>
+[CompiledEarly]
 public sealed partial class GicIts : IMmioDevice, IMsiSink
 {
     public const ulong Size = 0x20000;
