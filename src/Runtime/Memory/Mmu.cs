@@ -185,16 +185,21 @@ public sealed unsafe class Mmu
     /// <see cref="ReadAs"/>'s slow path for compiled code, which keeps guest registers in locals: on failure the
     /// Data Abort is only recorded, so the caller can store its registers first and then
     /// <see cref="TakeDeferredAbort"/>. Nothing on the success path reads the registers. <paramref name="pc"/> is
-    /// the access's, stored here for the abort and for diagnostics of a failing device.
+    /// the access's, stored here for the abort and for diagnostics of a failing device. The value read goes to
+    /// <see cref="Loaded"/>, not to an out parameter: the caller's local would otherwise have its address taken,
+    /// which keeps RyuJIT from holding it in a register anywhere in the region.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)] // cold: keep the compiled region small
-    public bool ReadDeferred(ulong va, int size, uint el, ulong pc, out ulong value)
+    public bool ReadDeferred(ulong va, int size, uint el, ulong pc)
     {
         s->PC = pc;
         deferAborts = true;
-        try { return ReadAs(va, size, el, out value); }
+        try { bool ok = ReadAs(va, size, el, out ulong value); Loaded = value; return ok; }
         finally { deferAborts = false; }
     }
+
+    /// <summary>What the last <see cref="ReadDeferred"/> read (zero-extended); meaningless after a fault.</summary>
+    public ulong Loaded;
 
     /// <summary><see cref="WriteAs"/> with the abort deferred, as for <see cref="ReadDeferred"/>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]

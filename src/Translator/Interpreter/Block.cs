@@ -59,6 +59,14 @@ public struct BlockLink
 
     public ulong Va;
     public Block? Block;
+    /// <summary>
+    /// The block's compiled region and its native entry, copied here when the slot is followed under drop epoch
+    /// <see cref="Epoch"/>, so that the dispatcher enters it from the slot alone while no block was dropped
+    /// since: reaching it through the block and its delegate cost two dependent cache misses per dispatch.
+    /// </summary>
+    public RegionClosure? Closure;
+    public nint Entry;
+    public uint Epoch;
     public uint Generation;
     public uint El;
 
@@ -130,7 +138,7 @@ public sealed class BlockCache
                 continue;
             }
             all.Remove(b.Pa);
-            b.Dropped = true;
+            Drop(b);
             ref Block? slot = ref fast[(int)(b.Pa >> 2) & ((1 << FastBits) - 1)];
             if (ReferenceEquals(slot, b)) slot = null;
         }
@@ -138,9 +146,21 @@ public sealed class BlockCache
         if (list.Count == 0) byPage.Remove(page);
     }
 
+    /// <summary>
+    /// Counts the drops: a successor slot copied its region's entry under one epoch, and a drop since (of any
+    /// block) sends it back through its block's <see cref="Block.Dropped"/>.
+    /// </summary>
+    public uint Epoch { get; private set; }
+
+    private void Drop(Block b)
+    {
+        b.Dropped = true;
+        Epoch++;
+    }
+
     public void Clear()
     {
-        foreach (Block b in all.Values) b.Dropped = true;
+        foreach (Block b in all.Values) Drop(b);
         Array.Clear(fast);
         all.Clear();
         byPage.Clear();

@@ -180,8 +180,9 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
         // The closure of the compiled region the loop returned from last, whose exit slot it fills; null after
         // interpreted blocks and interrupts. A local: a field store would cost a GC write barrier per region.
         RegionClosure? last = null;
-        // The VA and PA pages the region in `last` was entered at: a slot it fills for the same page is page-local.
-        ulong lastVaPage = 0, lastPaPage = 0;
+        // The VA page the region in `last` was entered at: a slot it fills for the same page (VA and PA, the PA
+        // page read from the closure only then) is page-local.
+        ulong lastVaPage = 0;
         while (true)
         {
             int request = Volatile.Read(ref s->ExitRequest);
@@ -201,28 +202,57 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
             }
 
             ulong pc = s->PC;
-            // A region that left by a static exit names its successor slot; otherwise Find tries the jump cache.
-            Block? block = last is { Exit: >= 0 } from ? Follow(ref from.Links[from.Exit], pc) : null;
-            if (block is null)
+            // A region that left by a static exit names its successor slot: a slot that holds a live compiled
+            // region for this PC under the current translation is entered straight from the slot. Otherwise
+            // Follow checks the slot's block, and Find tries the jump cache.
+            RegionClosure? next = null;
+            nint fn = 0;
+            Block? block = null;
+            if (last is { Exit: >= 0 } from)
             {
-                block = Find(pc, ref budget);
-                if (block is null) continue;
-                if (options.Linking && last is { Exit: >= 0 } exited)
+                ref BlockLink link = ref from.Links[from.Exit];
+                if (link.Entry != 0 && link.Va == pc && link.El == s->EL && link.Epoch == cache.Epoch
+                    && (link.Generation == tlb.Generation || link.Generation == BlockLink.PageLocal))
                 {
-                    bool pageLocal = pc >> 12 == lastVaPage && block.Pa >> 12 == lastPaPage;
-                    exited.Links[exited.Exit] = new BlockLink(pc, block, pageLocal ? BlockLink.PageLocal : tlb.Generation, s->EL);
+                    next = link.Closure;
+                    fn = link.Entry;
+                }
+                else if ((block = Follow(ref link, pc)) is not null && Volatile.Read(ref block.Compiled) is not null)
+                {
+                    // The closure is written before Compiled is published.
+                    link.Closure = block.Closure;
+                    link.Entry = block.Closure!.Entry;
+                    link.Epoch = cache.Epoch;
                 }
             }
-            entry.Enter(pc, block.Pa);
-            CompiledBlock? code = Volatile.Read(ref block.Compiled);
-            if (code is null && ++block.Executions > tier1Threshold && block.Tier1State == Tier1State.Interpreted)
-                code = RequestTier1(block);
-            if (code is not null)
+            if (next is null)
             {
-                last = block.Closure!;
+                if (block is null)
+                {
+                    block = Find(pc, ref budget);
+                    if (block is null) continue;
+                    if (options.Linking && last is { Exit: >= 0 } exited)
+                    {
+                        bool pageLocal = pc >> 12 == lastVaPage && block.Pa >> 12 == exited.Pa >> 12;
+                        exited.Links[exited.Exit] = new BlockLink(pc, block, pageLocal ? BlockLink.PageLocal : tlb.Generation, s->EL);
+                    }
+                }
+                entry.Enter(pc, block.Pa);
+                if (Volatile.Read(ref block.Compiled) is null)
+                {
+                    if (++block.Executions > tier1Threshold && block.Tier1State == Tier1State.Interpreted && RequestTier1(block) is not null)
+                        next = block.Closure!;
+                }
+                else next = block.Closure!;
+            }
+            else entry.Enter(pc, next.Pa);
+            if (next is not null)
+            {
+                last = next;
                 lastVaPage = pc >> 12;
-                lastPaPage = block.Pa >> 12;
-                int retired = code(s, mmu, tlb.Read, tlb.Write, pc, budget);
+                int retired = fn != 0
+                    ? ((delegate*<RegionClosure, CpuState*, Mmu, TlbEntry*, TlbEntry*, ulong, ulong, int>)fn)(next, s, mmu, tlb.Read, tlb.Write, pc, budget)
+                    : next.Code!(s, mmu, tlb.Read, tlb.Write, pc, budget);
                 s->Retired += (ulong)retired;
                 Consume(ref budget, retired);
                 if (pendingExit >= 0)
@@ -234,7 +264,7 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
                 continue;
             }
             last = null;
-            int exit = Execute(block, pc, ref budget);
+            int exit = Execute(block!, pc, ref budget);
             if (exit >= 0) return (ExitReason)exit;
         }
     }

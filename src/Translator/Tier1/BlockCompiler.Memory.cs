@@ -336,8 +336,9 @@ internal sealed unsafe partial class BlockCompiler
         long here = Here(i);
         void Slow()
         {
-            e.Arg(ArgMmu); e.Ld(addr); e.I4(size); PushEl(asEl0); PcPlus(here); e.Addr(value);
+            e.Arg(ArgMmu); e.Ld(addr); e.I4(size); PushEl(asEl0); PcPlus(here);
             e.Call(ReadDeferred);
+            e.Arg(ArgMmu); e.LoadField(MmuLoaded); e.St(value); // under the call's bool, which Guarded tests
         }
         if (!inlineTlb)
         {

@@ -53,7 +53,8 @@ internal sealed unsafe partial class BlockCompiler
     private static readonly int TpidrroEl0Offset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.TpidrroEl0));
     private static readonly int DaifOffset = (int)Marshal.OffsetOf<CpuState>(nameof(CpuState.Daif));
 
-    private static readonly MethodInfo ReadDeferred = Emitter.Method(typeof(Mmu), nameof(Mmu.ReadDeferred), typeof(ulong), typeof(int), typeof(uint), typeof(ulong), typeof(ulong).MakeByRefType());
+    private static readonly MethodInfo ReadDeferred = Emitter.Method(typeof(Mmu), nameof(Mmu.ReadDeferred), typeof(ulong), typeof(int), typeof(uint), typeof(ulong));
+    private static readonly FieldInfo MmuLoaded = typeof(Mmu).GetField(nameof(Mmu.Loaded))!;
     private static readonly MethodInfo WriteDeferred = Emitter.Method(typeof(Mmu), nameof(Mmu.WriteDeferred), typeof(ulong), typeof(int), typeof(uint), typeof(ulong), typeof(ulong));
     private static readonly MethodInfo ZeroBlockDeferred = Emitter.Method(typeof(Mmu), nameof(Mmu.ZeroBlockDeferred), typeof(ulong), typeof(uint), typeof(ulong));
     private static readonly MethodInfo MemoryBarrier = Emitter.Method(typeof(Interlocked), nameof(Interlocked.MemoryBarrier));

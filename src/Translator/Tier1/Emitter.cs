@@ -97,6 +97,13 @@ internal sealed class Emitter(ILGenerator il)
         IL.Emit(OpCodes.Stfld, f);
     }
 
+    /// <summary>Pops an object and pushes its field <paramref name="f"/>.</summary>
+    public void LoadField(FieldInfo f)
+    {
+        recorder?.Emit(IL, OpCodes.Ldfld, f);
+        IL.Emit(OpCodes.Ldfld, f);
+    }
+
     /// <summary>The argument that holds the <c>CpuState*</c>.</summary>
     public int StateArg { get; init; }
 

@@ -210,7 +210,9 @@ public static unsafe class Tier1Compiler
         }
         Interlocked.Increment(ref compiled);
         Interlocked.Add(ref instructionsCompiled, region.Blocks.Sum(b => (long)region.Prefix(b)));
-        block.Closure = (RegionClosure)code.Target!;
+        var closure = (RegionClosure)code.Target!;
+        closure.Publish(code, block.Pa);
+        block.Closure = closure;
         Volatile.Write(ref block.Compiled, code);
         block.Tier1State = Tier1State.Compiled;
     }
