@@ -202,42 +202,51 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
             }
 
             ulong pc = s->PC;
-            // A region that left by a static exit names its successor slot: a slot that holds a live compiled
-            // region for this PC under the current translation is entered straight from the slot. Otherwise
-            // Follow checks the slot's block, and Find tries the jump cache.
+            // A region that left by a static exit names its successor slot, and the jump cache has a slot for
+            // every PC: a slot that holds a live compiled region for this PC under the current translation is
+            // entered straight from the slot. Otherwise Follow checks the slot's block, and Find the jump cache's.
             RegionClosure? next = null;
             nint fn = 0;
             Block? block = null;
             if (last is { Exit: >= 0 } from)
             {
                 ref BlockLink link = ref from.Links[from.Exit];
-                if (link.Entry != 0 && link.Va == pc && link.El == s->EL && link.Epoch == cache.Epoch
-                    && (link.Generation == tlb.Generation || link.Generation == BlockLink.PageLocal))
+                if (Holds(ref link, pc))
                 {
                     next = link.Closure;
                     fn = link.Entry;
                 }
-                else if ((block = Follow(ref link, pc)) is not null && Volatile.Read(ref block.Compiled) is not null)
-                {
-                    // The closure is written before Compiled is published.
-                    link.Closure = block.Closure;
-                    link.Entry = block.Closure!.Entry;
-                    link.Epoch = cache.Epoch;
-                }
+                else if ((block = Follow(ref link, pc)) is not null) Remember(ref link, block);
             }
-            if (next is null)
+            if (next is null && block is null)
             {
-                if (block is null)
+                ref BlockLink jump = ref jumps[(int)(pc >> 2) & (JumpSlots - 1)];
+                if (Holds(ref jump, pc))
                 {
-                    block = Find(pc, ref budget);
+                    next = jump.Closure!;
+                    fn = jump.Entry;
+                    if (last is { Exit: >= 0 } exited)
+                    {
+                        ref BlockLink slot = ref exited.Links[exited.Exit];
+                        slot = jump;
+                        if (pc >> 12 == lastVaPage && next.Pa >> 12 == exited.Pa >> 12) slot.Generation = BlockLink.PageLocal;
+                    }
+                }
+                else
+                {
+                    block = Find(ref jump, pc, ref budget);
                     if (block is null) continue;
                     if (options.Linking && last is { Exit: >= 0 } exited)
                     {
                         bool pageLocal = pc >> 12 == lastVaPage && block.Pa >> 12 == exited.Pa >> 12;
                         exited.Links[exited.Exit] = new BlockLink(pc, block, pageLocal ? BlockLink.PageLocal : tlb.Generation, s->EL);
+                        Remember(ref exited.Links[exited.Exit], block);
                     }
                 }
-                entry.Enter(pc, block.Pa);
+            }
+            if (next is null)
+            {
+                entry.Enter(pc, block!.Pa);
                 if (Volatile.Read(ref block.Compiled) is null)
                 {
                     if (++block.Executions > tier1Threshold && block.Tier1State == Tier1State.Interpreted && RequestTier1(block) is not null)
@@ -295,10 +304,13 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
     /// it if new); null when the fetch faulted, which consumes budget so that a guest whose vectors fault again
     /// (an exception loop, as on hardware) still returns to the run loop.
     /// </summary>
-    private Block? Find(ulong pc, ref ulong budget)
+    private Block? Find(ref BlockLink jump, ulong pc, ref ulong budget)
     {
-        ref BlockLink jump = ref jumps[(int)(pc >> 2) & (JumpSlots - 1)];
-        if (Follow(ref jump, pc) is { } known) return known;
+        if (Follow(ref jump, pc) is { } known)
+        {
+            Remember(ref jump, known);
+            return known;
+        }
         s->Counters.BlockLookups++;
         if ((pc & 3) != 0)
         {
@@ -312,8 +324,33 @@ public sealed unsafe partial class BlockInterpreter : ISingleInstruction
             return null;
         }
         Block block = cache.Lookup(pa) ?? Translate(pa, host);
-        if (options.Linking) jump = new BlockLink(pc, block, tlb.Generation, s->EL);
+        if (options.Linking)
+        {
+            jump = new BlockLink(pc, block, tlb.Generation, s->EL);
+            Remember(ref jump, block);
+        }
         return block;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="link"/> holds a compiled region's entry that is still the code for
+    /// <paramref name="pc"/>: no block dropped since it was remembered, and the translation it was made under
+    /// current (or the link page-local), as <see cref="Follow"/> would find without touching the block.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Holds(ref BlockLink link, ulong pc) =>
+        link.Entry != 0 && link.Va == pc && link.El == s->EL && link.Epoch == cache.Epoch
+        && (link.Generation == tlb.Generation || link.Generation == BlockLink.PageLocal);
+
+    /// <summary>Copies the compiled region of <paramref name="block"/>, which <paramref name="link"/> leads to, into the link.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Remember(ref BlockLink link, Block block)
+    {
+        if (Volatile.Read(ref block.Compiled) is null) return;
+        // The closure is written before Compiled is published.
+        link.Closure = block.Closure;
+        link.Entry = block.Closure!.Entry;
+        link.Epoch = cache.Epoch;
     }
 
     private readonly Inst[] scratch = new Inst[MaxBlockInstructions];
